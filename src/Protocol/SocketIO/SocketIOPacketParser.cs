@@ -1,0 +1,304 @@
+using System.Text.Json;
+
+namespace Gateway.Protocol.SocketIO;
+
+/// <summary>
+/// Parses the text part of a Socket.IO v5 packet with the rules of socket.io-parser 4.2 (the one socket.io 4.8 uses):
+/// the type must be known, attachments end with <c>-</c>, the namespace runs to <c>,</c> or the end, the ack id is
+/// digits, and the JSON payload must be valid and of the shape the type requires. The writer is
+/// <see cref="SocketIOPacketWriter"/>.
+/// </summary>
+public static class SocketIOPacketParser
+{
+    /// <summary>Largest attachment count accepted in one packet.</summary>
+    public const int MaxAttachments = 64;
+
+    /// <summary>Ack ids are JavaScript numbers; 15 digits keeps them exact.</summary>
+    public const int MaxAckIdDigits = 15;
+
+    /// <summary>JSON nesting limit for payloads.</summary>
+    public const int MaxDepth = 32;
+
+    private static ReadOnlySpan<byte> RootNamespace => "/"u8;
+
+    public static ProtocolError TryParse(ReadOnlySpan<byte> text, out SocketIOPacket packet)
+    {
+        packet = default;
+        if (text.IsEmpty)
+        {
+            return ProtocolError.InvalidSocketIOPacketType;
+        }
+
+        uint typeDigit = (uint)(text[0] - '0');
+        if (typeDigit > (uint)SocketIOPacketType.BinaryAck)
+        {
+            return ProtocolError.InvalidSocketIOPacketType;
+        }
+
+        var type = (SocketIOPacketType)typeDigit;
+        int i = 1;
+
+        int attachments = 0;
+        if (type is SocketIOPacketType.BinaryEvent or SocketIOPacketType.BinaryAck)
+        {
+            int start = i;
+            while (i < text.Length && IsDigit(text[i]))
+            {
+                attachments = attachments * 10 + (text[i] - '0');
+                if (attachments > MaxAttachments)
+                {
+                    return ProtocolError.InvalidAttachments;
+                }
+
+                i++;
+            }
+
+            if (i == start || i >= text.Length || text[i] != (byte)'-')
+            {
+                return ProtocolError.InvalidAttachments;
+            }
+
+            i++;
+        }
+
+        ReadOnlySpan<byte> nsp = RootNamespace;
+        if (i < text.Length && text[i] == (byte)'/')
+        {
+            int start = i;
+            int comma = text.Slice(i).IndexOf((byte)',');
+            if (comma < 0)
+            {
+                nsp = text.Slice(start);
+                i = text.Length;
+            }
+            else
+            {
+                nsp = text.Slice(start, comma);
+                i = start + comma + 1;
+            }
+        }
+
+        long ackId = -1;
+        if (i < text.Length && IsDigit(text[i]))
+        {
+            int start = i;
+            ackId = 0;
+            while (i < text.Length && IsDigit(text[i]))
+            {
+                if (i - start >= MaxAckIdDigits)
+                {
+                    return ProtocolError.InvalidAckId;
+                }
+
+                ackId = ackId * 10 + (text[i] - '0');
+                i++;
+            }
+        }
+
+        ReadOnlySpan<byte> payload = text.Slice(i);
+        var shape = default(PayloadShape);
+        if (!payload.IsEmpty)
+        {
+            ProtocolError error = InspectPayload(payload, attachments, ref shape);
+            if (error != ProtocolError.None)
+            {
+                return error;
+            }
+        }
+
+        if (!IsShapeValid(type, payload.IsEmpty, shape))
+        {
+            return ProtocolError.InvalidPayload;
+        }
+
+        if (ackId >= 0 && type is not (SocketIOPacketType.Event or SocketIOPacketType.BinaryEvent or SocketIOPacketType.Ack or SocketIOPacketType.BinaryAck))
+        {
+            return ProtocolError.InvalidAckId;
+        }
+
+        if (type is SocketIOPacketType.Ack or SocketIOPacketType.BinaryAck && ackId < 0)
+        {
+            return ProtocolError.InvalidAckId;
+        }
+
+        packet = new SocketIOPacket
+        {
+            Type = type,
+            Attachments = attachments,
+            Namespace = nsp,
+            AckId = ackId,
+            Payload = payload,
+            EventName = shape.EventNameLength > 0 || shape.FirstIsString ? payload.Slice(shape.EventNameStart, shape.EventNameLength) : default,
+            EventNameEscaped = shape.EventNameEscaped,
+            EventArguments = shape.ArgumentsLength > 0 ? payload.Slice(shape.ArgumentsStart, shape.ArgumentsLength) : default,
+        };
+        return ProtocolError.None;
+    }
+
+    private static bool IsDigit(byte b) => (uint)(b - '0') <= 9;
+
+    // socket.io-parser's isPayloadValid, per type.
+    private static bool IsShapeValid(SocketIOPacketType type, bool empty, in PayloadShape shape) => type switch
+    {
+        SocketIOPacketType.Connect => empty || shape.Root == JsonTokenType.StartObject,
+        SocketIOPacketType.Disconnect => empty,
+        SocketIOPacketType.ConnectError => !empty && shape.Root is JsonTokenType.StartObject or JsonTokenType.String,
+        SocketIOPacketType.Event or SocketIOPacketType.BinaryEvent =>
+            !empty && shape.Root == JsonTokenType.StartArray && (shape.FirstIsNumber || (shape.FirstIsString && !shape.FirstIsReserved)),
+        SocketIOPacketType.Ack or SocketIOPacketType.BinaryAck => !empty && shape.Root == JsonTokenType.StartArray,
+        _ => false,
+    };
+
+    private ref struct PayloadShape
+    {
+        public JsonTokenType Root;
+        public bool FirstIsString;
+        public bool FirstIsNumber;
+        public bool FirstIsReserved;
+        public bool EventNameEscaped;
+        public int EventNameStart;
+        public int EventNameLength;
+        public int ArgumentsStart;
+        public int ArgumentsLength;
+    }
+
+    // Names socket.io reserves on the client side; an EVENT may not use them (socket.io-parser RESERVED_EVENTS).
+    private static bool IsReservedEvent(ReadOnlySpan<byte> name) =>
+        name.SequenceEqual("connect"u8) || name.SequenceEqual("connect_error"u8) || name.SequenceEqual("disconnect"u8) ||
+        name.SequenceEqual("disconnecting"u8) || name.SequenceEqual("newListener"u8) || name.SequenceEqual("removeListener"u8);
+
+    // One pass of Utf8JsonReader: validity, the root token, the first array element, and every binary placeholder
+    // ({"_placeholder":true,"num":N} with 0 <= N < attachments).
+    private static ProtocolError InspectPayload(ReadOnlySpan<byte> payload, int attachments, ref PayloadShape shape)
+    {
+        var reader = new Utf8JsonReader(payload, new JsonReaderOptions { MaxDepth = MaxDepth, CommentHandling = JsonCommentHandling.Disallow });
+        try
+        {
+            if (!reader.Read())
+            {
+                return ProtocolError.InvalidPayload;
+            }
+
+            shape.Root = reader.TokenType;
+            if (reader.TokenType == JsonTokenType.StartArray)
+            {
+                if (!reader.Read())
+                {
+                    return ProtocolError.InvalidPayload;
+                }
+
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    shape.FirstIsString = true;
+                    shape.EventNameEscaped = reader.ValueIsEscaped;
+                    shape.EventNameStart = (int)reader.TokenStartIndex + 1;
+                    shape.EventNameLength = reader.ValueSpan.Length;
+                    shape.FirstIsReserved = !reader.ValueIsEscaped && IsReservedEvent(reader.ValueSpan);
+                    int after = (int)reader.BytesConsumed;
+                    while (after < payload.Length && IsJsonWhitespace(payload[after]))
+                    {
+                        after++;
+                    }
+
+                    if (after < payload.Length && payload[after] == (byte)',')
+                    {
+                        shape.ArgumentsStart = after + 1;
+                        int end = payload.LastIndexOf((byte)']');
+                        shape.ArgumentsLength = Math.Max(0, end - shape.ArgumentsStart);
+                    }
+                }
+                else if (reader.TokenType == JsonTokenType.Number)
+                {
+                    shape.FirstIsNumber = true;
+                }
+
+                if (!ScanRest(ref reader, attachments))
+                {
+                    return ProtocolError.InvalidAttachments;
+                }
+            }
+            else if (reader.TokenType == JsonTokenType.StartObject)
+            {
+                if (!ScanRest(ref reader, attachments))
+                {
+                    return ProtocolError.InvalidAttachments;
+                }
+            }
+
+            // Nothing may follow the root value.
+            if (reader.Read())
+            {
+                return ProtocolError.InvalidPayload;
+            }
+        }
+        catch (JsonException)
+        {
+            return ProtocolError.InvalidPayload;
+        }
+
+        return ProtocolError.None;
+    }
+
+    private static bool IsJsonWhitespace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r';
+
+    // Reads to the end of the payload from the current token, checking every innermost object that claims to be a
+    // placeholder; false on a bad placeholder index.
+    private static bool ScanRest(ref Utf8JsonReader reader, int attachments)
+    {
+        int objectDepth = -1;
+        bool isPlaceholder = false;
+        long num = -1;
+        do
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject:
+                    objectDepth = reader.CurrentDepth;
+                    isPlaceholder = false;
+                    num = -1;
+                    break;
+                case JsonTokenType.PropertyName when reader.CurrentDepth == objectDepth + 1:
+                    if (reader.ValueTextEquals("_placeholder"u8))
+                    {
+                        reader.Read();
+                        isPlaceholder = reader.TokenType == JsonTokenType.True;
+                        if (reader.TokenType is JsonTokenType.StartArray or JsonTokenType.StartObject)
+                        {
+                            continue;
+                        }
+                    }
+                    else if (reader.ValueTextEquals("num"u8))
+                    {
+                        reader.Read();
+                        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long n))
+                        {
+                            num = n;
+                        }
+                        else if (reader.TokenType is JsonTokenType.StartArray or JsonTokenType.StartObject)
+                        {
+                            continue;
+                        }
+                    }
+
+                    break;
+                case JsonTokenType.EndObject when reader.CurrentDepth == objectDepth:
+                    if (isPlaceholder && (num < 0 || num >= attachments))
+                    {
+                        return false;
+                    }
+
+                    isPlaceholder = false;
+                    objectDepth = -1;
+                    break;
+            }
+
+            if (reader.CurrentDepth == 0 && reader.TokenType is JsonTokenType.EndArray or JsonTokenType.EndObject)
+            {
+                return true;
+            }
+        }
+        while (reader.Read());
+
+        return true;
+    }
+}
