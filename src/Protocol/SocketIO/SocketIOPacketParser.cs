@@ -163,9 +163,10 @@ public static class SocketIOPacketParser
     }
 
     // Names socket.io reserves on the client side; an EVENT may not use them (socket.io-parser RESERVED_EVENTS).
-    private static bool IsReservedEvent(ReadOnlySpan<byte> name) =>
-        name.SequenceEqual("connect"u8) || name.SequenceEqual("connect_error"u8) || name.SequenceEqual("disconnect"u8) ||
-        name.SequenceEqual("disconnecting"u8) || name.SequenceEqual("newListener"u8) || name.SequenceEqual("removeListener"u8);
+    // Compares the unescaped string (JSON.parse decodes "\u0063onnect" to "connect" before socket.io checks it).
+    private static bool IsReservedEvent(in Utf8JsonReader reader) =>
+        reader.ValueTextEquals("connect"u8) || reader.ValueTextEquals("connect_error"u8) || reader.ValueTextEquals("disconnect"u8) ||
+        reader.ValueTextEquals("disconnecting"u8) || reader.ValueTextEquals("newListener"u8) || reader.ValueTextEquals("removeListener"u8);
 
     // One pass of Utf8JsonReader: validity, the root token, the first array element, and every binary placeholder
     // ({"_placeholder":true,"num":N} with 0 <= N < attachments).
@@ -193,7 +194,7 @@ public static class SocketIOPacketParser
                     shape.EventNameEscaped = reader.ValueIsEscaped;
                     shape.EventNameStart = (int)reader.TokenStartIndex + 1;
                     shape.EventNameLength = reader.ValueSpan.Length;
-                    shape.FirstIsReserved = !reader.ValueIsEscaped && IsReservedEvent(reader.ValueSpan);
+                    shape.FirstIsReserved = IsReservedEvent(reader);
                     int after = (int)reader.BytesConsumed;
                     while (after < payload.Length && IsJsonWhitespace(payload[after]))
                     {
