@@ -242,58 +242,55 @@ public static class SocketIOPacketParser
 
     private static bool IsJsonWhitespace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r';
 
-    // Reads to the end of the payload from the current token, checking every innermost object that claims to be a
-    // placeholder; false on a bad placeholder index.
+    // Reads to the end of the payload from the current token, checking every object that claims to be a placeholder
+    // (socket.io-parser's reconstructPacket: any object, at any depth, whose "_placeholder" is true); false on a bad
+    // placeholder index. State is kept per open object, so nested objects do not hide their parent's keys.
     private static bool ScanRest(ref Utf8JsonReader reader, int attachments)
     {
-        int objectDepth = -1;
-        bool isPlaceholder = false;
-        long num = -1;
+        // Indexed by the object's depth; the reader refuses anything deeper than MaxDepth.
+        Span<bool> placeholder = stackalloc bool[MaxDepth + 1];
+        Span<long> num = stackalloc long[MaxDepth + 1];
+        const int None = 0, PlaceholderValue = 1, NumValue = 2;
+        int pending = None;
+        int owner = -1;
         do
         {
+            int depth = reader.CurrentDepth;
+            if (pending != None)
+            {
+                // The value of "_placeholder" or "num" (the last occurrence of a key wins, as in JSON.parse).
+                if (pending == PlaceholderValue)
+                {
+                    placeholder[owner] = reader.TokenType == JsonTokenType.True;
+                }
+                else
+                {
+                    num[owner] = reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long n) ? n : -1;
+                }
+
+                pending = None;
+            }
+
             switch (reader.TokenType)
             {
                 case JsonTokenType.StartObject:
-                    objectDepth = reader.CurrentDepth;
-                    isPlaceholder = false;
-                    num = -1;
+                    placeholder[depth] = false;
+                    num[depth] = -1;
                     break;
-                case JsonTokenType.PropertyName when reader.CurrentDepth == objectDepth + 1:
-                    if (reader.ValueTextEquals("_placeholder"u8))
-                    {
-                        reader.Read();
-                        isPlaceholder = reader.TokenType == JsonTokenType.True;
-                        if (reader.TokenType is JsonTokenType.StartArray or JsonTokenType.StartObject)
-                        {
-                            continue;
-                        }
-                    }
-                    else if (reader.ValueTextEquals("num"u8))
-                    {
-                        reader.Read();
-                        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long n))
-                        {
-                            num = n;
-                        }
-                        else if (reader.TokenType is JsonTokenType.StartArray or JsonTokenType.StartObject)
-                        {
-                            continue;
-                        }
-                    }
-
+                case JsonTokenType.PropertyName:
+                    owner = depth - 1;
+                    pending = reader.ValueTextEquals("_placeholder"u8) ? PlaceholderValue : reader.ValueTextEquals("num"u8) ? NumValue : None;
                     break;
-                case JsonTokenType.EndObject when reader.CurrentDepth == objectDepth:
-                    if (isPlaceholder && (num < 0 || num >= attachments))
+                case JsonTokenType.EndObject:
+                    if (placeholder[depth] && (num[depth] < 0 || num[depth] >= attachments))
                     {
                         return false;
                     }
 
-                    isPlaceholder = false;
-                    objectDepth = -1;
                     break;
             }
 
-            if (reader.CurrentDepth == 0 && reader.TokenType is JsonTokenType.EndArray or JsonTokenType.EndObject)
+            if (depth == 0 && reader.TokenType is JsonTokenType.EndArray or JsonTokenType.EndObject)
             {
                 return true;
             }
