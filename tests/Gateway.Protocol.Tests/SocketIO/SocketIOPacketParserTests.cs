@@ -35,6 +35,8 @@ public class SocketIOPacketParserTests
         { "51-14[\"foo\",{\"_placeholder\":true,\"num\":0}]", SocketIOPacketType.BinaryEvent, 1, "/", 14, "[\"foo\",{\"_placeholder\":true,\"num\":0}]", "foo", "{\"_placeholder\":true,\"num\":0}" },
         { "61-15[\"bar\",{\"_placeholder\":true,\"num\":0}]", SocketIOPacketType.BinaryAck, 1, "/", 15, "[\"bar\",{\"_placeholder\":true,\"num\":0}]", "bar", "{\"_placeholder\":true,\"num\":0}" },
         { "61-/admin,1[{\"_placeholder\":true,\"num\":0}]", SocketIOPacketType.BinaryAck, 1, "/admin", 1, "[{\"_placeholder\":true,\"num\":0}]", "", "" },
+        // A placeholder whose key is repeated: the last value wins, as in JSON.parse.
+        { "51-[\"x\",{\"_placeholder\":true,\"num\":7,\"num\":0}]", SocketIOPacketType.BinaryEvent, 1, "/", -1, "[\"x\",{\"_placeholder\":true,\"num\":7,\"num\":0}]", "x", "{\"_placeholder\":true,\"num\":7,\"num\":0}" },
         // Not a placeholder: "_placeholder" is not true.
         { "50-[\"x\",{\"_placeholder\":false,\"num\":9}]", SocketIOPacketType.BinaryEvent, 0, "/", -1, "[\"x\",{\"_placeholder\":false,\"num\":9}]", "x", "{\"_placeholder\":false,\"num\":9}" },
     };
@@ -106,6 +108,9 @@ public class SocketIOPacketParserTests
         { "placeholder nested deep", "51-[\"hello\",{\"a\":[{\"_placeholder\":true,\"num\":3}]}]", ProtocolError.InvalidAttachments },
         { "placeholder after nested object", "51-[\"hello\",{\"a\":{\"b\":1},\"_placeholder\":true,\"num\":5}]", ProtocolError.InvalidAttachments },
         { "placeholder inside placeholder key", "51-[\"hello\",{\"_placeholder\":{\"_placeholder\":true,\"num\":5}}]", ProtocolError.InvalidAttachments },
+        { "placeholder num overridden by non-number", "51-[\"hello\",{\"_placeholder\":true,\"num\":0,\"num\":\"x\"}]", ProtocolError.InvalidAttachments },
+        { "placeholder key escaped", "51-[\"hello\",{\"\\u005fplaceholder\":true,\"num\":2}]", ProtocolError.InvalidAttachments },
+        { "placeholder in ack", "61-1[{\"_placeholder\":true,\"num\":1}]", ProtocolError.InvalidAttachments },
         { "reserved connect", "2[\"connect\"]", ProtocolError.InvalidPayload },
         { "reserved connect_error", "2[\"connect_error\",{}]", ProtocolError.InvalidPayload },
         { "reserved disconnect", "2[\"disconnect\"]", ProtocolError.InvalidPayload },
