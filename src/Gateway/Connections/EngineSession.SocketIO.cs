@@ -398,6 +398,38 @@ internal sealed partial class EngineSession
         }
     }
 
+    // All or nothing: a refused subscribe leaves the socket's channels as they were.
+    private string? SubscribeAll(NamespaceSocket socket, List<string> channels)
+    {
+        int added = 0;
+        foreach (string channel in channels)
+        {
+            int known = _runtime.Channels.Find(channel);
+            if (known < 0 || !socket.HasChannel(known))
+            {
+                added++;
+            }
+        }
+
+        if (socket.ChannelCount + added > Options.MaxChannelsPerSocket)
+        {
+            return "too many channels";
+        }
+
+        foreach (string channel in channels)
+        {
+            int id = _runtime.Channels.GetOrAdd(channel);
+            if (id < 0)
+            {
+                return "invalid channel";
+            }
+
+            socket.AddChannel(id, channel, Options.MaxChannelsPerSocket);
+        }
+
+        return null;
+    }
+
     private void OnSubscriptionLocked(NamespaceSocket socket, in SocketIOPacket packet, bool subscribe)
     {
         var reader = new Utf8JsonReader(packet.Payload);
@@ -410,24 +442,10 @@ internal sealed partial class EngineSession
         }
         else
         {
-            foreach (string channel in channels)
+            error = subscribe ? SubscribeAll(socket, channels) : null;
+            if (!subscribe)
             {
-                if (subscribe)
-                {
-                    int id = _runtime.Channels.GetOrAdd(channel);
-                    if (id < 0)
-                    {
-                        error = "invalid channel";
-                        break;
-                    }
-
-                    if (!socket.AddChannel(id, channel, Options.MaxChannelsPerSocket))
-                    {
-                        error = "too many channels";
-                        break;
-                    }
-                }
-                else
+                foreach (string channel in channels)
                 {
                     int id = _runtime.Channels.Find(channel);
                     if (id >= 0)

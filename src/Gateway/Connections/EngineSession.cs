@@ -420,12 +420,39 @@ internal sealed partial class EngineSession : WheelEntry
             {
                 WriteTextPacketLocked(EngineIOPacketType.Ping, default);
                 CommitLocked();
-                _pingSentAt = now;
+                // Timed from when the ping was due, so a late tick never stretches the timeout.
+                _pingSentAt = _nextPingAt;
                 _awaitingPong = true;
             }
 
             next = _awaitingPong ? _pingSentAt + Options.PingTimeout : _nextPingAt;
             return Math.Min(next, Math.Min(connectDeadline, upgradeDeadline));
+        }
+    }
+
+    /// <summary>
+    /// Expires the session now if its heartbeat deadline has passed, so that a request arriving after the deadline
+    /// sees the session gone even when the wheel has not ticked yet. True when the session is closed.
+    /// </summary>
+    public bool ExpireIfOverdue()
+    {
+        lock (this)
+        {
+            if (_closed)
+            {
+                return true;
+            }
+
+            long now = TimingWheel.Now;
+            long pingDue = _awaitingPong ? _pingSentAt : _nextPingAt;
+            bool pongSince = Volatile.Read(ref _lastPongAt) >= pingDue;
+            if (!pongSince && now >= pingDue + Options.PingTimeout)
+            {
+                _runtime.Metrics.HeartbeatTimeout();
+                CloseLocked("ping timeout", clientInitiated: false, WebSocketCloseCode.NormalClosure, sendClose: true);
+            }
+
+            return _closed;
         }
     }
 

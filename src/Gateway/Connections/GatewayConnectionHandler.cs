@@ -268,7 +268,7 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
 
         if (HttpRequestParser.TryGetQueryValue(head.Query, "sid"u8, out ReadOnlySpan<byte> sid))
         {
-            if (!_runtime.TryGetSession(sid, out EngineSession? session) || session!.IsClosed)
+            if (!_runtime.TryGetSession(sid, out EngineSession? session) || session!.ExpireIfOverdue())
             {
                 return Reject(http, upgrade, EngineIOError.UnknownSid);
             }

@@ -30,7 +30,9 @@ internal sealed class GatewayRuntime : IDisposable
         Ring = new BroadcastRing(Options.RingCapacity);
         Channels = new ChannelRegistry();
         FanOut = new FanOut(Options.FanOutWorkers, loggerFactory.CreateLogger<FanOut>());
-        Wheel = new TimingWheel(loggerFactory.CreateLogger<TimingWheel>(), tickMs: Math.Clamp(Math.Min(Options.PingInterval, Options.PingTimeout) / 20, 5, 100));
+        // Resolution 1% of the shortest heartbeat period: 100 ms with socket.io's defaults, ~2 ms when a test runs
+        // 300/200 ms heartbeats and expects a timeout to the millisecond.
+        Wheel = new TimingWheel(loggerFactory.CreateLogger<TimingWheel>(), tickMs: Math.Clamp(Math.Min(Options.PingInterval, Options.PingTimeout) / 100, 1, 100));
         Broadcaster = new Broadcaster(Ring, FanOut, Channels, Metrics, Namespaces);
     }
 
