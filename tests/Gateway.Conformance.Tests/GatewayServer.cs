@@ -35,6 +35,7 @@ public sealed class GatewayServer : IAsyncLifetime
             "--Gateway:Diagnostics:Echo=true", "--Gateway:Namespaces:0=/", "--Gateway:Namespaces:1=/custom",
             $"--Gateway:PingInterval={PingInterval}", $"--Gateway:PingTimeout={PingTimeout}", "--Gateway:ConnectTimeout=3000",
             $"--Gateway:MaxPayload={MaxPayload}", $"--Gateway:RingCapacity={RingCapacity}", "--Gateway:MaxOutboundBytes=65536",
+            "--Gateway:Cors:Origins:0=http://allowed.example", "--Gateway:Cors:Credentials=true",
             "--Logging:LogLevel:Default=Warning",
         ]);
         await _app.StartAsync();

@@ -161,6 +161,16 @@ public sealed class HeartbeatAndBroadcastTests(GatewayServer server)
     }
 
     [Fact]
+    public async Task Metrics_PrometheusOnAdminPortOnly()
+    {
+        string text = await server.Admin.GetStringAsync("/metrics");
+        Assert.Contains("gateway_connections{", text);
+        Assert.Contains("gateway_slow_consumers_total", text);
+        using var publicPort = new HttpClient();
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await publicPort.GetAsync($"http://127.0.0.1:{server.Port}/metrics")).StatusCode);
+    }
+
+    [Fact]
     public async Task AdminDisconnect_ClosesEveryTransport()
     {
         RawClient a = await JoinAsync("");

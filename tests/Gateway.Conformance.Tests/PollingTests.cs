@@ -244,4 +244,31 @@ public sealed class PollingTests(GatewayServer server)
         Assert.Equal(400, status);
         Assert.Equal("Session ID unknown", body);
     }
+
+    [Fact]
+    public async Task Cors_AllowedOrigin_GetsHeaders_OthersDoNot()
+    {
+        using HttpClient http = Http();
+        var allowed = new HttpRequestMessage(HttpMethod.Get, "/socket.io/?EIO=4&transport=polling");
+        allowed.Headers.Add("Origin", "http://allowed.example");
+        HttpResponseMessage response = await http.SendAsync(allowed);
+        Assert.Equal("http://allowed.example", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Equal("true", response.Headers.GetValues("Access-Control-Allow-Credentials").Single());
+
+        var other = new HttpRequestMessage(HttpMethod.Get, "/socket.io/?EIO=4&transport=polling");
+        other.Headers.Add("Origin", "http://evil.example");
+        Assert.False((await http.SendAsync(other)).Headers.Contains("Access-Control-Allow-Origin"));
+
+        var preflight = new HttpRequestMessage(HttpMethod.Options, "/socket.io/?EIO=4&transport=polling");
+        preflight.Headers.Add("Origin", "http://allowed.example");
+        preflight.Headers.Add("Access-Control-Request-Headers", "content-type");
+        HttpResponseMessage answer = await http.SendAsync(preflight);
+        Assert.Equal(HttpStatusCode.NoContent, answer.StatusCode);
+        Assert.Contains("POST", answer.Headers.GetValues("Access-Control-Allow-Methods").Single());
+        Assert.Equal("content-type", answer.Headers.GetValues("Access-Control-Allow-Headers").Single());
+
+        // The two handshakes above opened sessions that nobody polls: they time out.
+        await Task.Delay(GatewayServer.PingInterval + GatewayServer.PingTimeout + 300);
+        await server.AssertNoConnectionsAsync();
+    }
 }

@@ -144,10 +144,25 @@ internal static class AdminApi
                 unknownEvents = metrics.UnknownEvents,
                 channels = runtime.Channels.Count,
                 ringHead = runtime.Ring.Head,
+                process = ProcessStats(),
             });
         });
 
         v1.MapPost("/disconnect", () => Results.Json(new { closed = runtime.CloseAll("admin disconnect") }));
+    }
+
+    // Memory as the operator sizes machines by: resident set, managed heap, and what the GC keeps committed.
+    private static object ProcessStats()
+    {
+        GCMemoryInfo gc = GC.GetGCMemoryInfo();
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        return new
+        {
+            rssBytes = process.WorkingSet64,
+            managedHeapBytes = GC.GetTotalMemory(forceFullCollection: false),
+            gcCommittedBytes = gc.TotalCommittedBytes,
+            gcCount = GC.CollectionCount(0),
+        };
     }
 
     private static IResult BadRequest(string message) =>

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 
 namespace Gateway.Hosting;
 
@@ -25,6 +26,9 @@ public static class GatewayApp
 
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton<GatewayRuntime>();
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(Diagnostics.GatewayMetrics.MeterName)
+            .AddPrometheusExporter());
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.WebHost.UseSockets(socket =>
         {
@@ -50,6 +54,7 @@ public static class GatewayApp
         WebApplication app = builder.Build();
         GatewayRuntime runtime = app.Services.GetRequiredService<GatewayRuntime>();
         AdminApi.Map(app, runtime, options.AdminPort);
+        app.MapPrometheusScrapingEndpoint("/metrics").RequireHost($"*:{options.AdminPort}");
         app.Lifetime.ApplicationStopping.Register(() => runtime.CloseAll("server shutting down"));
         return app;
     }
