@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+
+namespace Gateway.Tests.EndToEnd;
+
+/// <summary>Runs tests/node/client.mjs (stock socket.io-client 4.8) and parses its JSON result.</summary>
+public static class NodeClient
+{
+    public static ProcessStartInfo StartInfo(ServerProcess server, string scenario, string transport, int timeoutMs, object? parameters)
+    {
+        var psi = new ProcessStartInfo
+        {
+            FileName = "node",
+            WorkingDirectory = TestPaths.NodeDirWithPackages(),
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = Encoding.UTF8,
+        };
+        foreach (string arg in new[]
+        {
+            "client.mjs", "--scenario", scenario, "--url", server.Url, "--admin", server.AdminUrl,
+            "--transport", transport, "--timeout", timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        })
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        if (parameters is not null)
+        {
+            psi.ArgumentList.Add("--params");
+            psi.ArgumentList.Add(JsonSerializer.Serialize(parameters));
+        }
+
+        return psi;
+    }
+
+    /// <summary>Runs one scenario to completion (bounded by timeoutMs plus a margin) and returns its result.</summary>
+    public static async Task<ScenarioResult> RunAsync(ServerProcess server, string scenario, string transport, int timeoutMs = 20000, object? parameters = null)
+    {
+        using var process = new Process { StartInfo = StartInfo(server, scenario, transport, timeoutMs, parameters) };
+        process.Start();
+        process.StandardInput.Close();
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeoutMs + 10000);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"client.mjs {scenario} did not exit within {timeoutMs + 10000} ms");
+        }
+
+        string output = await stdout;
+        string errors = await stderr;
+        string? line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.TrimStart().StartsWith('{'));
+        if (line is null)
+        {
+            throw new InvalidOperationException($"client.mjs {scenario} printed no JSON result (exit {process.ExitCode}). stdout:\n{output}\nstderr:\n{errors}");
+        }
+
+        return new ScenarioResult(JsonDocument.Parse(line).RootElement.Clone(), process.ExitCode, errors);
+    }
+}
+
+/// <summary>The JSON line of client.mjs.</summary>
+public sealed class ScenarioResult(JsonElement json, int exitCode, string stderr)
+{
+    public JsonElement Json { get; } = json;
+
+    public int ExitCode { get; } = exitCode;
+
+    public bool Ok => Json.TryGetProperty("ok", out JsonElement ok) && ok.ValueKind == JsonValueKind.True && ExitCode == 0;
+
+    public JsonElement Observation(string key) => Json.GetProperty("observations").GetProperty(key);
+
+    /// <summary>A readable account of what failed: the error, failed checks, and the Engine.IO packets seen.</summary>
+    public string Describe()
+    {
+        var sb = new StringBuilder();
+        sb.Append("scenario ").Append(Json.GetProperty("scenario").GetString())
+            .Append(" (transport ").Append(Json.GetProperty("transport").GetString()).Append(") exit ").Append(ExitCode).AppendLine();
+        if (Json.TryGetProperty("error", out JsonElement error) && error.ValueKind == JsonValueKind.String)
+        {
+            sb.Append("error: ").AppendLine(error.GetString());
+        }
+
+        foreach (JsonElement check in Json.GetProperty("checks").EnumerateArray())
+        {
+            bool ok = check.GetProperty("ok").GetBoolean();
+            sb.Append(ok ? "  pass  " : "  FAIL  ").Append(check.GetProperty("name").GetString());
+            if (!ok)
+            {
+                sb.Append(": expected ").Append(Truncate(check.GetProperty("expected").GetRawText(), 600))
+                    .Append(", got ").Append(Truncate(check.GetProperty("actual").GetRawText(), 600));
+            }
+
+            sb.AppendLine();
+        }
+
+        if (Json.TryGetProperty("observations", out JsonElement obs))
+        {
+            sb.Append("observations: ").AppendLine(Truncate(obs.GetRawText(), 1500));
+        }
+
+        if (Json.TryGetProperty("packets", out JsonElement packets))
+        {
+            sb.AppendLine("Engine.IO packets (client view, last ones):");
+            foreach (JsonElement p in packets.EnumerateArray().TakeLast(120))
+            {
+                sb.Append("  ").AppendLine(Truncate(p.GetRawText(), 400));
+            }
+        }
+
+        if (!string.IsNullOrWhiteSpace(stderr))
+        {
+            sb.Append("stderr: ").AppendLine(Truncate(stderr, 2000));
+        }
+
+        return sb.ToString();
+    }
+
+    private static string Truncate(string s, int max) => s.Length <= max ? s : string.Concat(s.AsSpan(0, max), "…");
+}
