@@ -69,9 +69,9 @@ public sealed class HeartbeatAndBroadcastTests(GatewayServer server)
         await server.AssertNoConnectionsAsync();
     }
 
-    private async Task<RawClient> JoinAsync(string auth)
+    private async Task<RawClient> JoinAsync(string auth, int receiveBufferSize = 0)
     {
-        (RawClient client, _) = await RawClient.OpenWebSocketAsync(server.Port);
+        (RawClient client, _) = await RawClient.OpenWebSocketAsync(server.Port, receiveBufferSize: receiveBufferSize);
         await client.SendTextAsync("40" + auth);
         Assert.StartsWith("40{\"sid\"", (await client.ReadNonPingFrameAsync()).Text);
         return client;
@@ -127,10 +127,10 @@ public sealed class HeartbeatAndBroadcastTests(GatewayServer server)
     public async Task SlowConsumer_IsDisconnected_OthersStillServed()
     {
         long before = (await server.StatsAsync()).GetProperty("slowConsumers").GetInt64();
-        RawClient stalled = await JoinAsync(""); // never reads again
+        RawClient stalled = await JoinAsync("", receiveBufferSize: 4096); // never reads again
         using RawClient healthy = await JoinAsync("");
         string payload = new('x', 16_000);
-        for (int i = 0; i < 400; i++)
+        for (int i = 0; i < 3000; i++)
         {
             await server.PublishAsync($"{{\"event\":\"bulk\",\"data\":[{i},\"{payload}\"]}}");
             if (i % 8 == 0)

@@ -19,17 +19,22 @@ public sealed class RawClient : IDisposable
 
     private RawClient(Socket socket) => _socket = socket;
 
-    public static async Task<RawClient> ConnectAsync(int port)
+    public static async Task<RawClient> ConnectAsync(int port, int receiveBufferSize = 0)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (receiveBufferSize > 0)
+        {
+            socket.ReceiveBufferSize = receiveBufferSize; // a small window makes a stalled reader back up quickly
+        }
+
         await socket.ConnectAsync(IPAddress.Loopback, port);
         return new RawClient(socket);
     }
 
     /// <summary>Connects and completes a WebSocket handshake; returns the open packet.</summary>
-    public static async Task<(RawClient Client, string Open)> OpenWebSocketAsync(int port, string query = "EIO=4&transport=websocket")
+    public static async Task<(RawClient Client, string Open)> OpenWebSocketAsync(int port, string query = "EIO=4&transport=websocket", int receiveBufferSize = 0)
     {
-        RawClient client = await ConnectAsync(port);
+        RawClient client = await ConnectAsync(port, receiveBufferSize);
         await client.SendAsync($"GET /socket.io/?{query} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
         string head = await client.ReadHttpHeadAsync();
         Assert.StartsWith("HTTP/1.1 101", head);

@@ -58,7 +58,7 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
 
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
-        var http = new HttpConnection(connection);
+        HttpConnection? http = new(connection);
         PipeReader input = connection.Transport.Input;
         WebSocketConnection? webSocket = null;
         try
@@ -68,16 +68,33 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
                 ReadResult result = await input.ReadAsync();
                 ReadOnlySequence<byte> buffer = result.Buffer;
                 bool stop;
+                bool upgradedNow = false;
                 try
                 {
-                    stop = ProcessRequests(http, ref buffer, result.IsCompleted, out webSocket);
+                    if (webSocket is not null)
+                    {
+                        stop = webSocket.OnRead(ref buffer, result.IsCanceled);
+                    }
+                    else
+                    {
+                        stop = ProcessRequests(http!, ref buffer, result.IsCompleted, out webSocket);
+                        stop |= http!.CloseAfterResponse || result.IsCanceled;
+                        if (webSocket is not null)
+                        {
+                            // From here on the connection is a WebSocket: drop the HTTP state.
+                            upgradedNow = true;
+                            stop = false;
+                            http = null;
+                        }
+                    }
                 }
                 finally
                 {
-                    input.AdvanceTo(buffer.Start, buffer.End);
+                    // Frames sent right behind the upgrade request must be parsed without waiting for more bytes.
+                    input.AdvanceTo(buffer.Start, upgradedNow ? buffer.Start : buffer.End);
                 }
 
-                if (webSocket is not null || stop || http.CloseAfterResponse || result.IsCompleted || result.IsCanceled)
+                if (stop || (result.IsCompleted && !upgradedNow))
                 {
                     break;
                 }
@@ -93,12 +110,8 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
         }
         finally
         {
-            http.ParkedFor?.OnPollConnectionClosed(http);
-        }
-
-        if (webSocket is not null)
-        {
-            await webSocket.RunAsync();
+            http?.ParkedFor?.OnPollConnectionClosed(http);
+            webSocket?.OnEnded();
         }
     }
 

@@ -45,47 +45,27 @@ internal sealed class WebSocketConnection
 
     public PipeReader Input => _input;
 
-    public async Task RunAsync()
+    /// <summary>
+    /// Handles what one read returned (the connection handler's loop does the reading, so an upgraded socket costs
+    /// no async state machine of its own). True when the connection must end.
+    /// </summary>
+    public bool OnRead(ref ReadOnlySequence<byte> buffer, bool canceled)
     {
-        try
+        if (canceled || _stopped || _session?.IsClosed == true)
         {
-            while (!_stopped)
-            {
-                ReadResult result = await _input.ReadAsync();
-                ReadOnlySequence<byte> buffer = result.Buffer;
-                if (result.IsCanceled || _stopped || _session?.IsClosed == true)
-                {
-                    break;
-                }
+            return true;
+        }
 
-                bool stop;
-                try
-                {
-                    stop = ProcessFrames(ref buffer);
-                }
-                finally
-                {
-                    // Everything up to the first incomplete frame is consumed; the rest was examined.
-                    _input.AdvanceTo(buffer.Start, buffer.End);
-                }
+        return ProcessFrames(ref buffer);
+    }
 
-                if (stop || result.IsCompleted)
-                {
-                    break;
-                }
-            }
-        }
-        catch (Exception ex) when (ex is ConnectionResetException or IOException or OperationCanceledException or ConnectionAbortedException)
-        {
-            Log.ConnectionReset(_runtime.Logger, _context.ConnectionId);
-        }
-        finally
-        {
-            _stopped = true;
-            _fragments?.Dispose();
-            _session?.OnTransportClosed("transport close");
-            _probeTarget?.AbortUpgrade(this);
-        }
+    /// <summary>The connection ended (peer gone, read loop failed, or we closed it).</summary>
+    public void OnEnded()
+    {
+        _stopped = true;
+        _fragments?.Dispose();
+        _session?.OnTransportClosed("transport close");
+        _probeTarget?.AbortUpgrade(this);
     }
 
     /// <summary>Parses every complete frame. True when the connection must end.</summary>
