@@ -512,5 +512,13 @@ internal sealed partial class EngineSession : WheelEntry
         LeaveAllNamespacesLocked();
         _pendingBinary = null;
         _runtime.Metrics.SessionClosed(_isWebSocket);
+
+        // The wheel and the fan-out drop closed sessions lazily (at the next tick / pass): keep only this object
+        // alive until then, not the transport's pipes, buffers and the exception they completed with.
+        _ws = null;
+        _wsInput = null;
+        _pollQueue = null;
+        _parkedPoll = null;
+        _onFlushCompleted = null;
     }
 }
