@@ -82,7 +82,14 @@ public sealed class ChildPart : IRunPart
             {
                 if (line.StartsWith("status ", StringComparison.Ordinal))
                 {
-                    Status = JsonSerializer.Deserialize<Status>(line.AsSpan(7), Report.JsonOptions) ?? Status;
+                    try
+                    {
+                        Status = JsonSerializer.Deserialize<Status>(line.AsSpan(7), Report.JsonOptions) ?? Status;
+                    }
+                    catch (JsonException)
+                    {
+                        // A torn line: keep the previous status.
+                    }
                 }
             }
         });

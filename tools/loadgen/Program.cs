@@ -34,7 +34,7 @@ public static class Program
             }
 
             LocalRun.ResolveTarget(o); // loopback guard before anything connects
-            if (!o.AllowRemote && o.Verb == "broadcast" && !o.NoPublish)
+            if (!o.AllowRemote && o.Verb is "broadcast" or "storm" && !o.NoPublish)
             {
                 var probe = new Options { Url = o.EffectivePublishUrl };
                 LocalRun.ResolveTarget(probe);
@@ -71,7 +71,7 @@ public static class Program
             using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
             while (await timer.WaitForNextTickAsync(cts.Token).ConfigureAwait(false))
             {
-                Console.Out.WriteLine("status " + JsonSerializer.Serialize(run.Status(), Report.JsonOptions));
+                Console.Out.WriteLine("status " + JsonSerializer.Serialize(run.Status(), Report.CompactJsonOptions));
                 Console.Out.Flush();
             }
         });
@@ -150,7 +150,7 @@ public static class Program
                     await BroadcastAsync(o, parts, publishErrors).ConfigureAwait(false);
                     break;
                 case "storm":
-                    await StormAsync(o, parts).ConfigureAwait(false);
+                    await StormAsync(o, parts, publishErrors).ConfigureAwait(false);
                     break;
             }
         }
@@ -274,23 +274,7 @@ public static class Program
             if (publish)
             {
                 await Task.Delay(20).ConfigureAwait(false); // let workers snapshot who is connected
-                sentAt = (long)Math.Round(VirtualClient.NowUnixMs() + Sum(parts).ClockOffsetMs);
-                string body = $"{{\"namespace\":{JsonSerializer.Serialize(o.Namespace)},\"channel\":null,\"event\":\"prompt\",\"data\":[{{\"id\":\"p-{k}\",\"sentAt\":{sentAt},\"payload\":\"{padding}\"}}]}}";
-                try
-                {
-                    using var content = new StringContent(body, Encoding.UTF8);
-                    content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-                    using HttpResponseMessage response = await http.PostAsync(o.EffectivePublishUrl, content).ConfigureAwait(false);
-                    if (!response.IsSuccessStatusCode)
-                    {
-                        string key = "publish-http-" + (int)response.StatusCode;
-                        errors[key] = errors.GetValueOrDefault(key) + 1;
-                    }
-                }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-                {
-                    errors["publish-failed"] = errors.GetValueOrDefault("publish-failed") + 1;
-                }
+                await PublishAsync(o, http, parts, k, padding, errors).ConfigureAwait(false);
             }
 
             if (k < o.Prompts)
@@ -310,9 +294,43 @@ public static class Program
         await Task.Delay(1100).ConfigureAwait(false); // one more status line from the workers
     }
 
-    private static async Task StormAsync(Options o, List<IRunPart> parts)
+    private static async Task PublishAsync(Options o, HttpClient http, List<IRunPart> parts, int k, string padding, Dictionary<string, long> errors)
+    {
+        long sentAt = (long)Math.Round(VirtualClient.NowUnixMs() + Sum(parts).ClockOffsetMs);
+        string body = $"{{\"namespace\":{JsonSerializer.Serialize(o.Namespace)},\"channel\":null,\"event\":\"prompt\",\"data\":[{{\"id\":\"p-{k}\",\"sentAt\":{sentAt},\"payload\":\"{padding}\"}}]}}";
+        try
+        {
+            using var content = new StringContent(body, Encoding.UTF8);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            using HttpResponseMessage response = await http.PostAsync(o.EffectivePublishUrl, content).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                string key = "publish-http-" + (int)response.StatusCode;
+                errors[key] = errors.GetValueOrDefault(key) + 1;
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            errors["publish-failed"] = errors.GetValueOrDefault("publish-failed") + 1;
+        }
+    }
+
+    private static async Task StormAsync(Options o, List<IRunPart> parts, Dictionary<string, long> errors)
     {
         await Task.Delay(o.Duration).ConfigureAwait(false);
+        if (!o.NoPublish && o.ShardIndex == 0)
+        {
+            // One event first, so that servers with connection-state recovery hand out offsets to recover from.
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            foreach (IRunPart p in parts)
+            {
+                p.ExpectPrompt(1, 0);
+            }
+
+            await PublishAsync(o, http, parts, 1, "storm", errors).ConfigureAwait(false);
+            await Task.Delay(1000).ConfigureAwait(false);
+        }
+
         long before = Sum(parts).Connected;
         foreach (IRunPart p in parts)
         {

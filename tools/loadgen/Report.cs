@@ -13,6 +13,9 @@ public sealed class Report
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
+    /// <summary>One-line JSON, for the workers' status lines.</summary>
+    public static readonly JsonSerializerOptions CompactJsonOptions = new(JsonOptions) { WriteIndented = false };
+
     public string Tool { get; set; } = "gateway-loadgen";
     public int Version { get; set; } = 1;
     public string Scenario { get; set; } = "connect";

@@ -552,7 +552,12 @@ public sealed class VirtualClient
         var sb = new StringBuilder();
         if (_pid is not null)
         {
-            sb.Append("\"pid\":").Append(JsonSerializer.Serialize(_pid)).Append(",\"offset\":").Append(_lastOffset is null ? "null" : JsonSerializer.Serialize(_lastOffset));
+            // JSON.stringify drops an undefined offset, so it is only sent once an event carried one.
+            sb.Append("\"pid\":").Append(JsonSerializer.Serialize(_pid));
+            if (_lastOffset is not null)
+            {
+                sb.Append(",\"offset\":").Append(JsonSerializer.Serialize(_lastOffset));
+            }
         }
 
         string auth = Encoding.UTF8.GetString(_ctx.ConnectAuthPrefix);
