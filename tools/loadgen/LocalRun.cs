@@ -303,6 +303,7 @@ public sealed class LocalRun
             PongsSent = Metrics.PongsSent,
             ServerDisconnects = Metrics.ServerDisconnects,
             Errors = Metrics.Errors.Where(e => e.Key != "stopped").ToDictionary(e => e.Key, e => e.Value),
+            ErrorSamples = Metrics.ErrorSamples.Where(e => e.Key != "stopped").ToDictionary(e => e.Key, e => e.Value),
             ConnectTime = Metrics.ConnectTime.ToData(),
             TimeAckRtt = Metrics.AckLatency.ToData(),
             Latency = Metrics.AllLatency.ToData(),

@@ -59,7 +59,19 @@ public sealed class Metrics
 
     public long ErrorTotal => _errors.Values.Sum();
 
-    public void Error(string kind) => _errors.AddOrUpdate(kind, 1, (_, v) => v + 1);
+    private readonly ConcurrentDictionary<string, string> _samples = new();
+
+    /// <summary>The first message seen for each error kind, to tell what "protocol" or "closed" meant.</summary>
+    public IReadOnlyDictionary<string, string> ErrorSamples => _samples;
+
+    public void Error(string kind, string? message = null)
+    {
+        _errors.AddOrUpdate(kind, 1, (_, v) => v + 1);
+        if (message is not null)
+        {
+            _samples.TryAdd(kind, message);
+        }
+    }
 
     public void AddError(string kind, long count) => _errors.AddOrUpdate(kind, count, (_, v) => v + count);
 

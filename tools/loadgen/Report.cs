@@ -37,6 +37,8 @@ public sealed class Report
     public long PongsSent { get; set; }
     public long ServerDisconnects { get; set; }
     public Dictionary<string, long> Errors { get; set; } = [];
+    /// <summary>First message seen per error kind (one process's sample; merge keeps the first).</summary>
+    public Dictionary<string, string> ErrorSamples { get; set; } = [];
     public HistogramData ConnectTime { get; set; } = new();
     public HistogramData TimeAckRtt { get; set; } = new();
     public HistogramData Latency { get; set; } = new();
@@ -82,6 +84,11 @@ public sealed class Report
         foreach ((string k, long v) in other.Errors)
         {
             Errors[k] = Errors.GetValueOrDefault(k) + v;
+        }
+
+        foreach ((string k, string v) in other.ErrorSamples)
+        {
+            ErrorSamples.TryAdd(k, v);
         }
 
         ConnectTime = MergeHistograms(ConnectTime, other.ConnectTime);

@@ -100,7 +100,7 @@ public sealed class VirtualClient
 
             if (end.Kind != "dropped")
             {
-                M.Error(end.Kind);
+                M.Error(end.Kind, end.Message);
             }
 
             if (!Opt.Reconnect || end.Kind == "server-disconnect")
@@ -156,7 +156,7 @@ public sealed class VirtualClient
         _sessionStart = Stopwatch.GetTimestamp();
         Deadline = Environment.TickCount64 + (long)Opt.ConnectTimeout.TotalMilliseconds;
         Interlocked.Increment(ref M.Connecting);
-        _ = Guard(OpenAsync());
+        _ = Guard(OpenAsync(end), end);
         ClientException result;
         using (_ctx.Stopping.Register(static s => ((VirtualClient)s!).Fail(new ClientException("stopped", "stopping")), this))
         {
@@ -178,23 +178,39 @@ public sealed class VirtualClient
         return result;
     }
 
-    private async Task Guard(Task task)
+    // Ends the session the task belongs to; a task left over from an earlier session cannot end the current one.
+    private async Task Guard(Task task, TaskCompletionSource<ClientException> end)
     {
+        ClientException? failure = null;
         try
         {
             await task.ConfigureAwait(false);
         }
         catch (ClientException e)
         {
-            Fail(e);
+            failure = e;
         }
         catch (Exception e) when (e is ObjectDisposedException or IOException or System.Net.Sockets.SocketException)
         {
-            Fail(new ClientException("closed", e.Message));
+            failure = new ClientException("closed", e.Message);
         }
         catch (Exception e)
         {
-            Fail(new ClientException("internal", e.GetType().Name + ": " + e.Message));
+            failure = new ClientException("internal", e.GetType().Name + ": " + e.Message);
+        }
+
+        if (failure is not null && end.TrySetResult(failure) && ReferenceEquals(end, _end))
+        {
+            CloseAll();
+        }
+    }
+
+    private static void ThrowIfEnded(TaskCompletionSource<ClientException> end, Conn? fresh = null)
+    {
+        if (end.Task.IsCompleted)
+        {
+            fresh?.Dispose();
+            throw new ClientException("closed", "session ended");
         }
     }
 
@@ -240,11 +256,11 @@ public sealed class VirtualClient
         return new string(buf[i..]);
     }
 
-    private async Task OpenAsync()
+    private async Task OpenAsync(TaskCompletionSource<ClientException> end)
     {
         if (Opt.Transport == "websocket")
         {
-            Conn only = await OpenWebSocketAsync().ConfigureAwait(false);
+            Conn only = await OpenWebSocketAsync(end).ConfigureAwait(false);
             _ws = only;
             _onWebSocket = true;
             (WebSocketOpcode op, byte[] open) = await only.ReadMessageAsync().ConfigureAwait(false);
@@ -255,12 +271,15 @@ public sealed class VirtualClient
 
             HandleOpen(open.AsSpan(1));
             SendConnect();
-            await WebSocketLoopAsync(only).ConfigureAwait(false);
+            await WebSocketLoopAsync(only, end).ConfigureAwait(false);
             return;
         }
 
-        _get = await Conn.OpenAsync(_ctx.Target, _source).ConfigureAwait(false);
-        HttpResponse handshake = await PollOnceAsync(_get).ConfigureAwait(false);
+        Conn get = await Conn.OpenAsync(_ctx.Target, _source).ConfigureAwait(false);
+        ThrowIfEnded(end, get);
+        _get = get;
+        HttpResponse handshake = await PollOnceAsync(get).ConfigureAwait(false);
+        ThrowIfEnded(end);
         bool upgrades = false;
         bool first = true;
         foreach (ReadOnlySpan<byte> record in EngineIOPollingPayload.Split(handshake.Body))
@@ -281,7 +300,7 @@ public sealed class VirtualClient
         }
 
         SendConnect();
-        Task poll = Guard(PollLoopAsync());
+        Task poll = Guard(PollLoopAsync(end), end);
         if (!upgrades || _stayOnPolling)
         {
             await poll.ConfigureAwait(false);
@@ -291,7 +310,7 @@ public sealed class VirtualClient
         Conn? ws = null;
         try
         {
-            ws = await OpenWebSocketAsync().ConfigureAwait(false);
+            ws = await OpenWebSocketAsync(end).ConfigureAwait(false);
             ws.SendFrame(WebSocketOpcode.Text, "2probe"u8);
             (WebSocketOpcode op, byte[] probe) = await ws.ReadMessageAsync().ConfigureAwait(false);
             if (op != WebSocketOpcode.Text || !probe.AsSpan().SequenceEqual("3probe"u8))
@@ -299,7 +318,7 @@ public sealed class VirtualClient
                 throw new ClientException("protocol", "bad probe answer");
             }
         }
-        catch (ClientException) when (!_end!.Task.IsCompleted)
+        catch (ClientException) when (!end.Task.IsCompleted)
         {
             // socket.io-client stays on polling when the probe fails.
             ws?.Dispose();
@@ -317,11 +336,12 @@ public sealed class VirtualClient
         }
 
         await paused.Task.ConfigureAwait(false);
-        while (Volatile.Read(ref _posting) && !_end!.Task.IsCompleted)
+        while (Volatile.Read(ref _posting) && !end.Task.IsCompleted)
         {
             await Task.Delay(5).ConfigureAwait(false);
         }
 
+        ThrowIfEnded(end, ws);
         ws.SendFrame(WebSocketOpcode.Text, "5"u8);
         List<byte[]>? left;
         lock (_sync)
@@ -347,23 +367,14 @@ public sealed class VirtualClient
 
         _get?.Dispose();
         _post?.Dispose();
-        if (_end!.Task.IsCompleted)
-        {
-            ws.Dispose();
-            return;
-        }
-
-        await WebSocketLoopAsync(ws).ConfigureAwait(false);
+        ThrowIfEnded(end, ws);
+        await WebSocketLoopAsync(ws, end).ConfigureAwait(false);
     }
 
-    private async Task<Conn> OpenWebSocketAsync()
+    private async Task<Conn> OpenWebSocketAsync(TaskCompletionSource<ClientException> end)
     {
         Conn conn = await Conn.OpenAsync(_ctx.Target, _source).ConfigureAwait(false);
-        if (_end!.Task.IsCompleted)
-        {
-            conn.Dispose();
-            throw new ClientException("closed", "session ended");
-        }
+        ThrowIfEnded(end, conn);
 
         if (_ws is null)
         {
@@ -377,6 +388,7 @@ public sealed class VirtualClient
             $"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {keyText}\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n";
         conn.Send(Conn.Ascii(request));
         HttpResponse response = await conn.ReadHttpResponseAsync(headOnly: true).ConfigureAwait(false);
+        ThrowIfEnded(end, conn);
         if (response.Status != 101)
         {
             conn.Dispose();
@@ -412,7 +424,7 @@ public sealed class VirtualClient
         return response;
     }
 
-    private async Task PollLoopAsync()
+    private async Task PollLoopAsync(TaskCompletionSource<ClientException> end)
     {
         while (true)
         {
@@ -431,12 +443,9 @@ public sealed class VirtualClient
                 return;
             }
 
-            if (_end!.Task.IsCompleted)
-            {
-                return;
-            }
-
+            ThrowIfEnded(end);
             HttpResponse response = await PollOnceAsync(_get!).ConfigureAwait(false);
+            ThrowIfEnded(end);
             foreach (ReadOnlySpan<byte> record in EngineIOPollingPayload.Split(response.Body))
             {
                 HandleRecord(record);
@@ -445,7 +454,9 @@ public sealed class VirtualClient
             if (response.Close)
             {
                 _get!.Dispose();
-                _get = await Conn.OpenAsync(_ctx.Target, _source).ConfigureAwait(false);
+                Conn get = await Conn.OpenAsync(_ctx.Target, _source).ConfigureAwait(false);
+                ThrowIfEnded(end, get);
+                _get = get;
             }
         }
     }
@@ -461,11 +472,12 @@ public sealed class VirtualClient
         HandleEnginePacket(record);
     }
 
-    private async Task WebSocketLoopAsync(Conn ws)
+    private async Task WebSocketLoopAsync(Conn ws, TaskCompletionSource<ClientException> end)
     {
         while (true)
         {
             (WebSocketOpcode op, byte[] payload) = await ws.ReadMessageAsync().ConfigureAwait(false);
+            ThrowIfEnded(end);
             switch (op)
             {
                 case WebSocketOpcode.Text:
@@ -609,11 +621,11 @@ public sealed class VirtualClient
             return;
         }
 
-        _ = Guard(PostPumpAsync());
+        _ = Guard(PostPumpAsync(_end!), _end!);
     }
 
     // engine.io-client's polling write: everything buffered goes in one POST, joined by the record separator.
-    private async Task PostPumpAsync()
+    private async Task PostPumpAsync(TaskCompletionSource<ClientException> end)
     {
         try
         {
@@ -638,11 +650,18 @@ public sealed class VirtualClient
                     body = writer.WrittenSpan.ToArray();
                 }
 
-                _post ??= await Conn.OpenAsync(_ctx.Target, _source).ConfigureAwait(false);
+                if (_post is null)
+                {
+                    Conn post = await Conn.OpenAsync(_ctx.Target, _source).ConfigureAwait(false);
+                    ThrowIfEnded(end, post);
+                    _post = post;
+                }
+
                 string head = $"POST {Query("polling", true)} HTTP/1.1\r\nHost: {_ctx.HostHeader}\r\nAccept: */*\r\nContent-Type: text/plain;charset=UTF-8\r\n" +
                     $"Content-Length: {body.Length}\r\nConnection: keep-alive\r\n\r\n";
                 _post.Send([.. Conn.Ascii(head), .. body]);
                 HttpResponse response = await _post.ReadHttpResponseAsync().ConfigureAwait(false);
+                ThrowIfEnded(end);
                 if (response.Status != 200)
                 {
                     throw new ClientException("http-" + response.Status, "polling POST answered " + response.Status);
@@ -680,7 +699,7 @@ public sealed class VirtualClient
 
                 if (Opt.PongDelayMs > 0)
                 {
-                    _ = Guard(DelayedPongAsync());
+                    _ = Guard(DelayedPongAsync(_end!), _end!);
                 }
                 else
                 {
@@ -703,10 +722,10 @@ public sealed class VirtualClient
         }
     }
 
-    private async Task DelayedPongAsync()
+    private async Task DelayedPongAsync(TaskCompletionSource<ClientException> end)
     {
         await Task.Delay(Opt.PongDelayMs).ConfigureAwait(false);
-        if (!_end!.Task.IsCompleted)
+        if (!end.Task.IsCompleted)
         {
             SendEngine(s_pong);
             Interlocked.Increment(ref M.PongsSent);
