@@ -255,7 +255,9 @@ public static class HttpRequestParser
                 head.ContentType = value;
                 break;
             case 14 when Ascii.EqualsIgnoreCase(name, "Content-Length"u8):
-                if (value.IsEmpty || !Utf8Parser.TryParse(value, out long length, out int consumed) || consumed != value.Length || length < 0 ||
+                // RFC 9110 §8.6: 1*DIGIT. Utf8Parser alone also takes a sign ("+5", "-0"), which other parsers refuse.
+                if (value.IsEmpty || value.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0 ||
+                    !Utf8Parser.TryParse(value, out long length, out int consumed) || consumed != value.Length || length < 0 ||
                     (head.ContentLength >= 0 && head.ContentLength != length))
                 {
                     return ProtocolError.InvalidContentLength;

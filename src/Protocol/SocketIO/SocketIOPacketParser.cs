@@ -163,9 +163,10 @@ public static class SocketIOPacketParser
     }
 
     // Names socket.io reserves on the client side; an EVENT may not use them (socket.io-parser RESERVED_EVENTS).
-    private static bool IsReservedEvent(ReadOnlySpan<byte> name) =>
-        name.SequenceEqual("connect"u8) || name.SequenceEqual("connect_error"u8) || name.SequenceEqual("disconnect"u8) ||
-        name.SequenceEqual("disconnecting"u8) || name.SequenceEqual("newListener"u8) || name.SequenceEqual("removeListener"u8);
+    // Compares the unescaped string (JSON.parse decodes "\u0063onnect" to "connect" before socket.io checks it).
+    private static bool IsReservedEvent(in Utf8JsonReader reader) =>
+        reader.ValueTextEquals("connect"u8) || reader.ValueTextEquals("connect_error"u8) || reader.ValueTextEquals("disconnect"u8) ||
+        reader.ValueTextEquals("disconnecting"u8) || reader.ValueTextEquals("newListener"u8) || reader.ValueTextEquals("removeListener"u8);
 
     // One pass of Utf8JsonReader: validity, the root token, the first array element, and every binary placeholder
     // ({"_placeholder":true,"num":N} with 0 <= N < attachments).
@@ -193,7 +194,7 @@ public static class SocketIOPacketParser
                     shape.EventNameEscaped = reader.ValueIsEscaped;
                     shape.EventNameStart = (int)reader.TokenStartIndex + 1;
                     shape.EventNameLength = reader.ValueSpan.Length;
-                    shape.FirstIsReserved = !reader.ValueIsEscaped && IsReservedEvent(reader.ValueSpan);
+                    shape.FirstIsReserved = IsReservedEvent(reader);
                     int after = (int)reader.BytesConsumed;
                     while (after < payload.Length && IsJsonWhitespace(payload[after]))
                     {
@@ -241,58 +242,55 @@ public static class SocketIOPacketParser
 
     private static bool IsJsonWhitespace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r';
 
-    // Reads to the end of the payload from the current token, checking every innermost object that claims to be a
-    // placeholder; false on a bad placeholder index.
+    // Reads to the end of the payload from the current token, checking every object that claims to be a placeholder
+    // (socket.io-parser's reconstructPacket: any object, at any depth, whose "_placeholder" is true); false on a bad
+    // placeholder index. State is kept per open object, so nested objects do not hide their parent's keys.
     private static bool ScanRest(ref Utf8JsonReader reader, int attachments)
     {
-        int objectDepth = -1;
-        bool isPlaceholder = false;
-        long num = -1;
+        // Indexed by the object's depth; the reader refuses anything deeper than MaxDepth.
+        Span<bool> placeholder = stackalloc bool[MaxDepth + 1];
+        Span<long> num = stackalloc long[MaxDepth + 1];
+        const int None = 0, PlaceholderValue = 1, NumValue = 2;
+        int pending = None;
+        int owner = -1;
         do
         {
+            int depth = reader.CurrentDepth;
+            if (pending != None)
+            {
+                // The value of "_placeholder" or "num" (the last occurrence of a key wins, as in JSON.parse).
+                if (pending == PlaceholderValue)
+                {
+                    placeholder[owner] = reader.TokenType == JsonTokenType.True;
+                }
+                else
+                {
+                    num[owner] = reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long n) ? n : -1;
+                }
+
+                pending = None;
+            }
+
             switch (reader.TokenType)
             {
                 case JsonTokenType.StartObject:
-                    objectDepth = reader.CurrentDepth;
-                    isPlaceholder = false;
-                    num = -1;
+                    placeholder[depth] = false;
+                    num[depth] = -1;
                     break;
-                case JsonTokenType.PropertyName when reader.CurrentDepth == objectDepth + 1:
-                    if (reader.ValueTextEquals("_placeholder"u8))
-                    {
-                        reader.Read();
-                        isPlaceholder = reader.TokenType == JsonTokenType.True;
-                        if (reader.TokenType is JsonTokenType.StartArray or JsonTokenType.StartObject)
-                        {
-                            continue;
-                        }
-                    }
-                    else if (reader.ValueTextEquals("num"u8))
-                    {
-                        reader.Read();
-                        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long n))
-                        {
-                            num = n;
-                        }
-                        else if (reader.TokenType is JsonTokenType.StartArray or JsonTokenType.StartObject)
-                        {
-                            continue;
-                        }
-                    }
-
+                case JsonTokenType.PropertyName:
+                    owner = depth - 1;
+                    pending = reader.ValueTextEquals("_placeholder"u8) ? PlaceholderValue : reader.ValueTextEquals("num"u8) ? NumValue : None;
                     break;
-                case JsonTokenType.EndObject when reader.CurrentDepth == objectDepth:
-                    if (isPlaceholder && (num < 0 || num >= attachments))
+                case JsonTokenType.EndObject:
+                    if (placeholder[depth] && (num[depth] < 0 || num[depth] >= attachments))
                     {
                         return false;
                     }
 
-                    isPlaceholder = false;
-                    objectDepth = -1;
                     break;
             }
 
-            if (reader.CurrentDepth == 0 && reader.TokenType is JsonTokenType.EndArray or JsonTokenType.EndObject)
+            if (depth == 0 && reader.TokenType is JsonTokenType.EndArray or JsonTokenType.EndObject)
             {
                 return true;
             }

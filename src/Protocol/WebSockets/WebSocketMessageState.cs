@@ -41,11 +41,13 @@ public struct WebSocketMessageState
             MessageOpcode = header.Opcode;
         }
 
-        _messageLength += header.PayloadLength;
-        if (_messageLength > maxMessageLength)
+        // Compare before adding: a 63-bit frame length would wrap a plain sum negative and pass the limit.
+        if (header.PayloadLength > maxMessageLength - _messageLength)
         {
             return ProtocolError.MessageTooBig;
         }
+
+        _messageLength += header.PayloadLength;
 
         return ProtocolError.None;
     }

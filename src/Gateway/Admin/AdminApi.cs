@@ -1,0 +1,155 @@
+using System.Text.Json;
+using Gateway.Connections;
+using Gateway.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Gateway.Admin;
+
+/// <summary>
+/// The admin port: the ordinary ASP.NET Core pipeline (nothing on the public port goes through it). Publish,
+/// health, readiness, stats, and a drain that closes every client transport.
+/// </summary>
+internal static class AdminApi
+{
+    public static void Map(WebApplication app, GatewayRuntime runtime, int adminPort)
+    {
+        GatewayOptions options = runtime.Options;
+        bool stopping = false;
+        app.Lifetime.ApplicationStopping.Register(() => stopping = true);
+
+        // Only requests that arrived on the admin port reach these endpoints.
+        RouteGroupBuilder admin = app.MapGroup("").RequireHost($"*:{adminPort}");
+
+        admin.MapGet("/healthz", () => Results.Json(new { status = "ok" }));
+        admin.MapGet("/readyz", () => stopping
+            ? Results.Json(new { status = "stopping" }, statusCode: StatusCodes.Status503ServiceUnavailable)
+            : Results.Json(new { status = "ready" }));
+
+        RouteGroupBuilder v1 = admin.MapGroup("/v1");
+        if (!string.IsNullOrEmpty(options.AdminToken))
+        {
+            string expected = "Bearer " + options.AdminToken;
+            v1.AddEndpointFilter(async (context, next) =>
+            {
+                string? header = context.HttpContext.Request.Headers.Authorization;
+                if (!string.Equals(header, expected, StringComparison.Ordinal))
+                {
+                    return Results.Json(new { error = "unauthorized" }, statusCode: StatusCodes.Status401Unauthorized);
+                }
+
+                return await next(context);
+            });
+        }
+
+        v1.MapPost("/publish", async (HttpRequest request) =>
+        {
+            JsonDocument document;
+            try
+            {
+                document = await JsonDocument.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted);
+            }
+            catch (JsonException)
+            {
+                return Results.Json(new { error = "body must be JSON" }, statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            using (document)
+            {
+                JsonElement root = document.RootElement;
+                if (root.ValueKind != JsonValueKind.Object)
+                {
+                    return BadRequest("body must be a JSON object");
+                }
+
+                string ns = "/";
+                if (root.TryGetProperty("namespace", out JsonElement nsElement) && nsElement.ValueKind != JsonValueKind.Null)
+                {
+                    if (nsElement.ValueKind != JsonValueKind.String)
+                    {
+                        return BadRequest("namespace must be a string");
+                    }
+
+                    ns = nsElement.GetString()!;
+                }
+
+                int namespaceIndex = runtime.FindNamespace(ns);
+                if (namespaceIndex < 0)
+                {
+                    return BadRequest($"unknown namespace '{ns}'");
+                }
+
+                string? channel = null;
+                if (root.TryGetProperty("channel", out JsonElement channelElement) && channelElement.ValueKind != JsonValueKind.Null)
+                {
+                    if (channelElement.ValueKind != JsonValueKind.String || channelElement.GetString()!.Length == 0)
+                    {
+                        return BadRequest("channel must be a non-empty string or null");
+                    }
+
+                    channel = channelElement.GetString();
+                }
+
+                string eventName = "prompt";
+                if (root.TryGetProperty("event", out JsonElement eventElement) && eventElement.ValueKind != JsonValueKind.Null)
+                {
+                    if (eventElement.ValueKind != JsonValueKind.String || eventElement.GetString()!.Length == 0)
+                    {
+                        return BadRequest("event must be a non-empty string");
+                    }
+
+                    eventName = eventElement.GetString()!;
+                }
+
+                JsonElement data;
+                if (!root.TryGetProperty("data", out data) || data.ValueKind == JsonValueKind.Null)
+                {
+                    data = JsonDocument.Parse("[]").RootElement;
+                }
+                else if (data.ValueKind != JsonValueKind.Array)
+                {
+                    return BadRequest("data must be a JSON array (the event's arguments)");
+                }
+
+                string? id = null;
+                if (root.TryGetProperty("id", out JsonElement idElement) && idElement.ValueKind == JsonValueKind.String)
+                {
+                    id = idElement.GetString();
+                }
+
+                var result = runtime.Broadcaster.Publish(namespaceIndex, channel, eventName, data, id);
+                return Results.Json(new { id = result.Id, sequence = result.Sequence }, statusCode: StatusCodes.Status202Accepted);
+            }
+        });
+
+        v1.MapGet("/stats", () =>
+        {
+            var metrics = runtime.Metrics;
+            var namespaces = new Dictionary<string, long>(StringComparer.Ordinal);
+            for (int i = 0; i < runtime.NamespaceNames.Length; i++)
+            {
+                namespaces[runtime.NamespaceNames[i]] = metrics.NamespaceSockets(i);
+            }
+
+            return Results.Json(new
+            {
+                connections = metrics.Connections,
+                transports = new { websocket = metrics.WebSocketSessions, polling = metrics.PollingSessions },
+                namespaces,
+                published = metrics.Published,
+                slowConsumers = metrics.SlowConsumers,
+                heartbeatTimeouts = metrics.HeartbeatTimeouts,
+                protocolErrors = metrics.ProtocolErrors,
+                unknownEvents = metrics.UnknownEvents,
+                channels = runtime.Channels.Count,
+                ringHead = runtime.Ring.Head,
+            });
+        });
+
+        v1.MapPost("/disconnect", () => Results.Json(new { closed = runtime.CloseAll("admin disconnect") }));
+    }
+
+    private static IResult BadRequest(string message) =>
+        Results.Json(new { error = message }, statusCode: StatusCodes.Status400BadRequest);
+}

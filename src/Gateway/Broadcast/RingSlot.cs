@@ -1,0 +1,26 @@
+namespace Gateway.Broadcast;
+
+/// <summary>
+/// One published message in the <see cref="BroadcastRing"/>: its target and its pre-encoded wire forms. The arrays are
+/// reused when the slot is overwritten (grown from the pool only when a message is larger than any before).
+/// </summary>
+internal sealed class RingSlot
+{
+    /// <summary>Sequence held now; -1 while the writer fills the slot (seqlock).</summary>
+    public long Sequence = -1;
+
+    public int NamespaceIndex;
+
+    /// <summary>Channel id, or -1 for the whole namespace.</summary>
+    public int ChannelId = -1;
+
+    /// <summary>Complete server WebSocket frames: the Socket.IO packet as a text frame, then one binary frame per attachment.</summary>
+    public byte[] WebSocketFrames = [];
+    public int WebSocketLength;
+
+    /// <summary>Polling records (<c>4…</c>, then <c>b…</c> per attachment) joined by the record separator.</summary>
+    public byte[] PollingRecords = [];
+    public int PollingLength;
+
+    public string Id = "";
+}

@@ -1,0 +1,249 @@
+using System.IO.Pipelines;
+using Gateway.Protocol;
+using Gateway.Protocol.Buffers;
+using Gateway.Protocol.EngineIO;
+using Gateway.Protocol.WebSockets;
+
+namespace Gateway.Connections;
+
+internal sealed partial class EngineSession
+{
+    private static ReadOnlySpan<byte> TextPlain => "text/plain; charset=UTF-8"u8;
+
+    /// <summary>The outcome of a polling request, for the HTTP loop.</summary>
+    public enum PollOutcome
+    {
+        Answered,
+        Parked,
+        /// <summary>Answer with 400 "Bad request" (the session is gone).</summary>
+        BadRequest,
+        /// <summary>Answer with 413 (the session is gone).</summary>
+        TooLarge,
+    }
+
+    /// <summary>A GET on this session: answer now with what is queued, or hold it until something is.</summary>
+    public PollOutcome OnPollRequest(HttpConnection http)
+    {
+        lock (this)
+        {
+            if (_closed || _isWebSocket)
+            {
+                return PollOutcome.BadRequest;
+            }
+
+            if (_parkedPoll is not null)
+            {
+                // engine.io: "overlap from client" is an error that closes the session; the held GET gets "1".
+                CloseLocked("poll overlap", clientInitiated: false, WebSocketCloseCode.NormalClosure, sendClose: true);
+                return PollOutcome.BadRequest;
+            }
+
+            if (_pollQueue!.WrittenCount > 0)
+            {
+                RespondToPollLocked(http);
+                return PollOutcome.Answered;
+            }
+
+            if (_probing is not null)
+            {
+                // An upgrade is waiting for this poll to end (engine.io's "noop for fast upgrade").
+                WriteTextPacketLocked(EngineIOPacketType.Noop, default);
+                RespondToPollLocked(http);
+                return PollOutcome.Answered;
+            }
+
+            _parkedPoll = http;
+            http.ParkedFor = this;
+            return PollOutcome.Parked;
+        }
+    }
+
+    /// <summary>The TCP connection holding our GET went away: engine.io treats that as a transport error.</summary>
+    public void OnPollConnectionClosed(HttpConnection http)
+    {
+        lock (this)
+        {
+            if (_parkedPoll != http)
+            {
+                return;
+            }
+
+            _parkedPoll = null;
+            http.ParkedFor = null;
+            if (!_closed && !_isWebSocket && _probing is null)
+            {
+                CloseLocked("poll connection closed prematurely", clientInitiated: true, WebSocketCloseCode.NormalClosure, sendClose: false);
+            }
+        }
+    }
+
+    private void RespondToPollLocked(HttpConnection http)
+    {
+        if (_parkedPoll == http)
+        {
+            _parkedPoll = null;
+            http.ParkedFor = null;
+        }
+
+        PooledBufferWriter queue = _pollQueue!;
+        http.Respond(200, TextPlain, queue.WrittenSpan);
+        // Keep a small buffer for the next records; give big ones back.
+        queue.Reset(keepAtMost: 16 * 1024);
+    }
+
+    /// <summary>A POST body: one or more records. Answers 200 "ok" unless the body is bad.</summary>
+    public PollOutcome OnPollData(ReadOnlySpan<byte> body)
+    {
+        lock (this)
+        {
+            if (_closed || _isWebSocket)
+            {
+                return PollOutcome.BadRequest;
+            }
+
+            PooledBufferWriter? decoded = null;
+            try
+            {
+                foreach (ReadOnlySpan<byte> record in EngineIOPollingPayload.Split(body))
+                {
+                    if (_closed)
+                    {
+                        break;
+                    }
+
+                    if (!record.IsEmpty && record[0] == EngineIOPacket.BinaryPrefix)
+                    {
+                        decoded ??= new PooledBufferWriter(256);
+                        decoded.Reset();
+                        if (EngineIOPacket.TryDecodeBase64(record.Slice(1), decoded) != ProtocolError.None)
+                        {
+                            FailLocked(ProtocolError.InvalidBase64);
+                            return PollOutcome.BadRequest;
+                        }
+
+                        OnBinaryMessageLocked(decoded.WrittenSpan);
+                    }
+                    else if (!OnTextMessageLocked(record))
+                    {
+                        return PollOutcome.BadRequest;
+                    }
+                }
+            }
+            finally
+            {
+                decoded?.Dispose();
+            }
+
+            CommitLocked();
+            return _closed && !_closedByClientPacket ? PollOutcome.BadRequest : PollOutcome.Answered;
+        }
+    }
+
+    // ---- Upgrade (polling → WebSocket) --------------------------------------------------------------------------
+
+    /// <summary>Whether a WebSocket may start probing this session.</summary>
+    public bool TryBeginProbe(WebSocketConnection probe)
+    {
+        lock (this)
+        {
+            if (_closed || _isWebSocket || _probing is not null)
+            {
+                return false;
+            }
+
+            _probing = probe;
+            _probeAt = Time.TimingWheel.Now;
+            return true;
+        }
+    }
+
+    /// <summary>"2probe" arrived on the probing socket: it answers "3probe"; the held poll ends with a noop.</summary>
+    public void OnProbe(WebSocketConnection probe)
+    {
+        lock (this)
+        {
+            if (_probing != probe || _closed)
+            {
+                return;
+            }
+
+            if (_parkedPoll is not null && _pollQueue!.WrittenCount == 0)
+            {
+                WriteTextPacketLocked(EngineIOPacketType.Noop, default);
+                RespondToPollLocked(_parkedPoll);
+            }
+        }
+    }
+
+    /// <summary>"5" arrived: the WebSocket becomes the transport; what was queued for polling moves onto it.</summary>
+    public bool CompleteUpgrade(WebSocketConnection probe, PipeWriter output, PipeReader input)
+    {
+        lock (this)
+        {
+            if (_probing != probe || _closed)
+            {
+                return false;
+            }
+
+            _probing = null;
+            PooledBufferWriter queue = _pollQueue!;
+            _pollQueue = null;
+            if (_parkedPoll is not null)
+            {
+                HttpConnection parked = _parkedPoll;
+                _parkedPoll = null;
+                parked.ParkedFor = null;
+                parked.Respond(200, TextPlain, "6"u8);
+            }
+
+            _isWebSocket = true;
+            _ws = output;
+            _wsInput = input;
+            _runtime.Unregister(this);
+            _runtime.Metrics.SessionUpgraded();
+
+            // Re-encode the queued polling records as WebSocket messages (a cold path: once per upgrade).
+            var decoded = new PooledBufferWriter(0);
+            foreach (ReadOnlySpan<byte> record in EngineIOPollingPayload.Split(queue.WrittenSpan))
+            {
+                if (!record.IsEmpty && record[0] == EngineIOPacket.BinaryPrefix)
+                {
+                    decoded.Reset();
+                    if (EngineIOPacket.TryDecodeBase64(record.Slice(1), decoded) == ProtocolError.None)
+                    {
+                        WriteWebSocketMessageLocked(WebSocketOpcode.Binary, decoded.WrittenSpan);
+                    }
+                }
+                else if (!record.IsEmpty)
+                {
+                    WriteWebSocketMessageLocked(WebSocketOpcode.Text, record);
+                }
+            }
+
+            decoded.Dispose();
+            queue.Dispose();
+            PumpLocked();
+            FlushLocked();
+            return true;
+        }
+    }
+
+    /// <summary>The probing socket went away or misbehaved: the session stays on polling.</summary>
+    public void AbortUpgrade(WebSocketConnection probe)
+    {
+        lock (this)
+        {
+            if (_probing == probe)
+            {
+                AbortUpgradeLocked();
+            }
+        }
+    }
+
+    private void AbortUpgradeLocked()
+    {
+        WebSocketConnection? probe = _probing;
+        _probing = null;
+        probe?.CloseProbe();
+    }
+}

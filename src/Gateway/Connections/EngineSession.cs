@@ -1,0 +1,489 @@
+// Flush ValueTasks are observed exactly once: in place when already complete, else in their completion callback.
+#pragma warning disable CA2012
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Security.Cryptography;
+using Gateway.Diagnostics;
+using Gateway.Hosting;
+using Gateway.Protocol.Buffers;
+using Gateway.Protocol.EngineIO;
+using Gateway.Protocol.WebSockets;
+using Gateway.Time;
+
+namespace Gateway.Connections;
+
+/// <summary>
+/// One Engine.IO session: its transport (polling or WebSocket), heartbeat, broadcast cursor and Socket.IO sockets.
+/// </summary>
+/// <remarks>
+/// Every mutation and every write to the transport happens under <c>lock (this)</c> (the type is internal and
+/// sealed; locking the object itself saves a lock object per socket). Writers: the connection's read loop, the
+/// fan-out worker, the timing wheel and flush completions — never two at once.
+/// </remarks>
+internal sealed partial class EngineSession : WheelEntry
+{
+    private readonly GatewayRuntime _runtime;
+    private bool _isWebSocket;
+    private volatile bool _closed;
+
+    // WebSocket transport.
+    private PipeWriter? _ws;
+    private PipeReader? _wsInput;
+    private bool _flushPending;
+    private ValueTask<FlushResult> _pendingFlush;
+    private Action? _onFlushCompleted;
+
+    // Polling transport: records waiting for a GET, and the GET waiting for records.
+    private PooledBufferWriter? _pollQueue;
+    private HttpConnection? _parkedPoll;
+
+    // The connection probing an upgrade (between "2probe" and "5").
+    private WebSocketConnection? _probing;
+    private long _probeAt;
+
+    private long _cursor;
+
+    // Heartbeat (TimingWheel.Now clock).
+    private readonly long _openedAt;
+    private long _nextPingAt;
+    private long _pingSentAt;
+    private long _lastPongAt;
+    private bool _awaitingPong;
+
+    public EngineSession(GatewayRuntime runtime, bool webSocket, PipeWriter? output, PipeReader? input)
+    {
+        _runtime = runtime;
+        Sid = NewId();
+        _isWebSocket = webSocket;
+        _ws = output;
+        _wsInput = input;
+        if (!webSocket)
+        {
+            _pollQueue = new PooledBufferWriter(0);
+        }
+
+        _openedAt = TimingWheel.Now;
+        _nextPingAt = _openedAt + runtime.Options.PingInterval;
+        _cursor = runtime.Ring.Head;
+    }
+
+    public string Sid { get; }
+
+    public bool IsClosed => _closed;
+
+    public bool IsWebSocket => _isWebSocket;
+
+    private GatewayOptions Options => _runtime.Options;
+
+    /// <summary>Engine.IO / Socket.IO ids: 15 random bytes, base64url (20 chars), as base64id does.</summary>
+    public static string NewId()
+    {
+        Span<byte> bytes = stackalloc byte[15];
+        RandomNumberGenerator.Fill(bytes);
+        return Convert.ToBase64String(bytes).Replace('+', '-').Replace('/', '_');
+    }
+
+    /// <summary>Starts heartbeats and broadcasts. Call once, after the open packet is on its way.</summary>
+    public void Start()
+    {
+        _runtime.Metrics.SessionOpened(_isWebSocket);
+        if (!_isWebSocket)
+        {
+            _runtime.Register(this);
+        }
+
+        _runtime.FanOut.Add(this);
+        _runtime.Wheel.Schedule(this, Math.Min(_nextPingAt, _openedAt + Options.ConnectTimeout));
+    }
+
+    /// <summary>Writes the open packet as the first WebSocket message (direct WebSocket sessions).</summary>
+    public void SendOpenPacket()
+    {
+        lock (this)
+        {
+            var scratch = Scratch;
+            EngineIOHandshake.WriteOpenPacket(scratch, Sid, offerWebSocketUpgrade: !_isWebSocket, Options.PingInterval, Options.PingTimeout, Options.MaxPayload);
+            WriteWebSocketMessageLocked(WebSocketOpcode.Text, scratch.WrittenSpan);
+            FlushLocked();
+        }
+    }
+
+    /// <summary>The open packet for a polling handshake response body.</summary>
+    public void WriteOpenPacket(IBufferWriter<byte> writer) =>
+        EngineIOHandshake.WriteOpenPacket(writer, Sid, offerWebSocketUpgrade: true, Options.PingInterval, Options.PingTimeout, Options.MaxPayload);
+
+    [ThreadStatic]
+    private static PooledBufferWriter? s_scratch;
+
+    /// <summary>Per-thread scratch for composing one outbound packet (reset on every use).</summary>
+    private static PooledBufferWriter Scratch
+    {
+        get
+        {
+            PooledBufferWriter scratch = s_scratch ??= new PooledBufferWriter(1024);
+            scratch.Reset(keepAtMost: 64 * 1024);
+            return scratch;
+        }
+    }
+
+    // ---- Outbound primitives (hold the lock) -------------------------------------------------------------------
+
+    /// <summary>Queues an Engine.IO text packet on the current transport.</summary>
+    private void WriteTextPacketLocked(EngineIOPacketType type, ReadOnlySpan<byte> data)
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        if (_isWebSocket)
+        {
+            int length = 1 + data.Length;
+            int header = WebSocketFrameHeader.GetHeaderLength(length, masked: false);
+            Span<byte> span = _ws!.GetSpan(header + length);
+            WebSocketFrameHeader.Write(span, WebSocketOpcode.Text, fin: true, length);
+            span[header] = (byte)('0' + (byte)type);
+            if (header + length <= span.Length)
+            {
+                data.CopyTo(span.Slice(header + 1));
+                _ws.Advance(header + length);
+            }
+            else
+            {
+                _ws.Advance(header + 1);
+                _ws.Write(data);
+            }
+        }
+        else
+        {
+            PooledBufferWriter queue = _pollQueue!;
+            if (queue.WrittenCount > 0)
+            {
+                queue.Write(EngineIOPollingPayload.RecordSeparator);
+            }
+
+            queue.Write((byte)('0' + (byte)type));
+            queue.Write(data);
+        }
+    }
+
+    /// <summary>Queues a binary Engine.IO message (a Socket.IO attachment).</summary>
+    private void WriteBinaryLocked(ReadOnlySpan<byte> data)
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        if (_isWebSocket)
+        {
+            WriteWebSocketMessageLocked(WebSocketOpcode.Binary, data);
+        }
+        else
+        {
+            PooledBufferWriter queue = _pollQueue!;
+            if (queue.WrittenCount > 0)
+            {
+                queue.Write(EngineIOPollingPayload.RecordSeparator);
+            }
+
+            EngineIOPacket.WriteBase64Record(queue, data);
+        }
+    }
+
+    private void WriteWebSocketMessageLocked(WebSocketOpcode opcode, ReadOnlySpan<byte> payload)
+    {
+        WebSocketFrameHeader.Write(_ws!, opcode, fin: true, payload.Length);
+        _ws!.Write(payload);
+    }
+
+    /// <summary>Sends what was queued: flush the pipe, or answer the parked poll.</summary>
+    private void CommitLocked()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        if (_isWebSocket)
+        {
+            if (_flushPending && _ws!.UnflushedBytes > Options.MaxOutboundBytes)
+            {
+                SlowConsumerLocked("outbound bytes over the cap");
+                return;
+            }
+
+            FlushLocked();
+        }
+        else if (_parkedPoll is not null && _pollQueue!.WrittenCount > 0)
+        {
+            RespondToPollLocked(_parkedPoll);
+        }
+    }
+
+    private void FlushLocked()
+    {
+        if (_flushPending || _ws is null || _ws.UnflushedBytes == 0)
+        {
+            return;
+        }
+
+        ValueTask<FlushResult> flush = _ws.FlushAsync();
+        if (flush.IsCompleted)
+        {
+            ObserveFlushLocked(flush);
+            return;
+        }
+
+        // Backpressure: the socket has more than Kestrel's write buffer unsent. Broadcasts wait (the cursor stays)
+        // until this completes; the ring's capacity bounds how long.
+        _flushPending = true;
+        _pendingFlush = flush;
+        flush.GetAwaiter().UnsafeOnCompleted(_onFlushCompleted ??= OnFlushCompleted);
+    }
+
+    private void ObserveFlushLocked(ValueTask<FlushResult> flush)
+    {
+        try
+        {
+            // Only called once the flush has completed.
+            FlushResult result = flush.GetAwaiter().GetResult();
+            if (result.IsCompleted)
+            {
+                CloseLocked("transport closed", clientInitiated: true, WebSocketCloseCode.NormalClosure, sendClose: false);
+            }
+        }
+        catch (Exception)
+        {
+            CloseLocked("transport error", clientInitiated: true, WebSocketCloseCode.NormalClosure, sendClose: false);
+        }
+    }
+
+    private void OnFlushCompleted()
+    {
+        lock (this)
+        {
+            _flushPending = false;
+            ValueTask<FlushResult> flush = _pendingFlush;
+            _pendingFlush = default;
+            ObserveFlushLocked(flush);
+            if (_closed)
+            {
+                return;
+            }
+
+            PumpLocked();
+            FlushLocked();
+        }
+    }
+
+    // ---- Broadcast ----------------------------------------------------------------------------------------------
+
+    /// <summary>Fan-out worker: copy what the ring holds for this session and send it.</summary>
+    public void PumpBroadcasts()
+    {
+        // Unlocked peek: most passes find most sessions already up to date only when they are not targeted.
+        if (_closed || Volatile.Read(ref _cursor) == _runtime.Ring.Head)
+        {
+            return;
+        }
+
+        lock (this)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            PumpLocked();
+            CommitLocked();
+        }
+    }
+
+    private void PumpLocked()
+    {
+        Broadcast.BroadcastRing ring = _runtime.Ring;
+        long head = ring.Head;
+        long cursor = _cursor;
+        if (cursor == head)
+        {
+            return;
+        }
+
+        if (head - cursor > ring.Capacity)
+        {
+            SlowConsumerLocked("lapped by the broadcast ring");
+            return;
+        }
+
+        if (_isWebSocket ? _flushPending : _pollQueue!.WrittenCount > Options.MaxOutboundBytes)
+        {
+            return; // resumes from the cursor when the transport drains
+        }
+
+        for (long sequence = cursor; sequence < head; sequence++)
+        {
+            Broadcast.RingSlot slot = ring.SlotFor(sequence);
+            if (Volatile.Read(ref slot.Sequence) != sequence)
+            {
+                SlowConsumerLocked("lapped by the broadcast ring");
+                return;
+            }
+
+            NamespaceSocket? socket = FindSocket(slot.NamespaceIndex);
+            if (socket is not null && sequence >= socket.JoinedAt && (slot.ChannelId < 0 || socket.HasChannel(slot.ChannelId)))
+            {
+                if (_isWebSocket)
+                {
+                    _ws!.Write(new ReadOnlySpan<byte>(slot.WebSocketFrames, 0, slot.WebSocketLength));
+                }
+                else
+                {
+                    PooledBufferWriter queue = _pollQueue!;
+                    if (queue.WrittenCount > 0)
+                    {
+                        queue.Write(EngineIOPollingPayload.RecordSeparator);
+                    }
+
+                    queue.Write(new ReadOnlySpan<byte>(slot.PollingRecords, 0, slot.PollingLength));
+                }
+
+                // Seqlock: the copy is good only if the writer has not started reusing the slot meanwhile.
+                Interlocked.MemoryBarrier();
+                if (Volatile.Read(ref slot.Sequence) != sequence)
+                {
+                    SlowConsumerLocked("lapped by the broadcast ring");
+                    return;
+                }
+            }
+        }
+
+        Volatile.Write(ref _cursor, head);
+    }
+
+    private void SlowConsumerLocked(string reason)
+    {
+        _runtime.Metrics.SlowConsumer();
+        Log.SlowConsumer(_runtime.Logger, Sid, reason);
+        CloseLocked("slow consumer: " + reason, clientInitiated: false, WebSocketCloseCode.PolicyViolation, sendClose: true);
+    }
+
+    // ---- Heartbeat ----------------------------------------------------------------------------------------------
+
+    /// <summary>A pong arrived: only a timestamp; the wheel does the rest.</summary>
+    private void OnPong() => Volatile.Write(ref _lastPongAt, TimingWheel.Now);
+
+    protected internal override long OnTimer(long now)
+    {
+        lock (this)
+        {
+            if (_closed)
+            {
+                return -1;
+            }
+
+            long connectDeadline = _socket0 is null && _moreCount == 0 && !_joinedAny ? _openedAt + Options.ConnectTimeout : long.MaxValue;
+            if (now >= connectDeadline)
+            {
+                CloseLocked("connect timeout", clientInitiated: false, WebSocketCloseCode.NormalClosure, sendClose: true);
+                return -1;
+            }
+
+            long upgradeDeadline = long.MaxValue;
+            if (_probing is not null)
+            {
+                upgradeDeadline = _probeAt + Options.UpgradeTimeout;
+                if (now >= upgradeDeadline)
+                {
+                    AbortUpgradeLocked();
+                    upgradeDeadline = long.MaxValue;
+                }
+            }
+
+            long next;
+            if (_awaitingPong)
+            {
+                if (Volatile.Read(ref _lastPongAt) >= _pingSentAt)
+                {
+                    _awaitingPong = false;
+                    _nextPingAt = Volatile.Read(ref _lastPongAt) + Options.PingInterval;
+                }
+                else if (now - _pingSentAt >= Options.PingTimeout)
+                {
+                    _runtime.Metrics.HeartbeatTimeout();
+                    CloseLocked("ping timeout", clientInitiated: false, WebSocketCloseCode.NormalClosure, sendClose: true);
+                    return -1;
+                }
+            }
+
+            if (!_awaitingPong && now >= _nextPingAt)
+            {
+                WriteTextPacketLocked(EngineIOPacketType.Ping, default);
+                CommitLocked();
+                _pingSentAt = now;
+                _awaitingPong = true;
+            }
+
+            next = _awaitingPong ? _pingSentAt + Options.PingTimeout : _nextPingAt;
+            return Math.Min(next, Math.Min(connectDeadline, upgradeDeadline));
+        }
+    }
+
+    // ---- Close --------------------------------------------------------------------------------------------------
+
+    /// <summary>Closes the session and its transport. False when it was already closed.</summary>
+    public bool Close(string reason, bool clientInitiated, ushort webSocketCode = WebSocketCloseCode.NormalClosure)
+    {
+        lock (this)
+        {
+            if (_closed)
+            {
+                return false;
+            }
+
+            CloseLocked(reason, clientInitiated, webSocketCode, sendClose: true);
+            return true;
+        }
+    }
+
+    private void CloseLocked(string reason, bool clientInitiated, ushort webSocketCode, bool sendClose)
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        Log.SessionClosed(_runtime.Logger, Sid, reason);
+        if (_isWebSocket)
+        {
+            if (sendClose && !_flushPending)
+            {
+                WebSocketClosePayload.WriteFrame(_ws!, webSocketCode);
+                FlushLocked();
+            }
+
+            _closed = true;
+            _wsInput?.CancelPendingRead();
+        }
+        else
+        {
+            if (_parkedPoll is not null)
+            {
+                // engine.io: a client-initiated close ends the pending poll with a noop, a server close with "1".
+                _pollQueue!.Reset();
+                WriteTextPacketLocked(clientInitiated ? EngineIOPacketType.Noop : EngineIOPacketType.Close, default);
+                RespondToPollLocked(_parkedPoll);
+            }
+
+            _closed = true;
+        }
+
+        _probing?.CloseProbe();
+        _probing = null;
+        _runtime.Unregister(this);
+        _pollQueue?.Dispose();
+        LeaveAllNamespacesLocked();
+        _pendingBinary = null;
+        _runtime.Metrics.SessionClosed(_isWebSocket);
+    }
+}

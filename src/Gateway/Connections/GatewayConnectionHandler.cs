@@ -1,0 +1,493 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Gateway.Diagnostics;
+using Gateway.Hosting;
+using Gateway.Protocol;
+using Gateway.Protocol.Buffers;
+using Gateway.Protocol.Http;
+using Gateway.Protocol.WebSockets;
+using Microsoft.AspNetCore.Connections;
+using HttpMethod = Gateway.Protocol.Http.HttpMethod;
+
+namespace Gateway.Connections;
+
+/// <summary>
+/// The public port: our own HTTP/1.1 handling on the Kestrel transport (no ASP.NET pipeline per socket). Each TCP
+/// connection carries polling requests (keep-alive) until it either ends or upgrades to a WebSocket, exactly as
+/// engine.io's request verification does it (same error codes and messages).
+/// </summary>
+internal sealed class GatewayConnectionHandler : ConnectionHandler
+{
+    private readonly GatewayRuntime _runtime;
+
+    public GatewayConnectionHandler(GatewayRuntime runtime)
+    {
+        _runtime = runtime;
+    }
+
+    // engine.io Server.errors / errorMessages.
+    private enum EngineIOError
+    {
+        UnknownTransport = 0,
+        UnknownSid = 1,
+        BadHandshakeMethod = 2,
+        BadRequest = 3,
+        Forbidden = 4,
+        UnsupportedProtocolVersion = 5,
+    }
+
+    private static ReadOnlySpan<byte> ErrorBody(EngineIOError error) => error switch
+    {
+        EngineIOError.UnknownTransport => "{\"code\":0,\"message\":\"Transport unknown\"}"u8,
+        EngineIOError.UnknownSid => "{\"code\":1,\"message\":\"Session ID unknown\"}"u8,
+        EngineIOError.BadHandshakeMethod => "{\"code\":2,\"message\":\"Bad handshake method\"}"u8,
+        EngineIOError.Forbidden => "{\"code\":4,\"message\":\"Forbidden\"}"u8,
+        EngineIOError.UnsupportedProtocolVersion => "{\"code\":5,\"message\":\"Unsupported protocol version\"}"u8,
+        _ => "{\"code\":3,\"message\":\"Bad request\"}"u8,
+    };
+
+    private static ReadOnlySpan<byte> ErrorMessage(EngineIOError error) => error switch
+    {
+        EngineIOError.UnknownTransport => "Transport unknown"u8,
+        EngineIOError.UnknownSid => "Session ID unknown"u8,
+        EngineIOError.BadHandshakeMethod => "Bad handshake method"u8,
+        EngineIOError.Forbidden => "Forbidden"u8,
+        EngineIOError.UnsupportedProtocolVersion => "Unsupported protocol version"u8,
+        _ => "Bad request"u8,
+    };
+
+    public override async Task OnConnectedAsync(ConnectionContext connection)
+    {
+        var http = new HttpConnection(connection);
+        PipeReader input = connection.Transport.Input;
+        WebSocketConnection? webSocket = null;
+        try
+        {
+            while (true)
+            {
+                ReadResult result = await input.ReadAsync();
+                ReadOnlySequence<byte> buffer = result.Buffer;
+                bool stop;
+                try
+                {
+                    stop = ProcessRequests(http, ref buffer, result.IsCompleted, out webSocket);
+                }
+                finally
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                }
+
+                if (webSocket is not null || stop || http.CloseAfterResponse || result.IsCompleted || result.IsCanceled)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is ConnectionResetException or IOException or OperationCanceledException or ConnectionAbortedException)
+        {
+            Log.ConnectionReset(_runtime.Logger, connection.ConnectionId);
+        }
+        catch (Exception ex)
+        {
+            Log.ConnectionFailed(_runtime.Logger, connection.ConnectionId, ex);
+        }
+        finally
+        {
+            http.ParkedFor?.OnPollConnectionClosed(http);
+        }
+
+        if (webSocket is not null)
+        {
+            await webSocket.RunAsync();
+        }
+    }
+
+    /// <summary>Handles every complete request in the buffer. True when the connection must end.</summary>
+    private bool ProcessRequests(HttpConnection http, ref ReadOnlySequence<byte> buffer, bool inputEnded, out WebSocketConnection? webSocket)
+    {
+        webSocket = null;
+        GatewayOptions options = _runtime.Options;
+        while (!buffer.IsEmpty)
+        {
+            long headLength = HttpRequestParser.FindHeadEnd(buffer);
+            if (headLength < 0)
+            {
+                if (buffer.Length > options.MaxRequestHeadLength)
+                {
+                    RejectBadHttp(http, ProtocolError.RequestHeadTooLarge);
+                    return true;
+                }
+
+                if (!EarlyRequestLineCheck(buffer))
+                {
+                    RejectBadHttp(http, ProtocolError.InvalidRequestLine);
+                    return true;
+                }
+
+                return inputEnded;
+            }
+
+            if (headLength > options.MaxRequestHeadLength)
+            {
+                RejectBadHttp(http, ProtocolError.RequestHeadTooLarge);
+                return true;
+            }
+
+            byte[]? rentedHead = null;
+            byte[]? rentedBody = null;
+            try
+            {
+                ReadOnlySpan<byte> headBytes;
+                if (buffer.FirstSpan.Length >= headLength)
+                {
+                    headBytes = buffer.FirstSpan.Slice(0, (int)headLength);
+                }
+                else
+                {
+                    rentedHead = ArrayPool<byte>.Shared.Rent((int)headLength);
+                    buffer.Slice(0, headLength).CopyTo(rentedHead);
+                    headBytes = rentedHead.AsSpan(0, (int)headLength);
+                }
+
+                if (HttpRequestParser.TryParse(headBytes, options.MaxRequestHeadLength, out HttpRequestHead head, out ProtocolError error) != OperationStatus.Done)
+                {
+                    RejectBadHttp(http, error);
+                    return true;
+                }
+
+                if (!head.TransferEncoding.IsEmpty)
+                {
+                    // Polling clients send Content-Length; chunked request bodies are not accepted here.
+                    RejectBadHttp(http, ProtocolError.InvalidContentLength);
+                    return true;
+                }
+
+                long bodyLength = Math.Max(0, head.ContentLength);
+                bool tooLarge = bodyLength > options.MaxPayload;
+                if (!tooLarge && buffer.Length < headLength + bodyLength)
+                {
+                    return inputEnded; // wait for the body
+                }
+
+                ReadOnlySpan<byte> body = default;
+                if (!tooLarge && bodyLength > 0)
+                {
+                    ReadOnlySequence<byte> bodySequence = buffer.Slice(headLength, bodyLength);
+                    if (bodySequence.IsSingleSegment)
+                    {
+                        body = bodySequence.FirstSpan;
+                    }
+                    else
+                    {
+                        rentedBody = ArrayPool<byte>.Shared.Rent((int)bodyLength);
+                        bodySequence.CopyTo(rentedBody);
+                        body = rentedBody.AsSpan(0, (int)bodyLength);
+                    }
+                }
+
+                bool stop = HandleRequest(http, ref head, body, tooLarge, out webSocket);
+                if (tooLarge)
+                {
+                    buffer = buffer.Slice(buffer.End);
+                    return true;
+                }
+
+                buffer = buffer.Slice(headLength + bodyLength);
+                if (stop || webSocket is not null || http.CloseAfterResponse)
+                {
+                    return true;
+                }
+            }
+            finally
+            {
+                if (rentedHead is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(rentedHead);
+                }
+
+                if (rentedBody is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(rentedBody);
+                }
+            }
+        }
+
+        return inputEnded;
+    }
+
+    // A request line that is already wrong need not wait for the rest of the head.
+    private static bool EarlyRequestLineCheck(in ReadOnlySequence<byte> buffer)
+    {
+        ReadOnlySpan<byte> first = buffer.FirstSpan;
+        int newline = first.IndexOf((byte)'\n');
+        if (newline < 0)
+        {
+            return true;
+        }
+
+        return HttpRequestParser.TryParse(first.Slice(0, newline + 1), int.MaxValue, out _, out ProtocolError error) != OperationStatus.InvalidData ||
+            error != ProtocolError.InvalidRequestLine;
+    }
+
+    private void RejectBadHttp(HttpConnection http, ProtocolError error)
+    {
+        _runtime.Metrics.ProtocolError();
+        Log.BadInput(_runtime.Logger, http.Context.ConnectionId, error.ToString());
+        http.KeepAlive = false;
+        http.AllowedOrigin = null;
+        http.Respond(error == ProtocolError.RequestHeadTooLarge ? 431 : 400, "text/plain"u8, "Bad Request"u8);
+    }
+
+    /// <summary>One parsed request. True when the connection must end after it.</summary>
+    private bool HandleRequest(HttpConnection http, ref HttpRequestHead head, ReadOnlySpan<byte> body, bool bodyTooLarge, out WebSocketConnection? webSocket)
+    {
+        webSocket = null;
+        http.KeepAlive = head.KeepAlive;
+        ApplyCors(http, head.Origin);
+        bool upgrade = head.IsWebSocketUpgrade;
+
+        if (!PathMatches(head.Path))
+        {
+            http.Respond(404, "text/plain"u8, "Not Found"u8);
+            return true;
+        }
+
+        if (head.Method == HttpMethod.Options && _runtime.Options.Cors.Origins.Count > 0)
+        {
+            RespondPreflight(http, head.AccessControlRequestHeaders);
+            return false;
+        }
+
+        HttpRequestParser.TryGetQueryValue(head.Query, "transport"u8, out ReadOnlySpan<byte> transport);
+        bool isWebSocket = transport.SequenceEqual("websocket"u8);
+        bool isPolling = transport.SequenceEqual("polling"u8);
+        if (!isWebSocket && !isPolling)
+        {
+            return Reject(http, upgrade, EngineIOError.UnknownTransport);
+        }
+
+        if (HttpRequestParser.TryGetQueryValue(head.Query, "sid"u8, out ReadOnlySpan<byte> sid))
+        {
+            if (!_runtime.TryGetSession(sid, out EngineSession? session) || session!.IsClosed)
+            {
+                return Reject(http, upgrade, EngineIOError.UnknownSid);
+            }
+
+            if (!upgrade && isWebSocket)
+            {
+                return Reject(http, upgrade, EngineIOError.BadRequest); // engine.io TRANSPORT_MISMATCH
+            }
+
+            if (upgrade)
+            {
+                return isWebSocket ? AcceptUpgrade(http, ref head, session, out webSocket) : Reject(http, upgrade, EngineIOError.BadRequest);
+            }
+
+            return HandlePoll(http, head.Method, session, body, bodyTooLarge);
+        }
+
+        // A handshake: GET only; a WebSocket handshake must be an upgrade; EIO=4 only.
+        if (head.Method != HttpMethod.Get)
+        {
+            return Reject(http, upgrade, EngineIOError.BadHandshakeMethod);
+        }
+
+        if (isWebSocket && !upgrade)
+        {
+            return Reject(http, upgrade, EngineIOError.BadRequest);
+        }
+
+        if (!HttpRequestParser.TryGetQueryValue(head.Query, "EIO"u8, out ReadOnlySpan<byte> eio) || !eio.SequenceEqual("4"u8))
+        {
+            return Reject(http, upgrade, EngineIOError.UnsupportedProtocolVersion);
+        }
+
+        if (isPolling)
+        {
+            if (upgrade)
+            {
+                return Reject(http, upgrade, EngineIOError.BadRequest);
+            }
+
+            var session = new EngineSession(_runtime, webSocket: false, output: null, input: null);
+            session.Start();
+            PooledBufferWriter open = new(256);
+            session.WriteOpenPacket(open);
+            http.Respond(200, "text/plain; charset=UTF-8"u8, open.WrittenSpan);
+            open.Dispose();
+            return false;
+        }
+
+        if (!TryWriteSwitchingProtocols(http, ref head))
+        {
+            return true;
+        }
+
+        ConnectionContext context = http.Context;
+        var direct = new EngineSession(_runtime, webSocket: true, context.Transport.Output, context.Transport.Input);
+        direct.SendOpenPacket();
+        direct.Start();
+        webSocket = new WebSocketConnection(_runtime, context, direct);
+        return false;
+    }
+
+    private bool HandlePoll(HttpConnection http, HttpMethod method, EngineSession session, ReadOnlySpan<byte> body, bool bodyTooLarge)
+    {
+        if (method == HttpMethod.Get)
+        {
+            EngineSession.PollOutcome outcome = session.OnPollRequest(http);
+            if (outcome == EngineSession.PollOutcome.BadRequest)
+            {
+                return Reject(http, upgrade: false, EngineIOError.BadRequest);
+            }
+
+            return false;
+        }
+
+        if (method == HttpMethod.Post)
+        {
+            if (bodyTooLarge)
+            {
+                _runtime.Metrics.ProtocolError();
+                session.Close("payload too large", clientInitiated: false);
+                http.KeepAlive = false;
+                http.Respond(413, "text/plain"u8, "Payload Too Large"u8);
+                return true;
+            }
+
+            if (session.OnPollData(body) == EngineSession.PollOutcome.BadRequest)
+            {
+                return Reject(http, upgrade: false, EngineIOError.BadRequest);
+            }
+
+            http.Respond(200, "text/html"u8, "ok"u8);
+            return false;
+        }
+
+        return Reject(http, upgrade: false, EngineIOError.BadRequest);
+    }
+
+    private bool AcceptUpgrade(HttpConnection http, ref HttpRequestHead head, EngineSession session, out WebSocketConnection? webSocket)
+    {
+        webSocket = null;
+        if (!TryWriteSwitchingProtocols(http, ref head))
+        {
+            return true;
+        }
+
+        var probe = new WebSocketConnection(_runtime, http.Context, session: null);
+        if (!session.TryBeginProbe(probe))
+        {
+            // engine.io completes the handshake, then closes: the session is already upgrading or upgraded.
+            probe.CloseProbe(WebSocketCloseCode.NormalClosure);
+            return true;
+        }
+
+        probe.SetProbeTarget(session);
+        webSocket = probe;
+        return false;
+    }
+
+    /// <summary>RFC 6455 §4.2.2 checks, then the 101 response. False (after a 400) when the handshake is bad.</summary>
+    private bool TryWriteSwitchingProtocols(HttpConnection http, ref HttpRequestHead head)
+    {
+        if (head.Method != HttpMethod.Get || !head.IsHttp11)
+        {
+            return Reject(http, upgrade: true, EngineIOError.BadRequest) && false;
+        }
+
+        if (!head.SecWebSocketVersion.SequenceEqual("13"u8))
+        {
+            RejectUpgrade(http, "Missing or invalid Sec-WebSocket-Version header"u8);
+            return false;
+        }
+
+        if (!WebSocketHandshake.IsValidKey(head.SecWebSocketKey))
+        {
+            RejectUpgrade(http, "Missing or invalid Sec-WebSocket-Key header"u8);
+            return false;
+        }
+
+        Span<byte> accept = stackalloc byte[WebSocketHandshake.AcceptKeyLength];
+        WebSocketHandshake.ComputeAcceptKey(head.SecWebSocketKey, accept);
+        var response = new PooledBufferWriter(160);
+        response.WriteBytes("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "u8);
+        response.WriteBytes(accept);
+        response.WriteBytes("\r\n\r\n"u8);
+        http.WriteRaw(response.WrittenSpan, close: false);
+        response.Dispose();
+        return true;
+    }
+
+    /// <summary>engine.io's answer to a bad request: JSON 400 for HTTP, a plain 400 before a WebSocket upgrade.</summary>
+    private bool Reject(HttpConnection http, bool upgrade, EngineIOError error)
+    {
+        if (upgrade)
+        {
+            RejectUpgrade(http, ErrorMessage(error));
+            return true;
+        }
+
+        http.KeepAlive = false;
+        http.Respond(error == EngineIOError.Forbidden ? 403 : 400, "application/json"u8, ErrorBody(error));
+        return true;
+    }
+
+    private static void RejectUpgrade(HttpConnection http, ReadOnlySpan<byte> message)
+    {
+        var response = new PooledBufferWriter(256);
+        response.WriteBytes("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\nContent-Length: "u8);
+        response.WriteInt64(message.Length);
+        response.WriteBytes("\r\n\r\n"u8);
+        response.WriteBytes(message);
+        http.WriteRaw(response.WrittenSpan, close: true);
+        response.Dispose();
+    }
+
+    private bool PathMatches(ReadOnlySpan<byte> path)
+    {
+        ReadOnlySpan<byte> expected = _runtime.PathBytes;
+        // "/socket.io/" and "/socket.io" both reach engine.io.
+        return path.SequenceEqual(expected) || path.SequenceEqual(expected.Slice(0, expected.Length - 1));
+    }
+
+    private void ApplyCors(HttpConnection http, ReadOnlySpan<byte> origin)
+    {
+        http.AllowedOrigin = null;
+        http.AllowCredentials = _runtime.Options.Cors.Credentials;
+        if (origin.IsEmpty || _runtime.CorsOrigins.Length == 0)
+        {
+            return;
+        }
+
+        foreach (byte[] allowed in _runtime.CorsOrigins)
+        {
+            if (origin.SequenceEqual(allowed))
+            {
+                http.AllowedOrigin = allowed;
+                return;
+            }
+        }
+
+        if (_runtime.CorsAnyOrigin)
+        {
+            // With credentials the browser needs the origin itself, never "*".
+            http.AllowedOrigin = http.AllowCredentials ? origin.ToArray() : "*"u8.ToArray();
+        }
+    }
+
+    private static void RespondPreflight(HttpConnection http, ReadOnlySpan<byte> requestedHeaders)
+    {
+        var headers = new PooledBufferWriter(256);
+        headers.WriteBytes("Access-Control-Allow-Methods: GET,HEAD,PUT,PATCH,POST,DELETE\r\n"u8);
+        if (!requestedHeaders.IsEmpty)
+        {
+            headers.WriteBytes("Access-Control-Allow-Headers: "u8);
+            headers.WriteBytes(requestedHeaders);
+            headers.WriteBytes("\r\n"u8);
+        }
+
+        http.Respond(204, default, default, headers.WrittenSpan);
+        headers.Dispose();
+    }
+}

@@ -1,0 +1,116 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Gateway.Broadcast;
+using Gateway.Diagnostics;
+using Gateway.Hosting;
+using Gateway.Time;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Connections;
+
+/// <summary>
+/// The process-wide parts every session uses: options in the form the hot paths want, the ring, the fan-out, the
+/// timing wheel, the session table and the metrics. One instance per gateway (a DI singleton).
+/// </summary>
+internal sealed class GatewayRuntime : IDisposable
+{
+    private readonly ConcurrentDictionary<string, EngineSession> _sessions = new(StringComparer.Ordinal);
+
+    public GatewayRuntime(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory)
+    {
+        Options = options.Value;
+        Logger = loggerFactory.CreateLogger("Gateway.Connections");
+        NamespaceNames = Options.Namespaces.ToArray();
+        Namespaces = NamespaceNames.Select(n => Encoding.ASCII.GetBytes(n)).ToArray();
+        PathBytes = Encoding.ASCII.GetBytes(Options.Path);
+        CorsOrigins = Options.Cors.Origins.Select(o => Encoding.ASCII.GetBytes(o)).ToArray();
+        CorsAnyOrigin = Options.Cors.Origins.Contains("*");
+        Metrics = new GatewayMetrics(NamespaceNames);
+        Ring = new BroadcastRing(Options.RingCapacity);
+        Channels = new ChannelRegistry();
+        FanOut = new FanOut(Options.FanOutWorkers, loggerFactory.CreateLogger<FanOut>());
+        Wheel = new TimingWheel(loggerFactory.CreateLogger<TimingWheel>(), tickMs: Math.Clamp(Math.Min(Options.PingInterval, Options.PingTimeout) / 20, 5, 100));
+        Broadcaster = new Broadcaster(Ring, FanOut, Channels, Metrics, Namespaces);
+    }
+
+    public GatewayOptions Options { get; }
+
+    public ILogger Logger { get; }
+
+    public string[] NamespaceNames { get; }
+
+    public byte[][] Namespaces { get; }
+
+    public byte[] PathBytes { get; }
+
+    public byte[][] CorsOrigins { get; }
+
+    public bool CorsAnyOrigin { get; }
+
+    public GatewayMetrics Metrics { get; }
+
+    public BroadcastRing Ring { get; }
+
+    public ChannelRegistry Channels { get; }
+
+    public FanOut FanOut { get; }
+
+    public TimingWheel Wheel { get; }
+
+    public Broadcaster Broadcaster { get; }
+
+    /// <summary>Index of a configured namespace, or -1.</summary>
+    public int FindNamespace(ReadOnlySpan<byte> name)
+    {
+        for (int i = 0; i < Namespaces.Length; i++)
+        {
+            if (name.SequenceEqual(Namespaces[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    public int FindNamespace(string name) => Array.IndexOf(NamespaceNames, name);
+
+    /// <summary>Sessions that can be addressed by sid (polling, or polling being upgraded).</summary>
+    public bool TryGetSession(ReadOnlySpan<byte> sid, out EngineSession? session)
+    {
+        if (sid.Length is 0 or > 64)
+        {
+            session = null;
+            return false;
+        }
+
+        // Sids are ASCII; the lookup needs a string key.
+        return _sessions.TryGetValue(Encoding.ASCII.GetString(sid), out session);
+    }
+
+    public void Register(EngineSession session) => _sessions[session.Sid] = session;
+
+    public void Unregister(EngineSession session) => _sessions.TryRemove(new KeyValuePair<string, EngineSession>(session.Sid, session));
+
+    /// <summary>Closes every session's transport (admin drain; clients reconnect).</summary>
+    public int CloseAll(string reason)
+    {
+        int closed = 0;
+        FanOut.ForEach(session =>
+        {
+            if (session.Close(reason, clientInitiated: false))
+            {
+                closed++;
+            }
+        });
+        return closed;
+    }
+
+    public void Dispose()
+    {
+        FanOut.Dispose();
+        Wheel.Dispose();
+        Metrics.Dispose();
+    }
+}

@@ -1,0 +1,172 @@
+// Flush ValueTasks are observed exactly once: in place when already complete, else in their completion callback.
+#pragma warning disable CA2012
+using System.Buffers;
+using System.IO.Pipelines;
+using Gateway.Protocol.Buffers;
+using Microsoft.AspNetCore.Connections;
+
+namespace Gateway.Connections;
+
+/// <summary>
+/// One TCP connection speaking HTTP/1.1 (polling requests, or the handshake before a WebSocket upgrade). Responses
+/// may be written by another thread (a session answering a parked poll), so every write holds this object's lock.
+/// </summary>
+internal sealed class HttpConnection
+{
+    private bool _flushPending;
+    private ValueTask<FlushResult> _pendingFlush;
+    private Action? _onFlushCompleted;
+
+    public HttpConnection(ConnectionContext context)
+    {
+        Context = context;
+        Output = context.Transport.Output;
+    }
+
+    public ConnectionContext Context { get; }
+
+    public PipeWriter Output { get; }
+
+    /// <summary>The session whose GET this connection holds, if any.</summary>
+    public EngineSession? ParkedFor { get; set; }
+
+    /// <summary>Whether the request being answered keeps the connection.</summary>
+    public bool KeepAlive { get; set; } = true;
+
+    /// <summary>Access-Control-Allow-Origin value for the current request, or null (no CORS headers).</summary>
+    public byte[]? AllowedOrigin { get; set; }
+
+    public bool AllowCredentials { get; set; }
+
+    /// <summary>Set once a response said "Connection: close": the read loop stops.</summary>
+    public bool CloseAfterResponse { get; private set; }
+
+    private static ReadOnlySpan<byte> StatusText(int status) => status switch
+    {
+        101 => "101 Switching Protocols"u8,
+        200 => "200 OK"u8,
+        204 => "204 No Content"u8,
+        400 => "400 Bad Request"u8,
+        403 => "403 Forbidden"u8,
+        404 => "404 Not Found"u8,
+        413 => "413 Payload Too Large"u8,
+        431 => "431 Request Header Fields Too Large"u8,
+        500 => "500 Internal Server Error"u8,
+        _ => "400 Bad Request"u8,
+    };
+
+    /// <summary>Writes a complete response and flushes it.</summary>
+    public void Respond(int status, ReadOnlySpan<byte> contentType, ReadOnlySpan<byte> body, ReadOnlySpan<byte> extraHeaders = default)
+    {
+        lock (this)
+        {
+            WriteHead(status, contentType, body.Length, extraHeaders);
+            if (!body.IsEmpty)
+            {
+                Output.Write(body);
+            }
+
+            FlushLocked();
+        }
+    }
+
+    private void WriteHead(int status, ReadOnlySpan<byte> contentType, int contentLength, ReadOnlySpan<byte> extraHeaders)
+    {
+        PipeWriter w = Output;
+        w.WriteBytes("HTTP/1.1 "u8);
+        w.WriteBytes(StatusText(status));
+        w.WriteBytes("\r\n"u8);
+        if (!contentType.IsEmpty)
+        {
+            w.WriteBytes("Content-Type: "u8);
+            w.WriteBytes(contentType);
+            w.WriteBytes("\r\n"u8);
+        }
+
+        w.WriteBytes("Content-Length: "u8);
+        w.WriteInt64(contentLength);
+        w.WriteBytes("\r\n"u8);
+        if (AllowedOrigin is not null)
+        {
+            w.WriteBytes("Access-Control-Allow-Origin: "u8);
+            w.WriteBytes(AllowedOrigin);
+            w.WriteBytes("\r\nVary: Origin\r\n"u8);
+            if (AllowCredentials)
+            {
+                w.WriteBytes("Access-Control-Allow-Credentials: true\r\n"u8);
+            }
+        }
+
+        w.WriteBytes(extraHeaders);
+        if (!KeepAlive || status >= 400)
+        {
+            // Errors end the connection: the rest of the request may not have been read.
+            w.WriteBytes("Connection: close\r\n"u8);
+            CloseAfterResponse = true;
+        }
+        else
+        {
+            w.WriteBytes("Connection: keep-alive\r\n"u8);
+        }
+
+        w.WriteBytes("\r\n"u8);
+    }
+
+    /// <summary>Writes raw bytes (the 101 response, or an upgrade refusal) and flushes.</summary>
+    public void WriteRaw(ReadOnlySpan<byte> bytes, bool close)
+    {
+        lock (this)
+        {
+            Output.Write(bytes);
+            CloseAfterResponse |= close;
+            FlushLocked();
+        }
+    }
+
+    private void FlushLocked()
+    {
+        if (_flushPending)
+        {
+            return; // the completion flushes what was added meanwhile
+        }
+
+        ValueTask<FlushResult> flush = Output.FlushAsync();
+        if (flush.IsCompleted)
+        {
+            ObserveFlush(flush);
+            return;
+        }
+
+        _flushPending = true;
+        _pendingFlush = flush;
+        flush.GetAwaiter().UnsafeOnCompleted(_onFlushCompleted ??= OnFlushCompleted);
+    }
+
+    private static void ObserveFlush(ValueTask<FlushResult> flush)
+    {
+        try
+        {
+            // Only called once the flush has completed.
+            flush.GetAwaiter().GetResult();
+        }
+        catch (Exception)
+        {
+            // The peer went away; the read loop sees it and cleans up.
+        }
+    }
+
+    private void OnFlushCompleted()
+    {
+        lock (this)
+        {
+            _flushPending = false;
+            ValueTask<FlushResult> flush = _pendingFlush;
+            _pendingFlush = default;
+            ObserveFlush(flush);
+            if (Output.UnflushedBytes > 0)
+            {
+                FlushLocked();
+            }
+        }
+    }
+}

@@ -1,0 +1,343 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.InteropServices;
+using Gateway.Diagnostics;
+using Gateway.Protocol;
+using Gateway.Protocol.Buffers;
+using Gateway.Protocol.WebSockets;
+using Microsoft.AspNetCore.Connections;
+
+namespace Gateway.Connections;
+
+/// <summary>
+/// The read side of one RFC 6455 connection: frames, fragmentation, control frames, limits. Complete messages go
+/// to the session. Before an upgrade completes the connection only probes its session ("2probe" / "5").
+/// </summary>
+internal sealed class WebSocketConnection
+{
+    private static ReadOnlySpan<byte> ProbePing => "2probe"u8;
+    private static ReadOnlySpan<byte> ProbePong => "3probe"u8;
+    private static ReadOnlySpan<byte> UpgradePacket => "5"u8;
+
+    private readonly GatewayRuntime _runtime;
+    private readonly ConnectionContext _context;
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private EngineSession? _session;
+    private EngineSession? _probeTarget;
+    private WebSocketMessageState _state;
+    private PooledBufferWriter? _fragments;
+    private volatile bool _stopped;
+
+    public WebSocketConnection(GatewayRuntime runtime, ConnectionContext context, EngineSession? session)
+    {
+        _runtime = runtime;
+        _context = context;
+        _input = context.Transport.Input;
+        _output = context.Transport.Output;
+        _session = session;
+    }
+
+    /// <summary>Makes this connection a probe for an upgrade of <paramref name="target"/>.</summary>
+    public void SetProbeTarget(EngineSession target) => _probeTarget = target;
+
+    public PipeWriter Output => _output;
+
+    public PipeReader Input => _input;
+
+    public async Task RunAsync()
+    {
+        try
+        {
+            while (!_stopped)
+            {
+                ReadResult result = await _input.ReadAsync();
+                ReadOnlySequence<byte> buffer = result.Buffer;
+                if (result.IsCanceled || _stopped || _session?.IsClosed == true)
+                {
+                    break;
+                }
+
+                bool stop;
+                try
+                {
+                    stop = ProcessFrames(ref buffer);
+                }
+                finally
+                {
+                    // Everything up to the first incomplete frame is consumed; the rest was examined.
+                    _input.AdvanceTo(buffer.Start, buffer.End);
+                }
+
+                if (stop || result.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is ConnectionResetException or IOException or OperationCanceledException or ConnectionAbortedException)
+        {
+            Log.ConnectionReset(_runtime.Logger, _context.ConnectionId);
+        }
+        finally
+        {
+            _stopped = true;
+            _fragments?.Dispose();
+            _session?.OnTransportClosed("transport close");
+            _probeTarget?.AbortUpgrade(this);
+        }
+    }
+
+    /// <summary>Parses every complete frame. True when the connection must end.</summary>
+    private bool ProcessFrames(ref ReadOnlySequence<byte> buffer)
+    {
+        Span<byte> controlPayload = stackalloc byte[WebSocketFrameHeader.MaxControlPayloadLength];
+        while (!buffer.IsEmpty)
+        {
+            OperationStatus status = WebSocketFrameHeader.TryRead(buffer, requireMask: true, out WebSocketFrameHeader header, out ProtocolError error);
+            if (status == OperationStatus.NeedMoreData)
+            {
+                return false;
+            }
+
+            if (status == OperationStatus.InvalidData)
+            {
+                return Fail(error);
+            }
+
+            if (header.IsControl)
+            {
+                if (buffer.Length < header.HeaderLength + header.PayloadLength)
+                {
+                    return false;
+                }
+
+                Span<byte> payload = controlPayload.Slice(0, (int)header.PayloadLength);
+                buffer.Slice(header.HeaderLength, header.PayloadLength).CopyTo(payload);
+                WebSocketMask.Apply(payload, header.MaskKey, 0);
+                buffer = buffer.Slice(header.HeaderLength + header.PayloadLength);
+                if (OnControlFrame(header.Opcode, payload))
+                {
+                    return true;
+                }
+
+                continue;
+            }
+
+            long frameLength = header.HeaderLength + header.PayloadLength;
+            if (buffer.Length < frameLength)
+            {
+                // Wait for the whole frame, unless it can never fit the limit (fail now, before buffering it).
+                return header.PayloadLength > _runtime.Options.MaxPayload && Fail(ProtocolError.MessageTooBig);
+            }
+
+            error = _state.OnDataFrame(header, _runtime.Options.MaxPayload);
+            if (error != ProtocolError.None)
+            {
+                return Fail(error);
+            }
+
+            ReadOnlySequence<byte> payloadBytes = buffer.Slice(header.HeaderLength, header.PayloadLength);
+            buffer = buffer.Slice(frameLength);
+
+            // Unmask in place: the pipe's memory is ours until AdvanceTo.
+            int maskOffset = 0;
+            foreach (ReadOnlyMemory<byte> segment in payloadBytes)
+            {
+                Span<byte> span = MemoryMarshal.AsMemory(segment).Span;
+                maskOffset = WebSocketMask.Apply(span, header.MaskKey, maskOffset);
+                error = _state.OnPayload(span);
+                if (error != ProtocolError.None)
+                {
+                    return Fail(error);
+                }
+            }
+
+            bool wholeMessage = header.Fin && header.Opcode != WebSocketOpcode.Continuation;
+            if (wholeMessage && payloadBytes.IsSingleSegment)
+            {
+                _state.OnMessageEnd();
+                if (Deliver(header.Opcode, payloadBytes.FirstSpan))
+                {
+                    return true;
+                }
+
+                continue;
+            }
+
+            _fragments ??= new PooledBufferWriter(0);
+            foreach (ReadOnlyMemory<byte> segment in payloadBytes)
+            {
+                _fragments.Write(segment.Span);
+            }
+
+            if (!header.Fin)
+            {
+                continue;
+            }
+
+            WebSocketOpcode opcode = _state.MessageOpcode;
+            error = _state.OnMessageEnd();
+            if (error != ProtocolError.None)
+            {
+                return Fail(error);
+            }
+
+            bool stop = Deliver(opcode, _fragments.WrittenSpan);
+            _fragments.Reset(keepAtMost: 64 * 1024);
+            if (stop)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Handles ping / pong / close. True when the connection ends.</summary>
+    private bool OnControlFrame(WebSocketOpcode opcode, ReadOnlySpan<byte> payload)
+    {
+        switch (opcode)
+        {
+            case WebSocketOpcode.Ping:
+                WriteControl(WebSocketOpcode.Pong, payload);
+                return false;
+            case WebSocketOpcode.Pong:
+                return false;
+            default:
+                ProtocolError error = WebSocketClosePayload.TryParse(payload, out ushort code, out _);
+                if (error != ProtocolError.None)
+                {
+                    return Fail(error);
+                }
+
+                // §5.5.1: answer with a close frame echoing the status code, then end the connection.
+                ushort answer = code == 1005 ? WebSocketCloseCode.NormalClosure : code;
+                if (_session is not null)
+                {
+                    _session.Close("client closed websocket", clientInitiated: true, answer);
+                }
+                else
+                {
+                    CloseProbe(answer);
+                }
+
+                return true;
+        }
+    }
+
+    private void WriteControl(WebSocketOpcode opcode, ReadOnlySpan<byte> payload)
+    {
+        if (_session is not null)
+        {
+            _session.SendWebSocketControl(opcode, payload);
+            return;
+        }
+
+        lock (this)
+        {
+            if (_stopped)
+            {
+                return;
+            }
+
+            WebSocketFrameHeader.Write(_output, opcode, fin: true, payload.Length);
+            _output.Write(payload);
+            FlushProbe();
+        }
+    }
+
+    private bool Fail(ProtocolError error)
+    {
+        if (_session is not null)
+        {
+            _session.FailTransport(error);
+        }
+        else
+        {
+            _runtime.Metrics.ProtocolError();
+            Log.BadInput(_runtime.Logger, _context.ConnectionId, error.ToString());
+            CloseProbe(WebSocketCloseCode.ForError(error));
+        }
+
+        return true;
+    }
+
+    /// <summary>A complete message. True when the connection ends.</summary>
+    private bool Deliver(WebSocketOpcode opcode, ReadOnlySpan<byte> message)
+    {
+        if (_session is not null)
+        {
+            _session.OnWebSocketMessage(opcode, message);
+            return _session.IsClosed;
+        }
+
+        EngineSession? target = _probeTarget;
+        if (target is null)
+        {
+            return true;
+        }
+
+        if (opcode == WebSocketOpcode.Text && message.SequenceEqual(ProbePing))
+        {
+            WriteControl(WebSocketOpcode.Text, ProbePong);
+            target.OnProbe(this);
+            return false;
+        }
+
+        if (opcode == WebSocketOpcode.Text && message.SequenceEqual(UpgradePacket))
+        {
+            if (target.CompleteUpgrade(this, _output, _input))
+            {
+                _session = target;
+                _probeTarget = null;
+                return false;
+            }
+
+            CloseProbe(WebSocketCloseCode.NormalClosure);
+            return true;
+        }
+
+        // engine.io closes a probing transport that sends anything else; the session stays on polling.
+        target.AbortUpgrade(this);
+        return true;
+    }
+
+    /// <summary>Ends a connection that is not (or no longer) a session's transport.</summary>
+    public void CloseProbe(ushort code = WebSocketCloseCode.NormalClosure)
+    {
+        lock (this)
+        {
+            if (_stopped)
+            {
+                return;
+            }
+
+            _stopped = true;
+            WebSocketClosePayload.WriteFrame(_output, code);
+            FlushProbe();
+            _input.CancelPendingRead();
+        }
+    }
+
+    private void FlushProbe()
+    {
+        // Probe traffic is a few bytes: a pending flush just completes later on its own.
+        ValueTask<FlushResult> flush = _output.FlushAsync();
+        if (!flush.IsCompleted)
+        {
+            _ = flush.AsTask();
+        }
+        else
+        {
+            try
+            {
+                flush.GetAwaiter().GetResult();
+            }
+            catch (Exception)
+            {
+                // peer gone: the read loop ends
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+using System.Diagnostics.Metrics;
+
+namespace Gateway.Diagnostics;
+
+/// <summary>
+/// Process-wide counters. Gauges read plain fields (updated with <see cref="Interlocked"/>) so the hot paths pay one
+/// atomic add, never a lock or allocation.
+/// </summary>
+public sealed class GatewayMetrics : IDisposable
+{
+    public const string MeterName = "Gateway";
+
+    private readonly Meter _meter;
+    private long _websocketSessions;
+    private long _pollingSessions;
+    private readonly long[] _namespaceSockets;
+    private long _slowConsumers;
+    private long _unknownEvents;
+    private long _protocolErrors;
+    private long _published;
+    private long _heartbeatTimeouts;
+    private long _sessionsOpened;
+    private long _sessionsClosed;
+
+    public GatewayMetrics(IReadOnlyList<string> namespaces)
+    {
+        Namespaces = namespaces;
+        _namespaceSockets = new long[namespaces.Count];
+        _meter = new Meter(MeterName);
+        _meter.CreateObservableGauge("gateway.connections", () => new[]
+        {
+            new Measurement<long>(Volatile.Read(ref _websocketSessions), new KeyValuePair<string, object?>("transport", "websocket")),
+            new Measurement<long>(Volatile.Read(ref _pollingSessions), new KeyValuePair<string, object?>("transport", "polling")),
+        }, description: "Open Engine.IO sessions by transport");
+        _meter.CreateObservableCounter("gateway.slow_consumers", () => Volatile.Read(ref _slowConsumers), description: "Sockets closed for falling behind");
+        _meter.CreateObservableCounter("gateway.unknown_events", () => Volatile.Read(ref _unknownEvents), description: "Client events no handler knows");
+        _meter.CreateObservableCounter("gateway.protocol_errors", () => Volatile.Read(ref _protocolErrors), description: "Connections ended for bad input");
+        _meter.CreateObservableCounter("gateway.published", () => Volatile.Read(ref _published), description: "Messages put into the broadcast ring");
+        _meter.CreateObservableCounter("gateway.heartbeat_timeouts", () => Volatile.Read(ref _heartbeatTimeouts), description: "Sessions closed for a missing pong");
+    }
+
+    public IReadOnlyList<string> Namespaces { get; }
+
+    public long WebSocketSessions => Volatile.Read(ref _websocketSessions);
+
+    public long PollingSessions => Volatile.Read(ref _pollingSessions);
+
+    public long Connections => WebSocketSessions + PollingSessions;
+
+    public long SlowConsumers => Volatile.Read(ref _slowConsumers);
+
+    public long UnknownEvents => Volatile.Read(ref _unknownEvents);
+
+    public long ProtocolErrors => Volatile.Read(ref _protocolErrors);
+
+    public long Published => Volatile.Read(ref _published);
+
+    public long HeartbeatTimeouts => Volatile.Read(ref _heartbeatTimeouts);
+
+    public long SessionsOpened => Volatile.Read(ref _sessionsOpened);
+
+    public long SessionsClosed => Volatile.Read(ref _sessionsClosed);
+
+    public long NamespaceSockets(int index) => Volatile.Read(ref _namespaceSockets[index]);
+
+    internal void SessionOpened(bool websocket)
+    {
+        Interlocked.Increment(ref websocket ? ref _websocketSessions : ref _pollingSessions);
+        Interlocked.Increment(ref _sessionsOpened);
+    }
+
+    internal void SessionUpgraded()
+    {
+        Interlocked.Decrement(ref _pollingSessions);
+        Interlocked.Increment(ref _websocketSessions);
+    }
+
+    internal void SessionClosed(bool websocket)
+    {
+        Interlocked.Decrement(ref websocket ? ref _websocketSessions : ref _pollingSessions);
+        Interlocked.Increment(ref _sessionsClosed);
+    }
+
+    internal void NamespaceJoined(int index) => Interlocked.Increment(ref _namespaceSockets[index]);
+
+    internal void NamespaceLeft(int index) => Interlocked.Decrement(ref _namespaceSockets[index]);
+
+    internal void SlowConsumer() => Interlocked.Increment(ref _slowConsumers);
+
+    internal void UnknownEvent() => Interlocked.Increment(ref _unknownEvents);
+
+    internal void ProtocolError() => Interlocked.Increment(ref _protocolErrors);
+
+    internal void MessagePublished() => Interlocked.Increment(ref _published);
+
+    internal void HeartbeatTimeout() => Interlocked.Increment(ref _heartbeatTimeouts);
+
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Diagnostics;
+
+/// <summary>Log events of the public port. Client faults are Debug; Error is for gateway bugs.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Debug, "Session {Sid} closed: {Reason}")]
+    public static partial void SessionClosed(ILogger logger, string sid, string reason);
+
+    [LoggerMessage(2, LogLevel.Debug, "Connection {ConnectionId} sent bad input: {Error}")]
+    public static partial void BadInput(ILogger logger, string connectionId, string error);
+
+    [LoggerMessage(3, LogLevel.Debug, "Connection {ConnectionId} reset by peer")]
+    public static partial void ConnectionReset(ILogger logger, string connectionId);
+
+    [LoggerMessage(4, LogLevel.Error, "Connection {ConnectionId} failed")]
+    public static partial void ConnectionFailed(ILogger logger, string connectionId, Exception exception);
+
+    [LoggerMessage(5, LogLevel.Information, "Slow consumer {Sid} disconnected: {Reason}")]
+    public static partial void SlowConsumer(ILogger logger, string sid, string reason);
+
+    [LoggerMessage(6, LogLevel.Error, "Fan-out worker {Worker} failed")]
+    public static partial void FanOutFailed(ILogger logger, int worker, Exception exception);
+}

@@ -1,0 +1,197 @@
+namespace Gateway.Hosting;
+
+/// <summary>The <c>Gateway</c> configuration section. Every limit has a safe default; see <see cref="Validate"/>.</summary>
+public sealed class GatewayOptions
+{
+    public const string SectionName = "Gateway";
+
+    /// <summary>Public Socket.IO port.</summary>
+    public int Port { get; set; } = 3000;
+
+    /// <summary>Address the public port binds to.</summary>
+    public string BindAddress { get; set; } = "0.0.0.0";
+
+    /// <summary>Admin API port (publish, health, stats).</summary>
+    public int AdminPort { get; set; } = 3001;
+
+    /// <summary>Address the admin port binds to: loopback unless deliberately exposed.</summary>
+    public string AdminBindAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>When set, admin requests other than health checks need <c>Authorization: Bearer &lt;token&gt;</c>.</summary>
+    public string? AdminToken { get; set; }
+
+    /// <summary>Engine.IO path, as socket.io's <c>path</c> option.</summary>
+    public string Path { get; set; } = "/socket.io/";
+
+    /// <summary>Socket.IO namespaces served. Defaults to <c>/</c> only.</summary>
+    public List<string> Namespaces { get; set; } = [];
+
+    /// <summary>Milliseconds between server pings (socket.io default 25000).</summary>
+    public int PingInterval { get; set; } = 25000;
+
+    /// <summary>Milliseconds to wait for a pong (socket.io default 20000).</summary>
+    public int PingTimeout { get; set; } = 20000;
+
+    /// <summary>Milliseconds a session may stay without any namespace (socket.io default 45000).</summary>
+    public int ConnectTimeout { get; set; } = 45000;
+
+    /// <summary>Milliseconds an upgrade may take between the probe and the upgrade packet (engine.io 10000).</summary>
+    public int UpgradeTimeout { get; set; } = 10000;
+
+    /// <summary>Largest message (WebSocket) or POST body (polling), bytes (socket.io's maxHttpBufferSize, 1e6).</summary>
+    public int MaxPayload { get; set; } = 1_000_000;
+
+    /// <summary>Largest HTTP request head, bytes.</summary>
+    public int MaxRequestHeadLength { get; set; } = 8192;
+
+    /// <summary>Channels one socket may be in (per namespace).</summary>
+    public int MaxChannelsPerSocket { get; set; } = 32;
+
+    /// <summary>Broadcast ring slots (rounded up to a power of two): how far a socket may fall behind.</summary>
+    public int RingCapacity { get; set; } = 4096;
+
+    /// <summary>Bytes a socket may have queued but not sent before it counts as a slow consumer.</summary>
+    public int MaxOutboundBytes { get; set; } = 1 << 20;
+
+    /// <summary>Fan-out threads; 0 = one per core.</summary>
+    public int FanOutWorkers { get; set; }
+
+    public CorsOptions Cors { get; set; } = new();
+
+    public DiagnosticsOptions Diagnostics { get; set; } = new();
+
+    public sealed class CorsOptions
+    {
+        /// <summary>Allowed origins (exact, or <c>*</c>). Empty: no CORS headers, as socket.io without <c>cors</c>.</summary>
+        public List<string> Origins { get; set; } = [];
+
+        public bool Credentials { get; set; }
+    }
+
+    public sealed class DiagnosticsOptions
+    {
+        /// <summary>Enables the <c>echo</c>, <c>ack</c> and <c>auth</c> probe events.</summary>
+        public bool Echo { get; set; }
+    }
+
+    /// <summary>Fills defaults that depend on other values.</summary>
+    public void Normalize()
+    {
+        if (Namespaces.Count == 0)
+        {
+            Namespaces.Add("/");
+        }
+
+        if (!Path.EndsWith('/'))
+        {
+            Path += "/";
+        }
+    }
+
+    /// <summary>Returns one message per invalid key, naming the key.</summary>
+    public IEnumerable<string> Validate()
+    {
+        if (Port is < 0 or > 65535)
+        {
+            yield return $"Gateway:Port must be 0–65535 (was {Port}).";
+        }
+
+        if (AdminPort is < 0 or > 65535)
+        {
+            yield return $"Gateway:AdminPort must be 0–65535 (was {AdminPort}).";
+        }
+
+        if (Port != 0 && Port == AdminPort)
+        {
+            yield return $"Gateway:AdminPort must differ from Gateway:Port (both {Port}).";
+        }
+
+        if (!System.Net.IPAddress.TryParse(BindAddress, out _))
+        {
+            yield return $"Gateway:BindAddress must be an IP address (was '{BindAddress}').";
+        }
+
+        if (!System.Net.IPAddress.TryParse(AdminBindAddress, out _))
+        {
+            yield return $"Gateway:AdminBindAddress must be an IP address (was '{AdminBindAddress}').";
+        }
+
+        if (string.IsNullOrEmpty(Path) || Path[0] != '/' || Path.Contains('?'))
+        {
+            yield return $"Gateway:Path must start with '/' and hold no query (was '{Path}').";
+        }
+
+        for (int i = 0; i < Namespaces.Count; i++)
+        {
+            string ns = Namespaces[i];
+            if (string.IsNullOrEmpty(ns) || ns[0] != '/' || ns.Contains(',') || ns.Any(c => c > 0x7E || c <= 0x20))
+            {
+                yield return $"Gateway:Namespaces:{i} must start with '/' and be printable ASCII without ',' (was '{ns}').";
+            }
+        }
+
+        if (Namespaces.Distinct(StringComparer.Ordinal).Count() != Namespaces.Count)
+        {
+            yield return "Gateway:Namespaces lists a namespace twice.";
+        }
+
+        if (PingInterval < 1)
+        {
+            yield return $"Gateway:PingInterval must be > 0 ms (was {PingInterval}).";
+        }
+
+        if (PingTimeout < 1)
+        {
+            yield return $"Gateway:PingTimeout must be > 0 ms (was {PingTimeout}).";
+        }
+
+        if (ConnectTimeout < 1)
+        {
+            yield return $"Gateway:ConnectTimeout must be > 0 ms (was {ConnectTimeout}).";
+        }
+
+        if (UpgradeTimeout < 1)
+        {
+            yield return $"Gateway:UpgradeTimeout must be > 0 ms (was {UpgradeTimeout}).";
+        }
+
+        if (MaxPayload < 1)
+        {
+            yield return $"Gateway:MaxPayload must be > 0 bytes (was {MaxPayload}).";
+        }
+
+        if (MaxRequestHeadLength < 256)
+        {
+            yield return $"Gateway:MaxRequestHeadLength must be >= 256 bytes (was {MaxRequestHeadLength}).";
+        }
+
+        if (MaxChannelsPerSocket < 0)
+        {
+            yield return $"Gateway:MaxChannelsPerSocket must be >= 0 (was {MaxChannelsPerSocket}).";
+        }
+
+        if (RingCapacity is < 16 or > (1 << 20))
+        {
+            yield return $"Gateway:RingCapacity must be 16–1048576 (was {RingCapacity}).";
+        }
+
+        if (MaxOutboundBytes < 4096)
+        {
+            yield return $"Gateway:MaxOutboundBytes must be >= 4096 (was {MaxOutboundBytes}).";
+        }
+
+        if (FanOutWorkers is < 0 or > 256)
+        {
+            yield return $"Gateway:FanOutWorkers must be 0–256 (was {FanOutWorkers}).";
+        }
+
+        for (int i = 0; i < Cors.Origins.Count; i++)
+        {
+            string origin = Cors.Origins[i];
+            if (origin != "*" && !Uri.TryCreate(origin, UriKind.Absolute, out _))
+            {
+                yield return $"Gateway:Cors:Origins:{i} must be '*' or an absolute origin like https://example.com (was '{origin}').";
+            }
+        }
+    }
+}

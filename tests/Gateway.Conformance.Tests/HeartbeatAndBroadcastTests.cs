@@ -1,0 +1,203 @@
+using System.Text.Json;
+using Gateway.Hosting;
+using Gateway.Protocol.WebSockets;
+using Microsoft.Extensions.Configuration;
+
+namespace Gateway.Conformance.Tests;
+
+/// <summary>Server heartbeats, connect timeout, channel-targeted broadcast and the slow-consumer policy.</summary>
+[Collection(GatewayCollection.Name)]
+public sealed class HeartbeatAndBroadcastTests(GatewayServer server)
+{
+    [Fact]
+    public async Task Heartbeat_PongKeepsSession_SilenceClosesIt()
+    {
+        (RawClient client, _) = await RawClient.OpenWebSocketAsync(server.Port);
+        await client.SendTextAsync("40");
+        Assert.StartsWith("40", (await client.ReadFrameAsync()).Text);
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal("2", (await client.ReadFrameAsync()).Text);
+            await client.SendTextAsync("3");
+        }
+
+        // No pong: closed after pingTimeout.
+        Assert.Equal("2", (await client.ReadFrameAsync()).Text);
+        var started = DateTime.UtcNow;
+        await client.ReadCloseAsync();
+        Assert.InRange((DateTime.UtcNow - started).TotalMilliseconds, GatewayServer.PingTimeout - 50, GatewayServer.PingTimeout + 1000);
+        client.Dispose();
+        await server.AssertNoConnectionsAsync();
+        JsonElement stats = await server.StatsAsync();
+        Assert.True(stats.GetProperty("heartbeatTimeouts").GetInt64() >= 1);
+    }
+
+    [Fact]
+    public async Task Polling_SilentSession_IsClosedAfterPingTimeout()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.Port}") };
+        string body = await http.GetStringAsync("/socket.io/?EIO=4&transport=polling");
+        string sid = JsonDocument.Parse(body.AsMemory(1)).RootElement.GetProperty("sid").GetString()!;
+        await Task.Delay(GatewayServer.PingInterval + GatewayServer.PingTimeout + 300);
+        HttpResponseMessage response = await http.GetAsync($"/socket.io/?EIO=4&transport=polling&sid={sid}");
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        await server.AssertNoConnectionsAsync();
+    }
+
+    [Fact]
+    public async Task ConnectTimeout_NoNamespace_ClosesSession()
+    {
+        (RawClient client, _) = await RawClient.OpenWebSocketAsync(server.Port);
+        using (client)
+        {
+            var started = DateTime.UtcNow;
+            // Answering pings is not enough without a namespace.
+            while (true)
+            {
+                RawClient.Frame frame = await client.ReadFrameAsync();
+                if (frame.Opcode == WebSocketOpcode.Close)
+                {
+                    break;
+                }
+
+                await client.SendTextAsync("3");
+            }
+
+            Assert.InRange((DateTime.UtcNow - started).TotalMilliseconds, 2500, 5000);
+        }
+
+        await server.AssertNoConnectionsAsync();
+    }
+
+    private async Task<RawClient> JoinAsync(string auth)
+    {
+        (RawClient client, _) = await RawClient.OpenWebSocketAsync(server.Port);
+        await client.SendTextAsync("40" + auth);
+        Assert.StartsWith("40{\"sid\"", (await client.ReadNonPingFrameAsync()).Text);
+        return client;
+    }
+
+    [Fact]
+    public async Task Publish_ToChannel_ReachesMembersOnly_ExactlyOnce()
+    {
+        using RawClient member = await JoinAsync("{\"channels\":[\"show-42\"]}");
+        using RawClient outsider = await JoinAsync("{\"channels\":[\"show-7\"]}");
+        using RawClient late = await JoinAsync("");
+        await late.SendTextAsync("421[\"subscribe\",\"show-42\"]");
+        Assert.Equal("431[{\"ok\":true,\"channels\":[\"show-42\"]}]", (await late.ReadNonPingFrameAsync()).Text);
+
+        HttpResponseMessage response = await server.PublishAsync("{\"namespace\":\"/\",\"channel\":\"show-42\",\"event\":\"prompt\",\"data\":[{\"q\":1}]}");
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        JsonElement accepted = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.True(accepted.GetProperty("sequence").GetInt64() >= 0);
+        Assert.Equal("42[\"prompt\",{\"q\":1}]", (await member.ReadNonPingFrameAsync()).Text);
+        Assert.Equal("42[\"prompt\",{\"q\":1}]", (await late.ReadNonPingFrameAsync()).Text);
+
+        // The outsider gets only the next whole-namespace message, proving it skipped the channel one.
+        await server.PublishAsync("{\"event\":\"all\",\"data\":[2]}");
+        Assert.Equal("42[\"all\",2]", (await outsider.ReadNonPingFrameAsync()).Text);
+        Assert.Equal("42[\"all\",2]", (await member.ReadNonPingFrameAsync()).Text);
+
+        Assert.Equal("42[\"all\",2]", (await late.ReadNonPingFrameAsync()).Text);
+        await late.SendTextAsync("422[\"unsubscribe\",[\"show-42\"]]");
+        Assert.Equal("432[{\"ok\":true,\"channels\":[]}]", (await late.ReadNonPingFrameAsync()).Text);
+    }
+
+    [Fact]
+    public async Task Publish_InvalidBody_Returns400()
+    {
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await server.PublishAsync("{\"namespace\":\"/nope\",\"data\":[]}")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await server.PublishAsync("{\"data\":{}}")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await server.PublishAsync("not json")).StatusCode);
+    }
+
+    [Fact]
+    public async Task TooManyChannels_IsRefused()
+    {
+        using RawClient client = await JoinAsync("");
+        string many = string.Join(",", Enumerable.Range(0, 33).Select(i => $"\"c{i}\""));
+        await client.SendTextAsync($"421[\"subscribe\",[{many}]]");
+        Assert.Equal("431[{\"ok\":false,\"error\":\"too many channels\"}]", (await client.ReadNonPingFrameAsync()).Text);
+
+        await client.SendTextAsync($"40/custom,{{\"channels\":[{many}]}}");
+        Assert.Equal("44/custom,{\"message\":\"Too many channels\"}", (await client.ReadNonPingFrameAsync()).Text);
+    }
+
+    [Fact]
+    public async Task SlowConsumer_IsDisconnected_OthersStillServed()
+    {
+        long before = (await server.StatsAsync()).GetProperty("slowConsumers").GetInt64();
+        RawClient stalled = await JoinAsync(""); // never reads again
+        using RawClient healthy = await JoinAsync("");
+        string payload = new('x', 16_000);
+        for (int i = 0; i < 400; i++)
+        {
+            await server.PublishAsync($"{{\"event\":\"bulk\",\"data\":[{i},\"{payload}\"]}}");
+            if (i % 8 == 0)
+            {
+                // keep the healthy client drained (and answering pings)
+                while (true)
+                {
+                    RawClient.Frame frame = await healthy.ReadNonPingFrameAsync();
+                    if (frame.Text.StartsWith($"42[\"bulk\",{i},", StringComparison.Ordinal))
+                    {
+                        break;
+                    }
+                }
+            }
+
+            if ((await server.StatsAsync()).GetProperty("slowConsumers").GetInt64() > before)
+            {
+                break;
+            }
+        }
+
+        Assert.True((await server.StatsAsync()).GetProperty("slowConsumers").GetInt64() > before);
+        stalled.Dispose();
+        await server.PublishAsync("{\"event\":\"after\",\"data\":[]}");
+        while ((await healthy.ReadNonPingFrameAsync()).Text != "42[\"after\"]")
+        {
+        }
+    }
+
+    [Fact]
+    public async Task AdminDisconnect_ClosesEveryTransport()
+    {
+        RawClient a = await JoinAsync("");
+        RawClient b = await JoinAsync("");
+        JsonElement result = JsonDocument.Parse(await (await server.Admin.PostAsync("/v1/disconnect", null)).Content.ReadAsStringAsync()).RootElement;
+        Assert.True(result.GetProperty("closed").GetInt32() >= 2);
+        Assert.Equal(WebSocketCloseCode.NormalClosure, await a.ReadCloseAsync());
+        Assert.Equal(WebSocketCloseCode.NormalClosure, await b.ReadCloseAsync());
+        a.Dispose();
+        b.Dispose();
+        await server.AssertNoConnectionsAsync();
+    }
+}
+
+public sealed class ConfigurationTests
+{
+    private static GatewayOptions Load(params string[] args) =>
+        GatewayApp.LoadOptions(new ConfigurationBuilder().AddCommandLine(args).Build());
+
+    [Theory]
+    [InlineData("--Gateway:Port=abc", "Gateway:Port")]
+    [InlineData("--Gateway:Port=70000", "Gateway:Port")]
+    [InlineData("--Gateway:PingInterval=0", "Gateway:PingInterval")]
+    [InlineData("--Gateway:Namespaces:0=custom", "Gateway:Namespaces:0")]
+    [InlineData("--Gateway:Cors:Origins:0=not a url", "Gateway:Cors:Origins:0")]
+    [InlineData("--Gateway:MaxPayload=-1", "Gateway:MaxPayload")]
+    public void Invalid_FailsNamingTheKey(string arg, string key)
+    {
+        var error = Assert.Throws<GatewayApp.ConfigurationException>(() => Load(arg));
+        Assert.Contains(key, error.Message);
+    }
+
+    [Fact]
+    public void Defaults_MatchSocketIO()
+    {
+        GatewayOptions options = Load();
+        Assert.Equal((3000, 3001, "/socket.io/", 25000, 20000, 45000, 1_000_000), (options.Port, options.AdminPort, options.Path, options.PingInterval, options.PingTimeout, options.ConnectTimeout, options.MaxPayload));
+        Assert.Equal(["/"], options.Namespaces);
+    }
+}
