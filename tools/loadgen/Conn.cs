@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Gateway.Protocol;
 using Gateway.Protocol.WebSockets;
@@ -105,7 +106,9 @@ public sealed class Conn : IDisposable
         }
     }
 
-    // Reads more bytes: a zero-byte receive first so no buffer is held while the socket is idle.
+    // Reads more bytes: a zero-byte receive first so no buffer is held while the socket is idle. The pooling
+    // builder reuses the state machine, so a message costs no garbage here.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask FillAsync()
     {
         if (_buf is null)
@@ -238,7 +241,8 @@ public sealed class Conn : IDisposable
     /// Reads one whole WebSocket message from a server (unmasked frames; control frames are returned as they come).
     /// The payload array is exact-size.
     /// </summary>
-    public async Task<(WebSocketOpcode Opcode, byte[] Payload)> ReadMessageAsync()
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<(WebSocketOpcode Opcode, byte[] Payload)> ReadMessageAsync()
     {
         byte[]? message = null;
         WebSocketOpcode messageOpcode = default;

@@ -269,6 +269,9 @@ public sealed class LocalRun
     public async Task<Report> StopAsync()
     {
         long connectedAtEnd = Interlocked.Read(ref Metrics.Connected);
+        _process.GcHeapBytes = GC.GetTotalMemory(false);
+        _process.LiveHeapBytes = GC.GetTotalMemory(forceFullCollection: true);
+        _process.RssAfterGcBytes = Environment.WorkingSet;
         long onWebSocket = Interlocked.Read(ref Metrics.OnWebSocket);
         long onPolling = Interlocked.Read(ref Metrics.OnPolling);
         _stop.Cancel();
@@ -282,7 +285,6 @@ public sealed class LocalRun
         _process.CpuSeconds = Math.Round(cpu.TotalSeconds, 2);
         _process.WallSeconds = Math.Round(_wall.Elapsed.TotalSeconds, 2);
         _process.CpuPercent = Math.Round(cpu.TotalSeconds / Math.Max(0.001, _wall.Elapsed.TotalSeconds) * 100, 1);
-        _process.GcHeapBytes = GC.GetTotalMemory(false);
         var report = new Report
         {
             Scenario = _o.Verb,

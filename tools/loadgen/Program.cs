@@ -10,6 +10,13 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        // Run socket continuations on the epoll thread instead of hopping to the thread pool: a broadcast wakes every
+        // socket at once, and the hop was most of the cost per message. Read once, before the first socket exists.
+        if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+        {
+            Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+        }
+
         Options o;
         try
         {

@@ -212,9 +212,16 @@ public sealed class ProcessFigures
     public long BaselineRssBytes { get; set; }
     public long PeakSockets { get; set; }
     public long GcHeapBytes { get; set; }
+    /// <summary>Managed bytes still reachable after a full collection at the end, with every socket still open.</summary>
+    public long LiveHeapBytes { get; set; }
+    /// <summary>RSS right after that full collection.</summary>
+    public long RssAfterGcBytes { get; set; }
 
     /// <summary>(RSS at the peak socket count − RSS before the first socket) / peak sockets.</summary>
     public double RssPerSocketBytes => PeakSockets == 0 ? 0 : (RssAtPeakSockets - BaselineRssBytes) / (double)PeakSockets;
+
+    /// <summary>Live managed bytes per socket (what a socket costs once garbage is gone).</summary>
+    public double LiveHeapPerSocketBytes => PeakSockets == 0 ? 0 : LiveHeapBytes / (double)PeakSockets;
 
     public void Add(ProcessFigures o)
     {
@@ -226,6 +233,8 @@ public sealed class ProcessFigures
         BaselineRssBytes += o.BaselineRssBytes;
         PeakSockets += o.PeakSockets;
         GcHeapBytes += o.GcHeapBytes;
+        LiveHeapBytes += o.LiveHeapBytes;
+        RssAfterGcBytes += o.RssAfterGcBytes;
     }
 }
 

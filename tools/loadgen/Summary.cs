@@ -45,7 +45,7 @@ public static class Summary
 
         ProcessFigures p2 = r.Process;
         Line("loadgen cost", string.Create(CultureInfo.InvariantCulture,
-            $"cpu {p2.CpuSeconds:0.0} s ({p2.CpuPercent:0}% of one core), peak rss {p2.PeakRssBytes / 1048576.0:0} MiB, {p2.RssPerSocketBytes / 1024:0.0} KiB rss per socket"));
+            $"cpu {p2.CpuSeconds:0.0} s ({p2.CpuPercent:0}% of one core), peak rss {p2.PeakRssBytes / 1048576.0:0} MiB, {p2.RssPerSocketBytes / 1024:0.0} KiB rss per socket ({p2.LiveHeapPerSocketBytes / 1024:0.0} KiB live heap)"));
         foreach (SloResult s in r.Slo)
         {
             Line("slo " + s.Metric, string.Create(CultureInfo.InvariantCulture, $"{s.Actual} (limit {s.Limit}) {(s.Passed ? "ok" : "BROKEN")}"));
