@@ -111,4 +111,26 @@ public class EndToEndTests
         Assert.Equal(0, r.Reconnects);
         Assert.Empty(r.Errors);
     }
+
+    [Fact]
+    public async Task AnswersWithBinaryAttachmentsAreAckedOnBothTransports()
+    {
+        await using ReferenceServer server = await ReferenceServer.StartAsync("--echo");
+        string report = Path.Combine(Path.GetTempPath(), $"loadgen-answers-{Guid.NewGuid():N}.json");
+        int rc = await Program.Main(
+        [
+            "answers", "--url", server.Url, "--publish-url", server.PublishUrl, "--connections", "40", "--rate", "400",
+            "--prompts", "2", "--interval", "300ms", "--think", "50ms-300ms", "--answer-event", "ack", "--binary-bytes", "32",
+            "--polling-share", "0.5", "--quiet", "--report", report,
+        ]);
+        Report r = Report.FromJson(await File.ReadAllTextAsync(report));
+        File.Delete(report);
+        Assert.Equal(0, rc);
+        Assert.Empty(r.Errors);
+        Assert.Equal((20, 20), (r.OnWebSocket, r.OnPolling));
+        Assert.NotNull(r.Answers);
+        Assert.Equal(80, r.Answers.Sent);
+        Assert.Equal(80, r.Answers.Acked);
+        Assert.Equal(80, r.Answers.AckLatency.Count);
+    }
 }

@@ -22,6 +22,7 @@ public sealed class Status
     public long P99Us { get; set; }
     public long Received { get; set; }
     public long Recovered { get; set; }
+    public long AnswersAcked { get; set; }
 }
 
 /// <summary>The virtual clients of this process: ramp, watchdog, sampling, and the report at the end.</summary>
@@ -49,7 +50,7 @@ public sealed class LocalRun
         _o = o;
         _firstId = firstId;
         _count = count;
-        Metrics = new Metrics(o.Verb == "broadcast" ? o.Prompts : o.Verb == "storm" ? 1 : 0);
+        Metrics = new Metrics(o.Verb is "broadcast" or "answers" ? o.Prompts : o.Verb == "storm" ? 1 : 0);
     }
 
     public Metrics Metrics { get; }
@@ -221,6 +222,7 @@ public sealed class LocalRun
         P99Us = Metrics.AllLatency.ValueAt(99),
         Received = Metrics.Prompts.Sum(p => Interlocked.Read(ref p.Received)),
         Recovered = Interlocked.Read(ref Metrics.Recovered),
+        AnswersAcked = Interlocked.Read(ref Metrics.AnswersAcked),
     };
 
     /// <summary>Snapshot of who should get prompt <paramref name="index"/> (1-based): the sockets connected now.</summary>
@@ -311,6 +313,9 @@ public sealed class LocalRun
             Latency = Metrics.AllLatency.ToData(),
             Process = _process,
             Storm = _storm,
+            Answers = _o.Verb == "answers"
+                ? new AnswersReport { Sent = Metrics.AnswersSent, Acked = Metrics.AnswersAcked, AckLatency = Metrics.AnswerAck.ToData() }
+                : null,
         };
         if (Metrics.UnexpectedPrompts > 0)
         {

@@ -39,6 +39,12 @@ public sealed class Metrics
 
     public Histogram AckLatency { get; } = new();
 
+    /// <summary>answers: ack latency measured from the intended send time (no coordinated omission).</summary>
+    public Histogram AnswerAck { get; } = new();
+
+    public long AnswersSent;
+    public long AnswersAcked;
+
     public long Connected;
     public long Connecting;
     public long PeakConnected;

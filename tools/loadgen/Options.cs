@@ -39,6 +39,10 @@ public sealed class Options
     public bool AllowRemote { get; set; }
     public bool Quiet { get; set; }
     public double StormFraction { get; set; } = 0.5;
+    public TimeSpan ThinkMin { get; set; } = TimeSpan.FromMilliseconds(200);
+    public TimeSpan ThinkMax { get; set; } = TimeSpan.FromSeconds(2);
+    public string AnswerEvent { get; set; } = "answer";
+    public int BinaryBytes { get; set; }
 
     /// <summary>Set on child processes: report progress as JSON lines on stdout and wait for "stop" on stdin.</summary>
     public bool ChildMode { get; set; }
@@ -56,7 +60,7 @@ public sealed class Options
 
     public const string Usage = """
         loadgen <verb> [options]
-          verbs: connect | broadcast | storm | merge <a.json> <b.json>...
+          verbs: connect | broadcast | answers | storm | merge <a.json> <b.json>...
           --url http://127.0.0.1:3000     Socket.IO server (path --path, default /socket.io/)
           --connections N                 sockets to open (split across --workers and --shard)
           --rate R                        new connections per second (per run, default 500)
@@ -70,6 +74,9 @@ public sealed class Options
           --prompts K --interval 1s --payload-bytes 300 --grace 5s    broadcast settings
           --publish-url URL               default http://<target-host>:3001/v1/publish
           --storm-fraction 0.5            storm: share of sockets dropped at once
+          --think 200ms-2s                answers: think time, uniform in the range, before each answer
+          --answer-event answer           answers: event emitted with an ack: ["answer",{"promptId":..,"choice":n}]
+          --binary-bytes N                answers: send each answer as a binary event with an N-byte attachment
           --workers N                     run N child processes and merge their reports
           --shard i/n                     this machine's share of --connections (only shard 0 publishes)
           --no-publish                    never publish (another shard does)
@@ -118,6 +125,13 @@ public sealed class Options
                 case "--grace": o.Grace = ParseTime(Next()); break;
                 case "--timeout": o.ConnectTimeout = ParseTime(Next()); break;
                 case "--ready-timeout": o.ReadyTimeout = ParseTime(Next()); break;
+                case "--think":
+                    string[] t = Next().Split('-');
+                    o.ThinkMin = ParseTime(t[0], "ms");
+                    o.ThinkMax = t.Length > 1 ? ParseTime(t[1], "ms") : o.ThinkMin;
+                    break;
+                case "--answer-event": o.AnswerEvent = Next(); break;
+                case "--binary-bytes": o.BinaryBytes = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--storm-fraction": o.StormFraction = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--workers": o.Workers = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--shard":

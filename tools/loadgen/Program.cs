@@ -35,13 +35,13 @@ public static class Program
                 return Merge(o);
             }
 
-            if (o.Verb is not ("connect" or "broadcast" or "storm"))
+            if (o.Verb is not ("connect" or "broadcast" or "answers" or "storm"))
             {
-                throw new ArgumentException($"unknown verb {o.Verb} (connect, broadcast, storm, merge)");
+                throw new ArgumentException($"unknown verb {o.Verb} (connect, broadcast, answers, storm, merge)");
             }
 
             LocalRun.ResolveTarget(o); // loopback guard before anything connects
-            if (!o.AllowRemote && o.Verb is "broadcast" or "storm" && !o.NoPublish)
+            if (!o.AllowRemote && o.Verb is "broadcast" or "answers" or "storm" && !o.NoPublish)
             {
                 var probe = new Options { Url = o.EffectivePublishUrl };
                 LocalRun.ResolveTarget(probe);
@@ -154,6 +154,7 @@ public static class Program
                     await Task.Delay(o.Duration).ConfigureAwait(false);
                     break;
                 case "broadcast":
+                case "answers":
                     await BroadcastAsync(o, parts, publishErrors).ConfigureAwait(false);
                     break;
                 case "storm":
@@ -215,6 +216,7 @@ public static class Program
             s.P99Us = Math.Max(s.P99Us, x.P99Us);
             s.Received += x.Received;
             s.Recovered += x.Recovered;
+            s.AnswersAcked += x.AnswersAcked;
         }
 
         s.ClockOffsetMs = s.ClockSamples == 0 ? 0 : offsetWeighted / s.ClockSamples;
@@ -255,7 +257,7 @@ public static class Program
         while (clock.Elapsed < limit)
         {
             Status s = Sum(parts);
-            if (s.RampDone && s.Connected >= total && (o.Verb != "broadcast" || s.ClockSamples >= s.Connected))
+            if (s.RampDone && s.Connected >= total && (o.Verb is not ("broadcast" or "answers") || s.ClockSamples >= s.Connected))
             {
                 return;
             }
@@ -293,7 +295,8 @@ public static class Program
         // Grace: stop early once every expected delivery has arrived.
         var clock = Stopwatch.StartNew();
         long expected = Sum(parts).Connected * o.Prompts;
-        while (clock.Elapsed < o.Grace && Sum(parts).Received < expected)
+        while (clock.Elapsed < o.Grace + (o.Verb == "answers" ? o.ThinkMax : TimeSpan.Zero) &&
+            (Sum(parts).Received < expected || (o.Verb == "answers" && Sum(parts).AnswersAcked < expected)))
         {
             await Task.Delay(100).ConfigureAwait(false);
         }

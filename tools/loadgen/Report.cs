@@ -46,6 +46,7 @@ public sealed class Report
     public List<TimelinePoint> Timeline { get; set; } = [];
     public ProcessFigures Process { get; set; } = new();
     public StormReport? Storm { get; set; }
+    public AnswersReport? Answers { get; set; }
     public List<SloResult> Slo { get; set; } = [];
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
@@ -123,6 +124,14 @@ public sealed class Report
         }
 
         Process.Add(other.Process);
+        if (other.Answers is not null)
+        {
+            Answers ??= new AnswersReport();
+            Answers.Sent += other.Answers.Sent;
+            Answers.Acked += other.Answers.Acked;
+            Answers.AckLatency = MergeHistograms(Answers.AckLatency, other.Answers.AckLatency);
+        }
+
         if (other.Storm is not null)
         {
             Storm ??= new StormReport();
@@ -236,6 +245,17 @@ public sealed class ProcessFigures
         LiveHeapBytes += o.LiveHeapBytes;
         RssAfterGcBytes += o.RssAfterGcBytes;
     }
+}
+
+public sealed class AnswersReport
+{
+    public long Sent { get; set; }
+    public long Acked { get; set; }
+
+    public long Unacked => Math.Max(0, Sent - Acked);
+
+    /// <summary>From the intended send time (prompt receipt + think time) to the ack.</summary>
+    public HistogramData AckLatency { get; set; } = new();
 }
 
 public sealed class StormReport

@@ -38,6 +38,12 @@ public static class Summary
             sb.Append('\n');
         }
 
+        if (r.Answers is not null)
+        {
+            Line("answers", $"sent {r.Answers.Sent:N0}, acked {r.Answers.Acked:N0}, unacked {r.Answers.Unacked:N0}");
+            Line("answer ack latency", Dist(r.Answers.AckLatency));
+        }
+
         if (r.Storm is not null)
         {
             Line("storm", $"dropped {r.Storm.Dropped:N0}, 99% back after {(r.Storm.SecondsTo99Percent < 0 ? "never" : r.Storm.SecondsTo99Percent.ToString("0.00", CultureInfo.InvariantCulture) + " s")}, state recovered {r.Storm.Recovered:N0}");

@@ -61,6 +61,7 @@ public sealed class VirtualClient
     private long _timeSentTicks;
     private long _ackSeq;
     private ulong[]? _seen;
+    private Dictionary<long, long>? _answerIntended;
     private int _highestPrompt;
 
     public VirtualClient(ClientContext ctx, int id, IPAddress? source, bool stayOnPolling)
@@ -761,6 +762,10 @@ public sealed class VirtualClient
                 {
                     OnTimeAck(packet.Payload);
                 }
+                else
+                {
+                    OnAnswerAck(packet.AckId);
+                }
 
                 break;
         }
@@ -916,6 +921,11 @@ public sealed class VirtualClient
 
         _highestPrompt = Math.Max(_highestPrompt, n);
         Interlocked.Increment(ref stats.Received);
+        if (Opt.Verb == "answers")
+        {
+            _ = Guard(AnswerAsync(_end!, n), _end!);
+        }
+
         if (!double.IsNaN(sentAtMs))
         {
             double latencyMs = NowUnixMs() + ClockOffsetMs - sentAtMs;
@@ -923,6 +933,79 @@ public sealed class VirtualClient
             stats.Latency.Record(us);
             M.AllLatency.Record(us);
         }
+    }
+
+    // answers: think, then emit the answer with an ack. The clock starts at the intended send time, so a late
+    // generator shows up as latency instead of hiding it (no coordinated omission).
+    private async Task AnswerAsync(TaskCompletionSource<ClientException> end, int prompt)
+    {
+        double min = Opt.ThinkMin.TotalMilliseconds, max = Opt.ThinkMax.TotalMilliseconds;
+        TimeSpan think = TimeSpan.FromMilliseconds(min + Random.Shared.NextDouble() * Math.Max(0, max - min));
+        long intended = Stopwatch.GetTimestamp() + (long)(think.TotalSeconds * Stopwatch.Frequency);
+        await Task.Delay(think).ConfigureAwait(false);
+        ThrowIfEnded(end);
+        long ackId;
+        lock (_sync)
+        {
+            ackId = _ackSeq++;
+            (_answerIntended ??= [])[ackId] = intended;
+        }
+
+        var writer = new ArrayBufferWriter<byte>(96);
+        byte[] nsp = Encoding.UTF8.GetBytes(Opt.Namespace);
+        byte[] eventName = Encoding.UTF8.GetBytes(Opt.AnswerEvent);
+        string answer = $"{{\"promptId\":\"p-{prompt}\",\"choice\":{Id % 4}}}";
+        if (Opt.BinaryBytes > 0)
+        {
+            // BINARY_EVENT: 51-<id>["answer",{…},{"_placeholder":true,"num":0}] then the attachment.
+            SocketIOPacketWriter.WriteEvent(writer, nsp, eventName, Encoding.UTF8.GetBytes(answer + ",{\"_placeholder\":true,\"num\":0}"), ackId, attachments: 1);
+            SendMessage(writer.WrittenSpan);
+            byte[] attachment = new byte[Opt.BinaryBytes];
+            Random.Shared.NextBytes(attachment);
+            SendBinary(attachment);
+        }
+        else
+        {
+            SocketIOPacketWriter.WriteEvent(writer, nsp, eventName, Encoding.UTF8.GetBytes(answer), ackId);
+            SendMessage(writer.WrittenSpan);
+        }
+
+        Interlocked.Increment(ref M.AnswersSent);
+    }
+
+    private void OnAnswerAck(long ackId)
+    {
+        long intended;
+        lock (_sync)
+        {
+            if (_answerIntended is null || !_answerIntended.Remove(ackId, out intended))
+            {
+                return;
+            }
+        }
+
+        Interlocked.Increment(ref M.AnswersAcked);
+        M.AnswerAck.Record((long)Stopwatch.GetElapsedTime(intended).TotalMicroseconds);
+    }
+
+    // A binary Engine.IO message: a binary frame on websocket, a "b" + base64 record on polling.
+    private void SendBinary(byte[] data)
+    {
+        Conn? ws;
+        lock (_sync)
+        {
+            ws = _onWebSocket ? _ws : null;
+        }
+
+        if (ws is not null)
+        {
+            ws.SendFrame(WebSocketOpcode.Binary, data);
+            return;
+        }
+
+        var writer = new ArrayBufferWriter<byte>(EngineIOPacket.GetBase64RecordLength(data.Length));
+        EngineIOPacket.WriteBase64Record(writer, data);
+        SendEngine(writer.WrittenSpan.ToArray());
     }
 
     /// <summary>Prompts this client has had (for tests).</summary>
