@@ -30,7 +30,7 @@ public class EndToEndTests
         string html = Path.ChangeExtension(report, ".html");
         int rc = await Program.Main(
         [
-            "broadcast", "--url", server.Url, "--publish-url", server.PublishUrl, "--connections", "1000", "--rate", "1000",
+            "broadcast", "--url", server.Url, "--publish-url", server.PublishUrl, "--connections", "1000", "--rate", "500",
             "--prompts", "5", "--interval", "300ms", "--grace", "10s", "--ready-timeout", "30s", "--quiet",
             "--report", report, "--html", html, "--slo", "missing=0",
         ]);
@@ -132,5 +132,32 @@ public class EndToEndTests
         Assert.Equal(80, r.Answers.Sent);
         Assert.Equal(80, r.Answers.Acked);
         Assert.Equal(80, r.Answers.AckLatency.Count);
+    }
+
+    [Fact]
+    public async Task CapacityStepsUpUntilTheSloBreaks()
+    {
+        await using ReferenceServer server = await ReferenceServer.StartAsync();
+        string report = Path.Combine(Path.GetTempPath(), $"loadgen-capacity-{Guid.NewGuid():N}.json");
+        int rc = await Program.Main(
+        [
+            "capacity", "--url", server.Url, "--publish-url", server.PublishUrl, "--levels", "20,40", "--rate", "400",
+            "--transport", "websocket", "--prompts", "1", "--slo", "p99=10s,missing=0", "--quiet", "--report", report,
+        ]);
+        Report r = Report.FromJson(await File.ReadAllTextAsync(report));
+        File.Delete(report);
+        Assert.Equal(0, rc);
+        Assert.NotNull(r.Capacity);
+        Assert.Equal(40, r.Capacity.HighestHeld);
+        Assert.Equal([20L, 40L], r.Capacity.Steps.Select(s => s.Connections));
+        Assert.All(r.Capacity.Steps, s => Assert.True(s.Held));
+
+        // An SLO nobody can meet: the first level breaks and the exit code says so.
+        rc = await Program.Main(
+        [
+            "capacity", "--url", server.Url, "--publish-url", server.PublishUrl, "--levels", "10,20", "--rate", "400",
+            "--transport", "websocket", "--prompts", "1", "--slo", "p99=0ms", "--quiet",
+        ]);
+        Assert.Equal(1, rc);
     }
 }

@@ -43,6 +43,7 @@ public sealed class Options
     public TimeSpan ThinkMax { get; set; } = TimeSpan.FromSeconds(2);
     public string AnswerEvent { get; set; } = "answer";
     public int BinaryBytes { get; set; }
+    public int[] Levels { get; set; } = [];
 
     /// <summary>Set on child processes: report progress as JSON lines on stdout and wait for "stop" on stdin.</summary>
     public bool ChildMode { get; set; }
@@ -60,7 +61,7 @@ public sealed class Options
 
     public const string Usage = """
         loadgen <verb> [options]
-          verbs: connect | broadcast | answers | storm | merge <a.json> <b.json>...
+          verbs: connect | broadcast | answers | storm | capacity | merge <a.json> <b.json>...
           --url http://127.0.0.1:3000     Socket.IO server (path --path, default /socket.io/)
           --connections N                 sockets to open (split across --workers and --shard)
           --rate R                        new connections per second (per run, default 500)
@@ -73,6 +74,7 @@ public sealed class Options
           --no-reconnect                  do not reconnect after a drop
           --prompts K --interval 1s --payload-bytes 300 --grace 5s    broadcast settings
           --publish-url URL               default http://<target-host>:3001/v1/publish
+          --levels 1000,2000,4000         capacity: socket counts to try in turn (default: 1/4, 1/2, 3/4, all of --connections)
           --storm-fraction 0.5            storm: share of sockets dropped at once
           --think 200ms-2s                answers: think time, uniform in the range, before each answer
           --answer-event answer           answers: event emitted with an ack: ["answer",{"promptId":..,"choice":n}]
@@ -130,6 +132,7 @@ public sealed class Options
                     o.ThinkMin = ParseTime(t[0], "ms");
                     o.ThinkMax = t.Length > 1 ? ParseTime(t[1], "ms") : o.ThinkMin;
                     break;
+                case "--levels": o.Levels = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => int.Parse(x, CultureInfo.InvariantCulture))]; break;
                 case "--answer-event": o.AnswerEvent = Next(); break;
                 case "--binary-bytes": o.BinaryBytes = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--storm-fraction": o.StormFraction = double.Parse(Next(), CultureInfo.InvariantCulture); break;

@@ -35,13 +35,13 @@ public static class Program
                 return Merge(o);
             }
 
-            if (o.Verb is not ("connect" or "broadcast" or "answers" or "storm"))
+            if (o.Verb is not ("connect" or "broadcast" or "answers" or "storm" or "capacity"))
             {
-                throw new ArgumentException($"unknown verb {o.Verb} (connect, broadcast, answers, storm, merge)");
+                throw new ArgumentException($"unknown verb {o.Verb} (connect, broadcast, answers, storm, capacity, merge)");
             }
 
             LocalRun.ResolveTarget(o); // loopback guard before anything connects
-            if (!o.AllowRemote && o.Verb is "broadcast" or "answers" or "storm" && !o.NoPublish)
+            if (!o.AllowRemote && o.Verb is "broadcast" or "answers" or "storm" or "capacity" && !o.NoPublish)
             {
                 var probe = new Options { Url = o.EffectivePublishUrl };
                 LocalRun.ResolveTarget(probe);
@@ -119,6 +119,79 @@ public static class Program
 
     private static async Task<int> RunAsync(Options o, string[] args)
     {
+        if (o.Verb == "capacity")
+        {
+            return await CapacityAsync(o, args).ConfigureAwait(false);
+        }
+
+        return Finish(o, await RunOnceAsync(o, args).ConfigureAwait(false));
+    }
+
+    // capacity: a broadcast run per level, each a fresh set of sockets, until one breaks the SLO.
+    private static async Task<int> CapacityAsync(Options o, string[] args)
+    {
+        if (o.Slos.Count == 0)
+        {
+            throw new ArgumentException("capacity needs --slo (for example --slo p99=250ms,errors=0.01)");
+        }
+
+        int[] levels = o.Levels.Length > 0 ? o.Levels : [o.Connections / 4, o.Connections / 2, o.Connections * 3 / 4, o.Connections];
+        var capacity = new CapacityReport();
+        Report? held = null, last = null;
+        foreach (int level in levels.Where(l => l > 0))
+        {
+            var levelArgs = new List<string> { "broadcast" };
+            for (int i = 1; i < args.Length; i++)
+            {
+                if (args[i] is "--connections" or "-c" or "--levels" or "--report" or "--html")
+                {
+                    i++;
+                    continue;
+                }
+
+                levelArgs.Add(args[i]);
+            }
+
+            levelArgs.AddRange(["--connections", level.ToString(CultureInfo.InvariantCulture)]);
+            Options lo = Options.Parse([.. levelArgs]);
+            Report r = await RunOnceAsync(lo, [.. levelArgs]).ConfigureAwait(false);
+            EvaluateSlos(lo, r);
+            Histogram latency = Histogram.FromData(r.Latency);
+            var step = new CapacityStep
+            {
+                Connections = level,
+                Connected = r.PeakConnected,
+                P99Ms = latency.ValueAt(99) / 1000.0,
+                MaxMs = latency.Max / 1000.0,
+                Errors = r.Errors.Values.Sum(),
+                Missing = r.Prompts.Sum(p => p.Missing),
+                GeneratorCpuPercent = r.Process.CpuPercent,
+                Held = r.Slo.All(s => s.Passed) && r.PeakConnected >= level,
+                Slo = r.Slo,
+            };
+            capacity.Steps.Add(step);
+            await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"capacity: {level:N0} sockets -> p99 {step.P99Ms:0.0} ms, errors {step.Errors:N0}, missing {step.Missing:N0}: {(step.Held ? "held" : "BROKEN")}")).ConfigureAwait(false);
+            last = r;
+            if (!step.Held)
+            {
+                break;
+            }
+
+            held = r;
+            capacity.HighestHeld = level;
+            await Task.Delay(2000).ConfigureAwait(false); // let the server let go of the last level's sessions
+        }
+
+        Report final = held ?? last ?? new Report();
+        final.Scenario = "capacity";
+        final.Slo.Clear();
+        final.Capacity = capacity;
+        return Finish(o, final);
+    }
+
+    private static async Task<Report> RunOnceAsync(Options o, string[] args)
+    {
         (int shardFirst, int shardCount) = Split(0, o.Connections, o.ShardIndex, o.ShardCount);
         var parts = new List<IRunPart>();
         if (o.Workers <= 1)
@@ -155,6 +228,7 @@ public static class Program
                     break;
                 case "broadcast":
                 case "answers":
+                case "capacity":
                     await BroadcastAsync(o, parts, publishErrors).ConfigureAwait(false);
                     break;
                 case "storm":
@@ -175,7 +249,7 @@ public static class Program
             merged.Errors[k] = merged.Errors.GetValueOrDefault(k) + v;
         }
 
-        return Finish(o, merged);
+        return merged;
     }
 
     private static string[] StripParentOnly(string[] args)

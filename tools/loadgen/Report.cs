@@ -47,6 +47,7 @@ public sealed class Report
     public ProcessFigures Process { get; set; } = new();
     public StormReport? Storm { get; set; }
     public AnswersReport? Answers { get; set; }
+    public CapacityReport? Capacity { get; set; }
     public List<SloResult> Slo { get; set; } = [];
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
@@ -245,6 +246,27 @@ public sealed class ProcessFigures
         LiveHeapBytes += o.LiveHeapBytes;
         RssAfterGcBytes += o.RssAfterGcBytes;
     }
+}
+
+/// <summary>capacity: one broadcast run per level, stopping at the first that breaks the SLO.</summary>
+public sealed class CapacityReport
+{
+    /// <summary>The highest socket count whose run held every SLO; 0 when none did.</summary>
+    public long HighestHeld { get; set; }
+    public List<CapacityStep> Steps { get; set; } = [];
+}
+
+public sealed class CapacityStep
+{
+    public long Connections { get; set; }
+    public long Connected { get; set; }
+    public double P99Ms { get; set; }
+    public double MaxMs { get; set; }
+    public long Errors { get; set; }
+    public long Missing { get; set; }
+    public double GeneratorCpuPercent { get; set; }
+    public bool Held { get; set; }
+    public List<SloResult> Slo { get; set; } = [];
 }
 
 public sealed class AnswersReport

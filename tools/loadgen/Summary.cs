@@ -44,6 +44,18 @@ public static class Summary
             Line("answer ack latency", Dist(r.Answers.AckLatency));
         }
 
+        if (r.Capacity is not null)
+        {
+            sb.Append("\n  capacity   connected   p99        max        errors  missing  loadgen cpu  held\n");
+            foreach (CapacityStep s in r.Capacity.Steps)
+            {
+                sb.Append(CultureInfo.InvariantCulture,
+                    $"  {s.Connections,8:N0} {s.Connected,11:N0} {s.P99Ms,7:0.0} ms {s.MaxMs,7:0.0} ms {s.Errors,8:N0} {s.Missing,8:N0} {s.GeneratorCpuPercent,9:0}%   {(s.Held ? "yes" : "NO")}\n");
+            }
+
+            Line("highest count that held", r.Capacity.HighestHeld == 0 ? "none" : r.Capacity.HighestHeld.ToString("N0", CultureInfo.InvariantCulture));
+        }
+
         if (r.Storm is not null)
         {
             Line("storm", $"dropped {r.Storm.Dropped:N0}, 99% back after {(r.Storm.SecondsTo99Percent < 0 ? "never" : r.Storm.SecondsTo99Percent.ToString("0.00", CultureInfo.InvariantCulture) + " s")}, state recovered {r.Storm.Recovered:N0}");
