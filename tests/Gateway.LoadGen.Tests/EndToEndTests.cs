@@ -160,4 +160,47 @@ public class EndToEndTests
         ]);
         Assert.Equal(1, rc);
     }
+
+    [Fact]
+    public async Task ConnectSpikeWithWorkersMergesIntoOneReport()
+    {
+        await using ReferenceServer server = await ReferenceServer.StartAsync();
+        string dir = Path.Combine(Path.GetTempPath(), $"loadgen-connect-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            // Workers are child processes of the loadgen executable itself, so run it, not the test host.
+            string exe = Path.Combine(AppContext.BaseDirectory, "loadgen.dll");
+            var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (string arg in (string[])[exe, "connect", "--url", server.Url, "--connections", "60", "--ramp", "spike", "--duration", "1s",
+                "--workers", "2", "--source-ips", "127.0.0.2-127.0.0.4", "--report", Path.Combine(dir, "a.json"), "--quiet"])
+            {
+                psi.ArgumentList.Add(arg);
+            }
+
+            using Process p = Process.Start(psi)!;
+            Task<string> stdout = p.StandardOutput.ReadToEndAsync();
+            Task<string> stderr = p.StandardError.ReadToEndAsync();
+            Assert.True(p.WaitForExit(60_000), "loadgen did not finish");
+            Assert.True(p.ExitCode == 0, await stderr);
+            Assert.Contains("60 wanted, peak 60", await stdout);
+            Report a = Report.FromJson(await File.ReadAllTextAsync(Path.Combine(dir, "a.json")));
+            Assert.Equal(2, a.Processes);
+            Assert.Equal(60, a.PeakConnected);
+            Assert.Equal(60, a.ConnectTime.Count);
+            Assert.Empty(a.Errors);
+
+            // merge: two runs' reports add up exactly.
+            int rc = await Program.Main(["merge", Path.Combine(dir, "a.json"), Path.Combine(dir, "a.json"), "--report", Path.Combine(dir, "m.json")]);
+            Assert.Equal(0, rc);
+            Report m = Report.FromJson(await File.ReadAllTextAsync(Path.Combine(dir, "m.json")));
+            Assert.Equal(4, m.Processes);
+            Assert.Equal(120, m.ConnectTime.Count);
+            Assert.Equal(Histogram.FromData(a.ConnectTime).ValueAt(99), Histogram.FromData(m.ConnectTime).ValueAt(99));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
