@@ -385,8 +385,9 @@ public sealed class VirtualClient
         byte[] key = new byte[WebSocketHandshake.KeyLength];
         WebSocketHandshake.CreateClientKey(key);
         string keyText = Encoding.ASCII.GetString(key);
-        string request = $"GET {Query("websocket", false)} HTTP/1.1\r\nHost: {_ctx.HostHeader}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
-            $"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {keyText}\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n";
+        // Header for header what socket.io-client's `ws` sends (permessage-deflate is offered, and refused by default).
+        string request = $"GET {Query("websocket", false)} HTTP/1.1\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {keyText}\r\n" +
+            $"Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nHost: {_ctx.HostHeader}\r\n\r\n";
         conn.Send(Conn.Ascii(request));
         HttpResponse response = await conn.ReadHttpResponseAsync(headOnly: true).ConfigureAwait(false);
         ThrowIfEnded(end, conn);
@@ -414,7 +415,9 @@ public sealed class VirtualClient
 
     private async Task<HttpResponse> PollOnceAsync(Conn conn)
     {
-        string request = $"GET {Query("polling", true)} HTTP/1.1\r\nHost: {_ctx.HostHeader}\r\nAccept: */*\r\nConnection: keep-alive\r\n\r\n";
+        // socket.io-client's polling request in Node, except that the connection is kept alive as a browser does
+        // (Node's XMLHttpRequest shim sends "Connection: close" and burns a port per poll).
+        string request = $"GET {Query("polling", true)} HTTP/1.1\r\nUser-Agent: node-XMLHttpRequest\r\nAccept: */*\r\nHost: {_ctx.HostHeader}\r\nConnection: keep-alive\r\n\r\n";
         conn.Send(Conn.Ascii(request));
         HttpResponse response = await conn.ReadHttpResponseAsync().ConfigureAwait(false);
         if (response.Status != 200)
@@ -658,8 +661,8 @@ public sealed class VirtualClient
                     _post = post;
                 }
 
-                string head = $"POST {Query("polling", true)} HTTP/1.1\r\nHost: {_ctx.HostHeader}\r\nAccept: */*\r\nContent-Type: text/plain;charset=UTF-8\r\n" +
-                    $"Content-Length: {body.Length}\r\nConnection: keep-alive\r\n\r\n";
+                string head = $"POST {Query("polling", true)} HTTP/1.1\r\nUser-Agent: node-XMLHttpRequest\r\nAccept: */*\r\nContent-Type: text/plain;charset=UTF-8\r\n" +
+                    $"Host: {_ctx.HostHeader}\r\nContent-Length: {body.Length}\r\nConnection: keep-alive\r\n\r\n";
                 _post.Send([.. Conn.Ascii(head), .. body]);
                 HttpResponse response = await _post.ReadHttpResponseAsync().ConfigureAwait(false);
                 ThrowIfEnded(end);
