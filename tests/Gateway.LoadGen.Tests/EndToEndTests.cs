@@ -203,4 +203,74 @@ public class EndToEndTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    // socket.io with connectionStateRecovery on, and the same publish endpoint; the reference server leaves recovery off.
+    private const string RecoveringServer = """
+        import http from "node:http";
+        import { Server } from "socket.io";
+        const [port, adminPort] = process.argv.slice(1).map(Number);
+        const server = http.createServer();
+        const io = new Server(server, { connectionStateRecovery: { maxDisconnectionDuration: 60000 } });
+        io.on("connection", (s) => s.on("time", (ack) => ack({ now: Date.now() })));
+        server.listen(port, "127.0.0.1");
+        http.createServer((req, res) => {
+          let body = "";
+          req.on("data", (c) => (body += c));
+          req.on("end", () => { const m = JSON.parse(body); io.of(m.namespace).emit(m.event, ...m.data); res.writeHead(202); res.end("{}"); });
+        }).listen(adminPort, "127.0.0.1", () => console.log("listening"));
+        process.stdin.on("end", () => process.exit(0));
+        process.stdin.resume();
+        """;
+
+    [Fact]
+    public async Task StormRecoversConnectionStateWhenTheServerOffersIt()
+    {
+        string node = Path.Combine(ReferenceServer.RepoRoot(), "tests", "node");
+        if (!Directory.Exists(Path.Combine(node, "node_modules", "socket.io")))
+        {
+            Assert.Fail("tests/node/node_modules is missing: run `npm ci --prefix tests/node` first");
+        }
+
+        int port = FreePort(), adminPort = FreePort();
+        var psi = new ProcessStartInfo("node") { WorkingDirectory = node, RedirectStandardInput = true, RedirectStandardOutput = true };
+        foreach (string arg in (string[])["--input-type=module", "-e", RecoveringServer, port.ToString(), adminPort.ToString()])
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        using Process server = Process.Start(psi)!;
+        try
+        {
+            Assert.Equal("listening", await server.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(15)));
+            string report = Path.Combine(Path.GetTempPath(), $"loadgen-storm-{Guid.NewGuid():N}.json");
+            int rc = await Program.Main(
+            [
+                "storm", "--url", $"http://127.0.0.1:{port}", "--publish-url", $"http://127.0.0.1:{adminPort}/v1/publish",
+                "--connections", "30", "--rate", "300", "--duration", "1s", "--storm-fraction", "1", "--quiet", "--report", report,
+            ]);
+            Report r = Report.FromJson(await File.ReadAllTextAsync(report));
+            File.Delete(report);
+            Assert.Equal(0, rc);
+            Assert.NotNull(r.Storm);
+            Assert.Equal(30, r.Storm.Dropped);
+            Assert.True(r.Storm.SecondsTo99Percent > 0, "everyone came back");
+            Assert.Equal(30, r.Recovered); // pid + offset sent in CONNECT, and the server recognised them
+            Assert.Equal(30, r.Prompts[0].Received);
+        }
+        finally
+        {
+            server.StandardInput.Close();
+            if (!server.WaitForExit(3000))
+            {
+                server.Kill();
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+    }
 }
