@@ -171,6 +171,23 @@ public sealed class HeartbeatAndBroadcastTests(GatewayServer server)
     }
 
     [Fact]
+    public async Task AdminDisconnect_Namespace_SendsDisconnectAndKeepsSession()
+    {
+        using RawClient client = await JoinAsync("");
+        await client.SendTextAsync("40/custom,");
+        Assert.StartsWith("40/custom,{\"sid\"", (await client.ReadNonPingFrameAsync()).Text);
+        HttpResponseMessage response = await server.Admin.PostAsync("/v1/disconnect", new StringContent("{\"namespace\":\"/custom\"}", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(1, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("disconnected").GetInt32());
+        Assert.Equal("41/custom,", (await client.ReadNonPingFrameAsync()).Text);
+
+        // The main namespace is untouched; /custom can be joined again.
+        await client.SendTextAsync("421[\"time\"]");
+        Assert.StartsWith("431[{\"now\":", (await client.ReadNonPingFrameAsync()).Text);
+        await client.SendTextAsync("40/custom,");
+        Assert.StartsWith("40/custom,{\"sid\"", (await client.ReadNonPingFrameAsync()).Text);
+    }
+
+    [Fact]
     public async Task AdminDisconnect_ClosesEveryTransport()
     {
         RawClient a = await JoinAsync("");

@@ -148,7 +148,37 @@ internal static class AdminApi
             });
         });
 
-        v1.MapPost("/disconnect", () => Results.Json(new { closed = runtime.CloseAll("admin disconnect") }));
+        // No body: close every client transport (drain; clients reconnect). {"namespace":"/x"}: a Socket.IO
+        // DISCONNECT of that namespace only (clients do not reconnect it by themselves).
+        v1.MapPost("/disconnect", async (HttpRequest request) =>
+        {
+            if (request.ContentLength is null or 0)
+            {
+                return Results.Json(new { closed = runtime.CloseAll("admin disconnect") });
+            }
+
+            string? ns = null;
+            try
+            {
+                using JsonDocument body = await JsonDocument.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted);
+                if (body.RootElement.ValueKind == JsonValueKind.Object && body.RootElement.TryGetProperty("namespace", out JsonElement element) && element.ValueKind == JsonValueKind.String)
+                {
+                    ns = element.GetString();
+                }
+            }
+            catch (JsonException)
+            {
+                return BadRequest("body must be JSON");
+            }
+
+            int index = ns is null ? -1 : runtime.FindNamespace(ns);
+            if (index < 0)
+            {
+                return BadRequest("namespace must name a configured namespace");
+            }
+
+            return Results.Json(new { disconnected = runtime.DisconnectNamespace(index) });
+        });
     }
 
     // Memory as the operator sizes machines by: resident set, managed heap, and what the GC keeps committed.

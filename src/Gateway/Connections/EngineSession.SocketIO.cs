@@ -90,6 +90,29 @@ internal sealed partial class EngineSession
         }
     }
 
+    /// <summary>
+    /// Server-side DISCONNECT of one namespace (socket.io's <c>socket.disconnect()</c>): the client gets
+    /// <c>1/ns,</c> and the Engine.IO session stays. True when this session had a socket there.
+    /// </summary>
+    public bool DisconnectNamespace(int namespaceIndex)
+    {
+        lock (this)
+        {
+            NamespaceSocket? socket = _closed ? null : FindSocket(namespaceIndex);
+            if (socket is null)
+            {
+                return false;
+            }
+
+            RemoveSocket(socket);
+            PooledBufferWriter scratch = Scratch;
+            SocketIOPacketWriter.WriteHeader(scratch, SocketIOPacketType.Disconnect, _runtime.Namespaces[namespaceIndex]);
+            WriteTextPacketLocked(EngineIOPacketType.Message, scratch.WrittenSpan);
+            CommitLocked();
+            return true;
+        }
+    }
+
     private void LeaveAllNamespacesLocked()
     {
         while (_socket0 is not null)

@@ -109,6 +109,20 @@ internal sealed class GatewayRuntime : IDisposable
         return closed;
     }
 
+    /// <summary>Sends a DISCONNECT for one namespace to every socket in it; sessions stay open.</summary>
+    public int DisconnectNamespace(int namespaceIndex)
+    {
+        int disconnected = 0;
+        FanOut.ForEach(session =>
+        {
+            if (session.DisconnectNamespace(namespaceIndex))
+            {
+                disconnected++;
+            }
+        });
+        return disconnected;
+    }
+
     public void Dispose()
     {
         FanOut.Dispose();
