@@ -199,7 +199,8 @@ internal sealed partial class EngineSession
             _isWebSocket = true;
             _ws = output;
             _wsInput = input;
-            _runtime.Unregister(this);
+            // Still addressable by sid (until closed), as engine.io: a poll now gets "Bad request" (transport
+            // mismatch) and a second upgrade is accepted, then closed.
             _runtime.Metrics.SessionUpgraded();
 
             // Re-encode the queued polling records as WebSocket messages (a cold path: once per upgrade).
