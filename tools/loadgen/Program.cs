@@ -1,0 +1,402 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+
+namespace Gateway.LoadGen;
+
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        Options o;
+        try
+        {
+            o = Options.Parse(args);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or UriFormatException)
+        {
+            await Console.Error.WriteLineAsync($"loadgen: {e.Message}\n\n{Options.Usage}").ConfigureAwait(false);
+            return 2;
+        }
+
+        try
+        {
+            if (o.Verb == "merge")
+            {
+                return Merge(o);
+            }
+
+            if (o.Verb is not ("connect" or "broadcast" or "storm"))
+            {
+                throw new ArgumentException($"unknown verb {o.Verb} (connect, broadcast, storm, merge)");
+            }
+
+            LocalRun.ResolveTarget(o); // loopback guard before anything connects
+            if (!o.AllowRemote && o.Verb is "broadcast" or "storm" && !o.NoPublish)
+            {
+                var probe = new Options { Url = o.EffectivePublishUrl };
+                LocalRun.ResolveTarget(probe);
+            }
+
+            return o.ChildMode ? await RunChildAsync(o).ConfigureAwait(false) : await RunAsync(o, args).ConfigureAwait(false);
+        }
+        catch (ArgumentException e)
+        {
+            await Console.Error.WriteLineAsync("loadgen: " + e.Message).ConfigureAwait(false);
+            return 2;
+        }
+    }
+
+    private static int Merge(Options o)
+    {
+        if (o.MergeInputs.Count == 0)
+        {
+            throw new ArgumentException("merge needs report files");
+        }
+
+        Report merged = Report.MergeAll(o.MergeInputs.Select(f => Report.FromJson(File.ReadAllText(f))));
+        return Finish(o, merged);
+    }
+
+    /// <summary>A worker: runs its id range and answers the parent's commands on stdin.</summary>
+    private static async Task<int> RunChildAsync(Options o)
+    {
+        var run = new LocalRun(o, o.FirstId, o.Count);
+        run.Start();
+        using var cts = new CancellationTokenSource();
+        Task status = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+            while (await timer.WaitForNextTickAsync(cts.Token).ConfigureAwait(false))
+            {
+                Console.Out.WriteLine("status " + JsonSerializer.Serialize(run.Status(), Report.CompactJsonOptions));
+                Console.Out.Flush();
+            }
+        });
+        while (await Console.In.ReadLineAsync().ConfigureAwait(false) is { } line)
+        {
+            string[] w = line.Split(' ');
+            if (w[0] == "stop")
+            {
+                break;
+            }
+
+            if (w[0] == "prompt")
+            {
+                run.ExpectPrompt(int.Parse(w[1], CultureInfo.InvariantCulture), long.Parse(w[2], CultureInfo.InvariantCulture));
+            }
+            else if (w[0] == "drop")
+            {
+                run.Drop(double.Parse(w[1], CultureInfo.InvariantCulture));
+            }
+            else if (w[0] == "storm")
+            {
+                run.SetStormResult(long.Parse(w[1], CultureInfo.InvariantCulture), double.Parse(w[2], CultureInfo.InvariantCulture));
+            }
+        }
+
+        await cts.CancelAsync().ConfigureAwait(false);
+        Report report = await run.StopAsync().ConfigureAwait(false);
+        await File.WriteAllTextAsync(o.ReportPath!, report.ToJson()).ConfigureAwait(false);
+        return 0;
+    }
+
+    private static (int First, int Count) Split(int first, int count, int index, int parts)
+    {
+        int size = count / parts;
+        int extra = count % parts;
+        return (first + index * size + Math.Min(index, extra), size + (index < extra ? 1 : 0));
+    }
+
+    private static async Task<int> RunAsync(Options o, string[] args)
+    {
+        (int shardFirst, int shardCount) = Split(0, o.Connections, o.ShardIndex, o.ShardCount);
+        var parts = new List<IRunPart>();
+        if (o.Workers <= 1)
+        {
+            parts.Add(new LocalPart(new LocalRun(o, shardFirst, shardCount)));
+        }
+        else
+        {
+            string[] passOn = StripParentOnly(args);
+            for (int w = 0; w < o.Workers; w++)
+            {
+                (int first, int count) = Split(shardFirst, shardCount, w, o.Workers);
+                string path = Path.Combine(Path.GetTempPath(), $"loadgen-{Environment.ProcessId}-{w}.json");
+                parts.Add(new ChildPart([.. passOn, "--child", "--id-range", $"{first}:{count}", "--report", path], path));
+            }
+        }
+
+        foreach (IRunPart p in parts)
+        {
+            p.Start();
+        }
+
+        var clock = Stopwatch.StartNew();
+        using var liveCts = new CancellationTokenSource();
+        Task live = o.Quiet ? Task.CompletedTask : Task.Run(() => LiveAsync(parts, shardCount, clock, liveCts.Token));
+        var publishErrors = new Dictionary<string, long>();
+        try
+        {
+            await WaitReadyAsync(o, parts, shardCount).ConfigureAwait(false);
+            switch (o.Verb)
+            {
+                case "connect":
+                    await Task.Delay(o.Duration).ConfigureAwait(false);
+                    break;
+                case "broadcast":
+                    await BroadcastAsync(o, parts, publishErrors).ConfigureAwait(false);
+                    break;
+                case "storm":
+                    await StormAsync(o, parts, publishErrors).ConfigureAwait(false);
+                    break;
+            }
+        }
+        finally
+        {
+            await liveCts.CancelAsync().ConfigureAwait(false);
+        }
+
+        await live.ConfigureAwait(false);
+        Report[] reports = await Task.WhenAll(parts.Select(p => p.StopAsync())).ConfigureAwait(false);
+        Report merged = Report.MergeAll(reports);
+        foreach ((string k, long v) in publishErrors)
+        {
+            merged.Errors[k] = merged.Errors.GetValueOrDefault(k) + v;
+        }
+
+        return Finish(o, merged);
+    }
+
+    private static string[] StripParentOnly(string[] args)
+    {
+        var list = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] is "--workers" or "--report" or "--html" or "--slo")
+            {
+                i++;
+                continue;
+            }
+
+            list.Add(args[i]);
+        }
+
+        list.Add("--quiet");
+        return [.. list];
+    }
+
+    private static Status Sum(List<IRunPart> parts)
+    {
+        var s = new Status { RampDone = true };
+        double offsetWeighted = 0;
+        foreach (IRunPart p in parts)
+        {
+            Status x = p.Status;
+            s.Connected += x.Connected;
+            s.Connecting += x.Connecting;
+            s.Connects += x.Connects;
+            s.Errors += x.Errors;
+            s.Messages += x.Messages;
+            s.Target += x.Target;
+            s.RampDone &= x.RampDone;
+            s.ClockSamples += x.ClockSamples;
+            offsetWeighted += x.ClockOffsetMs * x.ClockSamples;
+            s.P50Us = Math.Max(s.P50Us, x.P50Us);
+            s.P99Us = Math.Max(s.P99Us, x.P99Us);
+            s.Received += x.Received;
+            s.Recovered += x.Recovered;
+        }
+
+        s.ClockOffsetMs = s.ClockSamples == 0 ? 0 : offsetWeighted / s.ClockSamples;
+        return s;
+    }
+
+    private static async Task LiveAsync(List<IRunPart> parts, int total, Stopwatch clock, CancellationToken ct)
+    {
+        long lastConnects = 0, lastMessages = 0;
+        TimeSpan lastCpu = Process.GetCurrentProcess().TotalProcessorTime;
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+            {
+                Status s = Sum(parts);
+                TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                string lat = s.P99Us == 0 ? "p50 -  p99 -" : $"p50 {Ms(s.P50Us)}  p99 {Ms(s.P99Us)}";
+                string cpuText = parts.Count == 1 ? $"  cpu {(cpu - lastCpu).TotalSeconds * 100:0}%  rss {Environment.WorkingSet / 1048576} MiB" : "";
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"[{clock.Elapsed.TotalSeconds,5:0}s] connected {s.Connected:N0}/{total:N0}  connecting {s.Connecting:N0}  rate {s.Connects - lastConnects:N0}/s  errors {s.Errors:N0}  msgs {s.Messages - lastMessages:N0}/s  {lat}{cpuText}"));
+                (lastConnects, lastMessages, lastCpu) = (s.Connects, s.Messages, cpu);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static string Ms(long us) => (us / 1000.0).ToString(us >= 10_000 ? "0" : "0.0", CultureInfo.InvariantCulture) + "ms";
+
+    private static async Task WaitReadyAsync(Options o, List<IRunPart> parts, int total)
+    {
+        // Everyone connected, or the ramp's own length plus --ready-timeout.
+        TimeSpan limit = o.ReadyTimeout + TimeSpan.FromSeconds(o.Ramp == "linear" ? total / Math.Max(1, o.Rate) : 10);
+        var clock = Stopwatch.StartNew();
+        await Task.Delay(200).ConfigureAwait(false);
+        while (clock.Elapsed < limit)
+        {
+            Status s = Sum(parts);
+            if (s.RampDone && s.Connected >= total && (o.Verb != "broadcast" || s.ClockSamples >= s.Connected))
+            {
+                return;
+            }
+
+            await Task.Delay(100).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task BroadcastAsync(Options o, List<IRunPart> parts, Dictionary<string, long> errors)
+    {
+        bool publish = !o.NoPublish && o.ShardIndex == 0;
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        string padding = new('x', Math.Max(0, o.PayloadBytes - 60));
+        for (int k = 1; k <= o.Prompts; k++)
+        {
+            // sentAt is put on the server's clock, as every client corrects its own reading to it.
+            long sentAt = (long)Math.Round(VirtualClient.NowUnixMs() + Sum(parts).ClockOffsetMs);
+            foreach (IRunPart p in parts)
+            {
+                p.ExpectPrompt(k, sentAt);
+            }
+
+            if (publish)
+            {
+                await Task.Delay(20).ConfigureAwait(false); // let workers snapshot who is connected
+                await PublishAsync(o, http, parts, k, padding, errors).ConfigureAwait(false);
+            }
+
+            if (k < o.Prompts)
+            {
+                await Task.Delay(o.Interval).ConfigureAwait(false);
+            }
+        }
+
+        // Grace: stop early once every expected delivery has arrived.
+        var clock = Stopwatch.StartNew();
+        long expected = Sum(parts).Connected * o.Prompts;
+        while (clock.Elapsed < o.Grace && Sum(parts).Received < expected)
+        {
+            await Task.Delay(100).ConfigureAwait(false);
+        }
+
+        await Task.Delay(1100).ConfigureAwait(false); // one more status line from the workers
+    }
+
+    private static async Task PublishAsync(Options o, HttpClient http, List<IRunPart> parts, int k, string padding, Dictionary<string, long> errors)
+    {
+        long sentAt = (long)Math.Round(VirtualClient.NowUnixMs() + Sum(parts).ClockOffsetMs);
+        string body = $"{{\"namespace\":{JsonSerializer.Serialize(o.Namespace)},\"channel\":null,\"event\":\"prompt\",\"data\":[{{\"id\":\"p-{k}\",\"sentAt\":{sentAt},\"payload\":\"{padding}\"}}]}}";
+        try
+        {
+            using var content = new StringContent(body, Encoding.UTF8);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            using HttpResponseMessage response = await http.PostAsync(o.EffectivePublishUrl, content).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                string key = "publish-http-" + (int)response.StatusCode;
+                errors[key] = errors.GetValueOrDefault(key) + 1;
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            errors["publish-failed"] = errors.GetValueOrDefault("publish-failed") + 1;
+        }
+    }
+
+    private static async Task StormAsync(Options o, List<IRunPart> parts, Dictionary<string, long> errors)
+    {
+        await Task.Delay(o.Duration).ConfigureAwait(false);
+        if (!o.NoPublish && o.ShardIndex == 0)
+        {
+            // One event first, so that servers with connection-state recovery hand out offsets to recover from.
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            foreach (IRunPart p in parts)
+            {
+                p.ExpectPrompt(1, 0);
+            }
+
+            await PublishAsync(o, http, parts, 1, "storm", errors).ConfigureAwait(false);
+            await Task.Delay(1000).ConfigureAwait(false);
+        }
+
+        long before = Sum(parts).Connected;
+        foreach (IRunPart p in parts)
+        {
+            p.Drop(o.StormFraction);
+        }
+
+        var clock = Stopwatch.StartNew();
+        await Task.Delay(1500).ConfigureAwait(false);
+        double secs = -1;
+        while (clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            if (Sum(parts).Connected >= before * 0.99)
+            {
+                secs = Math.Round(clock.Elapsed.TotalSeconds, 2);
+                break;
+            }
+
+            await Task.Delay(100).ConfigureAwait(false);
+        }
+
+        foreach (IRunPart p in parts)
+        {
+            p.SetStormResult(Sum(parts).Connected, secs);
+        }
+
+        await Task.Delay(1100).ConfigureAwait(false);
+    }
+
+    private static int Finish(Options o, Report r)
+    {
+        EvaluateSlos(o, r);
+        Console.Out.Write(Summary.Render(r));
+        if (o.ReportPath is not null)
+        {
+            File.WriteAllText(o.ReportPath, r.ToJson());
+        }
+
+        if (o.HtmlPath is not null)
+        {
+            File.WriteAllText(o.HtmlPath, HtmlReport.Render(r));
+        }
+
+        return r.Slo.All(s => s.Passed) ? 0 : 1;
+    }
+
+    public static void EvaluateSlos(Options o, Report r)
+    {
+        Histogram latency = Histogram.FromData(r.Latency);
+        Histogram connect = Histogram.FromData(r.ConnectTime);
+        long expected = r.Prompts.Sum(p => p.Expected);
+        foreach ((string metric, double limit) in o.Slos)
+        {
+            double actual = metric switch
+            {
+                "p50" => latency.ValueAt(50) / 1000.0,
+                "p90" => latency.ValueAt(90) / 1000.0,
+                "p99" => latency.ValueAt(99) / 1000.0,
+                "p999" or "p99.9" => latency.ValueAt(99.9) / 1000.0,
+                "max" => latency.Max / 1000.0,
+                "connect-p99" => connect.ValueAt(99) / 1000.0,
+                "errors" => r.Connections == 0 ? 0 : r.Errors.Values.Sum() / (double)r.Connections,
+                "missing" => expected == 0 ? 0 : r.Prompts.Sum(p => p.Missing) / (double)expected,
+                _ => throw new ArgumentException($"unknown SLO metric {metric}"),
+            };
+            bool noData = metric.StartsWith('p') || metric == "max" ? latency.TotalCount == 0 : false;
+            r.Slo.Add(new SloResult { Metric = metric, Limit = limit, Actual = Math.Round(actual, 3), Passed = !noData && actual <= limit });
+        }
+    }
+}
