@@ -103,6 +103,7 @@ namespace Gateway.Floor
         {
             while (true)
             {
+                // Frames queued while the last fan-out ran go out together: one Send per socket per batch.
                 byte[] frame;
                 lock (_frames)
                 {
@@ -111,7 +112,8 @@ namespace Gateway.Floor
                         Monitor.Wait(_frames);
                     }
 
-                    frame = _frames.Dequeue();
+                    frame = _frames.Count == 1 ? _frames.Dequeue() : [.. _frames.SelectMany(f => f)];
+                    _frames.Clear();
                 }
 
                 foreach (Conn c in Conns)
