@@ -26,6 +26,12 @@ public sealed class Options
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);
     public int PayloadBytes { get; set; } = 300;
     public TimeSpan Grace { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>broadcast: hold this long with everyone connected before the first prompt (idle measurements).</summary>
+    public TimeSpan Hold { get; set; } = TimeSpan.Zero;
+
+    /// <summary>broadcast: after the spaced prompts, this many more published back to back (ids continue).</summary>
+    public int Burst { get; set; }
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(20);
     public TimeSpan ReadyTimeout { get; set; } = TimeSpan.FromSeconds(60);
     public int Workers { get; set; } = 1;
@@ -73,6 +79,7 @@ public sealed class Options
           --pong-delay MS | --no-pong     answer server pings late or never
           --no-reconnect                  do not reconnect after a drop
           --prompts K --interval 1s --payload-bytes 300 --grace 5s    broadcast settings
+          --hold 0s --burst B             broadcast: hold before the first prompt; then B more prompts back to back
           --publish-url URL               default http://<target-host>:3001/v1/publish
           --levels 1000,2000,4000         capacity: socket counts to try in turn (default: 1/4, 1/2, 3/4, all of --connections)
           --storm-fraction 0.5            storm: share of sockets dropped at once
@@ -125,6 +132,8 @@ public sealed class Options
                 case "--interval": o.Interval = ParseTime(Next()); break;
                 case "--payload-bytes": o.PayloadBytes = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--grace": o.Grace = ParseTime(Next()); break;
+                case "--hold": o.Hold = ParseTime(Next()); break;
+                case "--burst": o.Burst = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--timeout": o.ConnectTimeout = ParseTime(Next()); break;
                 case "--ready-timeout": o.ReadyTimeout = ParseTime(Next()); break;
                 case "--think":

@@ -345,6 +345,7 @@ public static class Program
         bool publish = !o.NoPublish && o.ShardIndex == 0;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         string padding = new('x', Math.Max(0, o.PayloadBytes - 60));
+        await Task.Delay(o.Hold).ConfigureAwait(false);
         for (int k = 1; k <= o.Prompts; k++)
         {
             // sentAt is put on the server's clock, as every client corrects its own reading to it.
@@ -375,12 +376,49 @@ public static class Program
             await Task.Delay(100).ConfigureAwait(false);
         }
 
+        if (o.Burst > 0)
+        {
+            await BurstAsync(o, parts, http, padding, errors).ConfigureAwait(false);
+        }
+
         await Task.Delay(1100).ConfigureAwait(false); // one more status line from the workers
     }
 
-    private static async Task PublishAsync(Options o, HttpClient http, List<IRunPart> parts, int k, string padding, Dictionary<string, long> errors)
+    // Burst: every burst prompt carries the burst's start as sentAt, so each one's "last" is the time from the
+    // first publish until every socket had it, and the burst rate is count / max(last).
+    private static async Task BurstAsync(Options o, List<IRunPart> parts, HttpClient http, string padding, Dictionary<string, long> errors)
     {
-        long sentAt = (long)Math.Round(VirtualClient.NowUnixMs() + Sum(parts).ClockOffsetMs);
+        bool publish = !o.NoPublish && o.ShardIndex == 0;
+        long planned = (long)Math.Round(VirtualClient.NowUnixMs() + Sum(parts).ClockOffsetMs);
+        for (int k = o.Prompts + 1; k <= o.Prompts + o.Burst; k++)
+        {
+            foreach (IRunPart p in parts)
+            {
+                p.ExpectPrompt(k, planned);
+            }
+        }
+
+        if (publish)
+        {
+            await Task.Delay(20).ConfigureAwait(false); // let workers snapshot who is connected
+            long start = (long)Math.Round(VirtualClient.NowUnixMs() + Sum(parts).ClockOffsetMs);
+            for (int k = o.Prompts + 1; k <= o.Prompts + o.Burst; k++)
+            {
+                await PublishAsync(o, http, parts, k, padding, errors, start).ConfigureAwait(false);
+            }
+        }
+
+        var clock = Stopwatch.StartNew();
+        long expected = Sum(parts).Connected * (o.Prompts + o.Burst);
+        while (clock.Elapsed < o.Grace && Sum(parts).Received < expected)
+        {
+            await Task.Delay(100).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task PublishAsync(Options o, HttpClient http, List<IRunPart> parts, int k, string padding, Dictionary<string, long> errors, long? sentAtOverride = null)
+    {
+        long sentAt = sentAtOverride ?? (long)Math.Round(VirtualClient.NowUnixMs() + Sum(parts).ClockOffsetMs);
         string body = $"{{\"namespace\":{JsonSerializer.Serialize(o.Namespace)},\"channel\":null,\"event\":\"prompt\",\"data\":[{{\"id\":\"p-{k}\",\"sentAt\":{sentAt},\"payload\":\"{padding}\"}}]}}";
         try
         {

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Turns each server's samples (sample.py) and loadgen report into the capacity table: capacity.json,
+capacity.md, and the Markdown on stdout. Usage: report.py RESULTS_DIR N SPACED BURST server..."""
+import json, os, platform, statistics, subprocess, sys, datetime
+
+results, n, spaced, burst = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+servers = sys.argv[5:]
+
+SUB_BITS, SUB_COUNT, SUB_HALF = 7, 128, 64
+
+def lowest(i):  # Histogram.LowestOf in tools/loadgen
+    if i < SUB_COUNT:
+        return i
+    shift = (i - SUB_COUNT) // SUB_HALF + 1
+    return ((i - SUB_COUNT) % SUB_HALF + SUB_HALF) << shift
+
+def quantile(buckets, q):
+    total = sum(c for _, c in buckets)
+    if total == 0:
+        return None
+    rank, seen = q * total, 0
+    for i, c in sorted(buckets):
+        seen += c
+        if seen >= rank:
+            return (lowest(i) + lowest(i + 1) - 1) / 2
+    return lowest(sorted(buckets)[-1][0])
+
+def merge(hists):
+    acc = {}
+    for h in hists:
+        for i, c in h["buckets"]:
+            acc[i] = acc.get(i, 0) + c
+    return list(acc.items())
+
+def load_samples(path):
+    with open(path) as f:
+        head = json.loads(f.readline())
+        rows = [tuple(float(x) for x in line.split()) for line in f if line.strip()]
+    return head["clk_tck"], rows
+
+def cpu_at(rows, t):  # clock ticks, linear between samples
+    prev = rows[0]
+    for r in rows:
+        if r[0] >= t:
+            if r[0] == prev[0]:
+                return r[1]
+            return prev[1] + (r[1] - prev[1]) * (t - prev[0]) / (r[0] - prev[0])
+        prev = r
+    return rows[-1][1]
+
+def rss_at(rows, t):
+    best = min(rows, key=lambda r: abs(r[0] - t))
+    return best[2]
+
+def crossing(rows, count):
+    for r in rows:
+        if r[3] >= count:
+            return r[0]
+    return None
+
+out = {}
+for s in servers:
+    d = os.path.join(results, s)
+    tck, rows = load_samples(os.path.join(d, "samples.txt"))
+    with open(os.path.join(d, "loadgen.json")) as f:
+        rep = json.load(f)
+    with open(os.path.join(d, "meta.json")) as f:
+        meta = json.load(f)
+    ms_per_tick = 1000.0 / tck
+    prompts = sorted(rep["prompts"], key=lambda p: p["index"])
+    sp = [p for p in prompts if 1 <= p["index"] <= spaced]
+    bu = [p for p in prompts if spaced < p["index"] <= spaced + burst]
+    measured = sp[1:]  # prompt 1 warms up the publish path (JIT, first-touch); reported separately
+
+    before = [r[2] for r in rows if r[0] < meta["loadgen_started_ms"]]
+    rss_before = statistics.median(before) if before else rows[0][2]
+    t_all = crossing(rows, n)
+    t5, t95 = crossing(rows, 0.05 * n), crossing(rows, 0.95 * n)
+    first_pub = sp[0]["publishedAtMs"] if sp else rows[-1][0]
+    idle_from = (t_all or first_pub - 33000) + 3000
+    idle_to = first_pub - 500
+    idle_cpu = (cpu_at(rows, idle_to) - cpu_at(rows, idle_from)) * ms_per_tick / ((idle_to - idle_from) / 1000)
+    rss_idle = rss_at(rows, idle_to)
+
+    burst_start = bu[0]["publishedAtMs"] + 20 if bu else None  # loadgen publishes 20 ms after planning
+    burst_dur_ms = max(p["latency"]["max"] for p in bu) / 1000 if bu else None
+    burst_cpu_ms = (cpu_at(rows, burst_start + burst_dur_ms) - cpu_at(rows, burst_start)) * ms_per_tick if bu else None
+    burst_end = burst_start + burst_dur_ms if bu else None
+    after = [r[2] for r in rows if bu and burst_end <= r[0] <= burst_end + 1000]
+    rss_after = max(after) if after else rss_at(rows, burst_end or rows[-1][0])
+
+    lat = merge([p["latency"] for p in measured])
+    lasts = [p["latency"]["max"] / 1000 for p in measured]
+    missing = sum(max(0, p["expected"] - p["received"]) for p in prompts)
+    dups = sum(p.get("duplicates", 0) for p in prompts)
+    out[s] = {
+        "connections": rep.get("peakConnected"),
+        "connectedAtFirstPrompt": sp[0]["expected"] if sp else None,
+        "rssBeforeKiB": rss_before,
+        "rssIdleKiB": rss_idle,
+        "rssPerSocketKiB": (rss_idle - rss_before) / n,
+        "promptP50Ms": (quantile(lat, 0.5) or 0) / 1000,
+        "promptP99Ms": (quantile(lat, 0.99) or 0) / 1000,
+        "promptLastMedianMs": statistics.median(lasts) if lasts else None,
+        "promptLastMaxMs": max(lasts) if lasts else None,
+        "promptLastEachMs": [round(x, 1) for x in lasts],
+        "warmupPromptLastMs": sp[0]["latency"]["max"] / 1000 if sp else None,
+        "burstMs": burst_dur_ms,
+        "burstPromptsPerS": burst / (burst_dur_ms / 1000) if bu else None,
+        "burstCpuMsPerPrompt": burst_cpu_ms / burst if bu else None,
+        "idleCpuMsPerS": idle_cpu,
+        "idleWindowS": (idle_to - idle_from) / 1000,
+        "rssAfterBurstKiB": rss_after,
+        "rssAfterBurstRatio": rss_after / rss_idle,
+        "connectRatePerS": 0.9 * n / ((t95 - t5) / 1000) if t5 and t95 and t95 > t5 else None,
+        "missing": missing,
+        "duplicates": dups,
+        "errors": rep.get("errors", {}),
+        "reconnects": rep.get("reconnects"),
+    }
+
+def kernel():
+    return platform.release()
+
+summary = {
+    "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    "machine": {"nproc": os.cpu_count(), "kernel": kernel(), "memGiB": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
+    "connections": n, "spacedPrompts": spaced, "burstPrompts": burst, "servers": out,
+}
+with open(os.path.join(results, "capacity.json"), "w") as f:
+    json.dump(summary, f, indent=2)
+
+G, S, F = out.get("gateway"), out.get("socketio"), out.get("floor")
+
+def fmt(v, unit=""):
+    if v is None:
+        return "–"
+    return (f"{v:,.0f}" if abs(v) >= 100 else f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}") + unit
+
+def ratio(a, b):
+    return "–" if a is None or b in (None, 0) else f"{a / b:.2f}×"
+
+# metric key, label, unit, target check on the gateway (text, predicate)
+rows = [
+    ("rssPerSocketKiB", "RSS per idle socket", " KiB", "≤ 6 KiB [5]", lambda g: g["rssPerSocketKiB"] <= 6),
+    ("promptP50Ms", "one prompt: p50", " ms", "", None),
+    ("promptP99Ms", "one prompt: p99", " ms", "", None),
+    ("promptLastMedianMs", "one prompt: last socket (median of prompts)", " ms", "≤ 1.35× floor [1.15×]",
+     lambda g: F is not None and g["promptLastMedianMs"] <= 1.35 * F["promptLastMedianMs"]),
+    ("promptLastMaxMs", "one prompt: last socket (worst prompt)", " ms", "", None),
+    ("burstPromptsPerS", f"burst of {burst}: prompts/s to every socket", "/s", "≥ 30/s [45]", lambda g: g["burstPromptsPerS"] >= 30),
+    ("burstCpuMsPerPrompt", f"burst of {burst}: server CPU per prompt", " ms", "", None),
+    ("idleCpuMsPerS", "idle CPU (heartbeats only)", " ms/s", "≤ 0.6× socket.io [0.3×]",
+     lambda g: S is not None and g["idleCpuMsPerS"] <= 0.6 * S["idleCpuMsPerS"]),
+    ("rssAfterBurstRatio", "RSS after burst ÷ idle RSS", "×", "≤ 1.75× [1.15×]", lambda g: g["rssAfterBurstRatio"] <= 1.75),
+    ("connectRatePerS", "connect rate during the ramp", "/s", "", None),
+]
+lines = [
+    f"Capacity at {n:,} websocket sockets — {summary['date']}, {summary['machine']['nproc']} cores, kernel {summary['machine']['kernel']}, {summary['machine']['memGiB']} GiB",
+    "",
+    "| metric | gateway | socket.io 4.8 | floor | gateway ÷ socket.io | gateway ÷ floor | target | met |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+]
+for key, label, unit, target, check in rows:
+    gv, sv, fv = (x[key] if x else None for x in (G, S, F))
+    met = "" if check is None or G is None else ("yes" if check(G) else "**no**")
+    lines.append(f"| {label} | {fmt(gv, unit)} | {fmt(sv, unit)} | {fmt(fv, unit)} | {ratio(gv, sv)} | {ratio(gv, fv)} | {target} | {met} |")
+lines.append("")
+for s in servers:
+    o = out[s]
+    lines.append(f"- {s}: peak {o['connections']:,} sockets, {o['connectedAtFirstPrompt']} at the first prompt; missing deliveries {o['missing']}, duplicates {o['duplicates']}, "
+                 f"reconnects {o['reconnects']}, errors {json.dumps(o['errors'])}; warm-up prompt 1 last {fmt(o['warmupPromptLastMs'], ' ms')}; "
+                 f"idle window {o['idleWindowS']:.0f} s; RSS before {o['rssBeforeKiB'] / 1024:.0f} MiB, idle {o['rssIdleKiB'] / 1024:.0f} MiB, after burst {o['rssAfterBurstKiB'] / 1024:.0f} MiB; "
+                 f"last socket per prompt (ms): {o['promptLastEachMs']}")
+md = "\n".join(lines) + "\n"
+with open(os.path.join(results, "capacity.md"), "w") as f:
+    f.write(md)
+print(md)
