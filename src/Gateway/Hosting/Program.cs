@@ -1,5 +1,13 @@
 using Gateway.Hosting;
 
+// Socket completions run on the epoll thread instead of being queued to the thread pool: with Kestrel's inline
+// scheduling a received frame is parsed, and a broadcast flush is sent, without a thread hop. Read once, when the
+// first socket is created, so it must be set before the host starts. An operator's explicit setting wins.
+if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+{
+    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+}
+
 try
 {
     var app = GatewayApp.Build(args);
