@@ -28,7 +28,7 @@ public static class BenchConfig
             .WithGcForce(true);
         job = shortRun
             // The CI gate: enough samples for a median, few enough for the whole suite to stay well under 10 minutes.
-            ? job.WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(5).WithIterationTime(TimeInterval.FromMilliseconds(150)).WithId("Gate")
+            ? job.WithLaunchCount(1).WithWarmupCount(4).WithIterationCount(9).WithIterationTime(TimeInterval.FromMilliseconds(150)).WithId("Gate")
             : job.WithId("Full");
 
         ManualConfig config = ManualConfig.CreateEmpty()
