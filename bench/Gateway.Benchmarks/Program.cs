@@ -7,7 +7,7 @@ namespace Gateway.Benchmarks;
 /// <summary>
 /// <c>Gateway.Benchmarks [BenchmarkDotNet args]</c>: the full job, filter with <c>--filter</c>.
 /// <c>--gate ARTIFACTS</c>: the short CI job over every benchmark, JSON into ARTIFACTS, then the exact allocation probe.
-/// <c>--check ARTIFACTS --baseline FILE --summary DIR [--update] [--tolerance 0.25] [--fast-tolerance 1.0] [--fast-ns 10]</c>:
+/// <c>--check ARTIFACTS --baseline FILE --summary DIR [--update] [--tolerance 0.25] [--fast-tolerance 1.0] [--fast-ns 20]</c>:
 /// compares a gate run with the committed baseline (or rewrites it).
 /// </summary>
 public static class Program

@@ -93,9 +93,9 @@ public class GateComparerTests
         BaselineFile committed = GateComparer.ToBaseline(committedRun, "test", "today");
 
         // 1.5 -> 2.5 (+67 %): noise at this scale, inside the 100 % fast tolerance.
-        IReadOnlyList<GateRow> noisy = GateComparer.Compare([committedRun[0], committedRun[1] with { MedianNs = 20 }], committed, s_options);
+        IReadOnlyList<GateRow> noisy = GateComparer.Compare([committedRun[0], committedRun[1] with { Ns = 20 }], committed, s_options);
         // 1.5 -> 3.5 (+133 %): beyond even the fast tolerance.
-        IReadOnlyList<GateRow> slower = GateComparer.Compare([committedRun[0], committedRun[1] with { MedianNs = 28 }], committed, s_options);
+        IReadOnlyList<GateRow> slower = GateComparer.Compare([committedRun[0], committedRun[1] with { Ns = 28 }], committed, s_options);
 
         Assert.Equal(Verdict.Pass, Row(noisy, "Apply").Verdict);
         Assert.Equal(1.0, Row(noisy, "Apply").Tolerance);

@@ -9,9 +9,9 @@ public class ResultReaderTests
     private const string Json = """
         {"Benchmarks":[
           {"Namespace":"Gateway.Benchmarks.Protocol","Type":"WebSocketMaskBenchmarks","Method":"Scalar","Parameters":"Size=16",
-           "Statistics":{"Median":9.5,"Mean":9.9},"Memory":{"BytesAllocatedPerOperation":0}},
+           "Statistics":{"Min":9.1,"Median":9.5,"Mean":9.9},"Memory":{"BytesAllocatedPerOperation":0}},
           {"Namespace":"Gateway.Benchmarks.Protocol","Type":"WebSocketMaskBenchmarks","Method":"Apply","Parameters":"Size=16",
-           "Statistics":{"Median":1.8,"Mean":2.0},"Memory":{"BytesAllocatedPerOperation":8}},
+           "Statistics":{"Min":1.8,"Median":1.9,"Mean":2.0},"Memory":{"BytesAllocatedPerOperation":8}},
           {"Namespace":"Gateway.Benchmarks.Protocol","Type":"WebSocketMaskBenchmarks","Method":"Apply","Parameters":"Size=1024",
            "Statistics":null,"Memory":{"BytesAllocatedPerOperation":0}}
         ]}
@@ -26,7 +26,7 @@ public class ResultReaderTests
         Assert.Equal("WebSocketMaskBenchmarks.Scalar(Size=16)", results[0].Key);
         Assert.True(results[0].IsBaseline);
         Assert.False(results[1].IsBaseline);
-        Assert.Equal(1.8, results[1].MedianNs);
+        Assert.Equal(1.8, results[1].Ns);
         Assert.Equal(8, results[1].AllocatedBytes);
     }
 

@@ -13,7 +13,7 @@ public static class GateCommand
     {
         if (args.Length == 0)
         {
-            output.WriteLine("usage: --check ARTIFACTS --baseline FILE --summary DIR [--update] [--tolerance 0.25] [--fast-tolerance 1.0] [--fast-ns 10]");
+            output.WriteLine("usage: --check ARTIFACTS --baseline FILE --summary DIR [--update] [--tolerance 0.25] [--fast-tolerance 1.0] [--fast-ns 20]");
             return 2;
         }
 
@@ -23,7 +23,7 @@ public static class GateCommand
         var options = new GateOptions(
             Tolerance: Number(args, "--tolerance") ?? 0.25,
             FastTolerance: Number(args, "--fast-tolerance") ?? 1.0,
-            FastThresholdNs: Number(args, "--fast-ns") ?? 10);
+            FastThresholdNs: Number(args, "--fast-ns") ?? 20);
 
         IReadOnlyList<BenchResult> results = ResultReader.ReadDirectory(artifacts, assembly);
         string machine = $"{Environment.MachineName}, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";

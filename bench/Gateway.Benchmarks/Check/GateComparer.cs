@@ -17,7 +17,7 @@ public enum Verdict
 public sealed record GateRow(
     string Key,
     BaselineEntry? Baseline,
-    double? NowMedianNs,
+    double? NowNs,
     double? NowRatio,
     long? NowAllocatedBytes,
     double Tolerance,
@@ -34,7 +34,7 @@ public static class GateComparer
     /// <summary>Each case's time as a ratio to its class's baseline case (same parameters) in the same run.</summary>
     public static IReadOnlyDictionary<string, double> Ratios(IReadOnlyList<BenchResult> results)
     {
-        var baselines = results.Where(r => r.IsBaseline).ToDictionary(r => r.GroupKey, r => r.MedianNs, StringComparer.Ordinal);
+        var baselines = results.Where(r => r.IsBaseline).ToDictionary(r => r.GroupKey, r => r.Ns, StringComparer.Ordinal);
         var ratios = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (BenchResult r in results)
         {
@@ -43,7 +43,7 @@ public static class GateComparer
                 throw new InvalidOperationException($"{r.Key}: its class has no Baseline = true case for these parameters");
             }
 
-            ratios[r.Key] = baseline > 0 ? r.MedianNs / baseline : 1.0;
+            ratios[r.Key] = baseline > 0 ? r.Ns / baseline : 1.0;
         }
 
         return ratios;
@@ -52,17 +52,17 @@ public static class GateComparer
     public static IReadOnlyList<GateRow> Compare(IReadOnlyList<BenchResult> results, BaselineFile baseline, GateOptions options)
     {
         IReadOnlyDictionary<string, double> ratios = Ratios(results);
-        var groupBaseline = results.Where(r => r.IsBaseline).ToDictionary(r => r.GroupKey, r => r.MedianNs, StringComparer.Ordinal);
+        var groupBaseline = results.Where(r => r.IsBaseline).ToDictionary(r => r.GroupKey, r => r.Ns, StringComparer.Ordinal);
         var committed = baseline.Benchmarks.ToDictionary(b => b.Key, StringComparer.Ordinal);
         var rows = new List<GateRow>();
         foreach (BenchResult r in results)
         {
             double ratio = ratios[r.Key];
-            bool fast = r.MedianNs < options.FastThresholdNs || groupBaseline[r.GroupKey] < options.FastThresholdNs;
+            bool fast = r.Ns < options.FastThresholdNs || groupBaseline[r.GroupKey] < options.FastThresholdNs;
             double tolerance = fast ? options.FastTolerance : options.Tolerance;
             if (!committed.TryGetValue(r.Key, out BaselineEntry? b))
             {
-                rows.Add(new GateRow(r.Key, null, r.MedianNs, ratio, r.AllocatedBytes, tolerance, Verdict.New, "not in the baseline", r.DiagnoserBytes));
+                rows.Add(new GateRow(r.Key, null, r.Ns, ratio, r.AllocatedBytes, tolerance, Verdict.New, "not in the baseline", r.DiagnoserBytes));
                 continue;
             }
 
@@ -73,7 +73,7 @@ public static class GateComparer
                 verdict = Verdict.AllocationRegression;
                 note = $"+{r.AllocatedBytes - b.AllocatedBytes} B/op";
             }
-            else if (!r.IsBaseline && ratio > b.Ratio * (1 + tolerance) && r.MedianNs >= options.FastThresholdNs)
+            else if (!r.IsBaseline && ratio > b.Ratio * (1 + tolerance) && r.Ns >= options.FastThresholdNs)
             {
                 verdict = Verdict.TimeRegression;
                 note = $"ratio {ratio:0.###} > {b.Ratio:0.###} x {1 + tolerance:0.##}";
@@ -94,7 +94,7 @@ public static class GateComparer
                 note = "";
             }
 
-            rows.Add(new GateRow(r.Key, b, r.MedianNs, ratio, r.AllocatedBytes, tolerance, verdict, note, r.DiagnoserBytes));
+            rows.Add(new GateRow(r.Key, b, r.Ns, ratio, r.AllocatedBytes, tolerance, verdict, note, r.DiagnoserBytes));
         }
 
         var seen = results.Select(r => r.Key).ToHashSet(StringComparer.Ordinal);
@@ -111,7 +111,7 @@ public static class GateComparer
     {
         IReadOnlyDictionary<string, double> ratios = Ratios(results);
         return new BaselineFile(machine, date, results
-            .Select(r => new BaselineEntry(r.Key, Math.Round(r.MedianNs, 3), Math.Round(ratios[r.Key], 4), r.AllocatedBytes, r.IsBaseline))
+            .Select(r => new BaselineEntry(r.Key, Math.Round(r.Ns, 3), Math.Round(ratios[r.Key], 4), r.AllocatedBytes, r.IsBaseline))
             .OrderBy(b => b.Key, StringComparer.Ordinal)
             .ToList());
     }

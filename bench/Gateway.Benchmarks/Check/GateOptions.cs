@@ -6,4 +6,4 @@ namespace Gateway.Benchmarks.Check;
 /// a shared machine's noise is larger than any regression worth catching, and a case still under the threshold never
 /// fails on time (a ratio to a sub-nanosecond figure means nothing). Allocation has no tolerance.
 /// </summary>
-public sealed record GateOptions(double Tolerance = 0.25, double FastTolerance = 1.0, double FastThresholdNs = 10);
+public sealed record GateOptions(double Tolerance = 0.25, double FastTolerance = 1.0, double FastThresholdNs = 20);

@@ -14,14 +14,14 @@ public static class GateReport
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"### {title}\n\n");
         text.Append(CultureInfo.InvariantCulture,
-            $"Time is the ratio to the class's baseline case in the same run (tolerance {options.Tolerance:P0}, {options.FastTolerance:P0} under {options.FastThresholdNs} ns); allocation is exact.\n\n");
+            $"Time (fastest iteration, ns/op) is the ratio to the class's baseline case in the same run (tolerance {options.Tolerance:P0}, {options.FastTolerance:P0} under {options.FastThresholdNs} ns); allocation is exact.\n\n");
         text.Append("| Benchmark | Baseline ns | Baseline ratio | Baseline B/op | Now ns | Now ratio | Now B/op | MemoryDiagnoser B/op | Verdict |\n");
         text.Append("|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
         foreach (GateRow row in rows)
         {
             string verdict = row.Note.Length == 0 ? VerdictText(row.Verdict) : $"{VerdictText(row.Verdict)} ({row.Note})";
             text.Append(CultureInfo.InvariantCulture,
-                $"| {row.Key} | {Ns(row.Baseline?.MedianNs)} | {Ratio(row.Baseline?.Ratio)} | {row.Baseline?.AllocatedBytes.ToString(CultureInfo.InvariantCulture) ?? "–"} | {Ns(row.NowMedianNs)} | {Ratio(row.NowRatio)} | {row.NowAllocatedBytes?.ToString(CultureInfo.InvariantCulture) ?? "–"} | {row.DiagnoserBytes?.ToString(CultureInfo.InvariantCulture) ?? "–"} | {verdict} |\n");
+                $"| {row.Key} | {Ns(row.Baseline?.Ns)} | {Ratio(row.Baseline?.Ratio)} | {row.Baseline?.AllocatedBytes.ToString(CultureInfo.InvariantCulture) ?? "–"} | {Ns(row.NowNs)} | {Ratio(row.NowRatio)} | {row.NowAllocatedBytes?.ToString(CultureInfo.InvariantCulture) ?? "–"} | {row.DiagnoserBytes?.ToString(CultureInfo.InvariantCulture) ?? "–"} | {verdict} |\n");
         }
 
         int failed = rows.Count(r => r.Failed);
@@ -38,7 +38,7 @@ public static class GateReport
         foreach (GateRow row in rows)
         {
             text.Append(CultureInfo.InvariantCulture,
-                $"{row.Key.PadRight(width)}  {Ns(row.Baseline?.MedianNs),10} {Ratio(row.Baseline?.Ratio),8} {row.Baseline?.AllocatedBytes.ToString(CultureInfo.InvariantCulture) ?? "–",6}  {Ns(row.NowMedianNs),10} {Ratio(row.NowRatio),8} {row.NowAllocatedBytes?.ToString(CultureInfo.InvariantCulture) ?? "–",6}  {VerdictText(row.Verdict)} {row.Note}\n");
+                $"{row.Key.PadRight(width)}  {Ns(row.Baseline?.Ns),10} {Ratio(row.Baseline?.Ratio),8} {row.Baseline?.AllocatedBytes.ToString(CultureInfo.InvariantCulture) ?? "–",6}  {Ns(row.NowNs),10} {Ratio(row.NowRatio),8} {row.NowAllocatedBytes?.ToString(CultureInfo.InvariantCulture) ?? "–",6}  {VerdictText(row.Verdict)} {row.Note}\n");
         }
 
         return text.ToString();
@@ -55,7 +55,7 @@ public static class GateReport
                 verdict = r.Verdict.ToString(),
                 r.Note,
                 baseline = r.Baseline,
-                now = new { medianNs = r.NowMedianNs, ratio = r.NowRatio, allocatedBytes = r.NowAllocatedBytes },
+                now = new { ns = r.NowNs, ratio = r.NowRatio, allocatedBytes = r.NowAllocatedBytes },
                 r.Tolerance,
             }),
         }, s_json);

@@ -55,9 +55,11 @@ public static class ResultReader
                 continue;
             }
 
-            double median = stats.GetProperty("Median").GetDouble();
+            // The minimum, not the median: interference from other work on the machine only ever adds time, so the
+            // fastest iteration is the one closest to the code's own cost, and ratios of minimums are the stablest.
+            double min = stats.GetProperty("Min").GetDouble();
             long allocated = b.GetProperty("Memory").GetProperty("BytesAllocatedPerOperation").GetInt64();
-            results.Add(new BenchResult(type, method, parameters, median, allocated, IsBaseline(assembly, ns, type, method)));
+            results.Add(new BenchResult(type, method, parameters, min, allocated, IsBaseline(assembly, ns, type, method)));
         }
 
         return results;
