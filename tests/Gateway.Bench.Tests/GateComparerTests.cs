@@ -146,4 +146,15 @@ public class GateComparerTests
         Assert.Equal(3.0, ratios["FanOutBenchmarks.PublishAndPump(Connections=1)"], 6);
         Assert.Equal(2.0, ratios["FanOutBenchmarks.PublishAndPump(Connections=100)"], 6);
     }
+
+    [Fact]
+    public void Compare_ClassTolerance_OverridesTheDefault_ButNotAllocation()
+    {
+        List<BenchResult> run = Run(caseNs: 500).Select(r => r with { Tolerance = 2.0 }).ToList();
+        List<BenchResult> allocating = Run(caseBytes: 8).Select(r => r with { Tolerance = 2.0 }).ToList();
+
+        // 2.0 -> 5.0 (+150 %) passes under a 200 % class tolerance; 8 more bytes still fail.
+        Assert.Equal(Verdict.Pass, Row(GateComparer.Compare(run, Committed(), s_options), "PublishAndPump").Verdict);
+        Assert.Equal(Verdict.AllocationRegression, Row(GateComparer.Compare(allocating, Committed(), s_options), "PublishAndPump").Verdict);
+    }
 }

@@ -8,7 +8,8 @@ namespace Gateway.Benchmarks.Check;
 /// <param name="AllocatedBytes">Bytes allocated per operation: the gate's exact figure (see <see cref="AllocationProbe"/>).</param>
 /// <param name="IsBaseline">True for the class's <c>Baseline = true</c> method.</param>
 /// <param name="DiagnoserBytes">MemoryDiagnoser's figure from the same run, for the table.</param>
-public sealed record BenchResult(string Type, string Method, string Parameters, double Ns, long AllocatedBytes, bool IsBaseline, long? DiagnoserBytes = null)
+/// <param name="Tolerance">The class's <see cref="GateToleranceAttribute"/>, if any.</param>
+public sealed record BenchResult(string Type, string Method, string Parameters, double Ns, long AllocatedBytes, bool IsBaseline, long? DiagnoserBytes = null, double? Tolerance = null)
 {
     public string Key => Parameters.Length == 0 ? $"{Type}.{Method}" : $"{Type}.{Method}({Parameters})";
 

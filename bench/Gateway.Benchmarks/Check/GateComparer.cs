@@ -59,7 +59,7 @@ public static class GateComparer
         {
             double ratio = ratios[r.Key];
             bool fast = r.Ns < options.FastThresholdNs || groupBaseline[r.GroupKey] < options.FastThresholdNs;
-            double tolerance = fast ? options.FastTolerance : options.Tolerance;
+            double tolerance = r.Tolerance ?? (fast ? options.FastTolerance : options.Tolerance);
             if (!committed.TryGetValue(r.Key, out BaselineEntry? b))
             {
                 rows.Add(new GateRow(r.Key, null, r.Ns, ratio, r.AllocatedBytes, tolerance, Verdict.New, "not in the baseline", r.DiagnoserBytes));

@@ -59,7 +59,9 @@ public static class ResultReader
             // fastest iteration is the one closest to the code's own cost, and ratios of minimums are the stablest.
             double min = stats.GetProperty("Min").GetDouble();
             long allocated = b.GetProperty("Memory").GetProperty("BytesAllocatedPerOperation").GetInt64();
-            results.Add(new BenchResult(type, method, parameters, min, allocated, IsBaseline(assembly, ns, type, method)));
+            Type? benchmarkType = assembly.GetType(ns.Length == 0 ? type : $"{ns}.{type}");
+            double? tolerance = benchmarkType?.GetCustomAttribute<GateToleranceAttribute>()?.Tolerance;
+            results.Add(new BenchResult(type, method, parameters, min, allocated, IsBaseline(assembly, ns, type, method), Tolerance: tolerance));
         }
 
         return results;
