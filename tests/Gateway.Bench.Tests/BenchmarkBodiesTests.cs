@@ -1,0 +1,49 @@
+using Gateway.Benchmarks;
+using Gateway.Benchmarks.Check;
+
+namespace Gateway.Bench.Tests;
+
+/// <summary>Every benchmark body runs once, with every parameter value, so a benchmark cannot rot unnoticed (STYLE §7).</summary>
+public class BenchmarkBodiesTests
+{
+    public static TheoryData<string> Cases()
+    {
+        var data = new TheoryData<string>();
+        foreach (BenchmarkCase c in BenchmarkCase.All(typeof(Samples).Assembly))
+        {
+            data.Add(c.Key);
+        }
+
+        return data;
+    }
+
+    private static BenchmarkCase Find(string key) => BenchmarkCase.All(typeof(Samples).Assembly).Single(c => c.Key == key);
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Body_RunsOnce(string key)
+    {
+        using BenchmarkCase.Instance instance = Find(key).Create();
+
+        instance.Invoke();
+    }
+
+    [Fact]
+    public void EveryClass_HasOneBaselinePerParameterSet()
+    {
+        foreach (IGrouping<string, BenchmarkCase> group in BenchmarkCase.All(typeof(Samples).Assembly).GroupBy(c => $"{c.Type.Name}|{c.Parameters}"))
+        {
+            Assert.True(group.Count(c => c.IsBaseline) == 1, $"{group.Key}: needs exactly one Baseline = true case");
+        }
+    }
+
+    [Theory]
+    [InlineData("FanOutBenchmarks.PublishAndPump(Connections=100&Output=Null)")]
+    [InlineData("FanOutBenchmarks.PublishAndPump(Connections=100&Output=Pipe)")]
+    public void FanOut_AllocatesNothingPerPrompt(string key)
+    {
+        using BenchmarkCase.Instance instance = Find(key).Create();
+
+        Assert.Equal(0, instance.MeasureAllocatedBytesPerOperation(warmup: 20, calls: 50));
+    }
+}
