@@ -26,7 +26,12 @@ dotnet restore Gateway.sln --verbosity quiet
 dotnet build Gateway.sln -c Release --no-restore --verbosity quiet -nologo
 
 log "tests"
-dotnet test Gateway.sln -c Release --no-build --verbosity quiet -nologo --logger "console;verbosity=minimal" "$@"
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+dotnet test Gateway.sln -c Release --no-build --verbosity quiet -nologo --logger "console;verbosity=minimal" "$@" | tee "$results"
+# One closing line for every suite together.
+awk '/(Passed|Failed)! +- +Failed:/ { gsub(",", ""); for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1) } }
+     END { printf "%d passed, %d failed\n", p, f }' "$results"
 
 if [ -x bench/check ]; then
   log "benchmark regression gate"
