@@ -36,16 +36,6 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
         UnsupportedProtocolVersion = 5,
     }
 
-    private static ReadOnlySpan<byte> ErrorBody(EngineIOError error) => error switch
-    {
-        EngineIOError.UnknownTransport => "{\"code\":0,\"message\":\"Transport unknown\"}"u8,
-        EngineIOError.UnknownSid => "{\"code\":1,\"message\":\"Session ID unknown\"}"u8,
-        EngineIOError.BadHandshakeMethod => "{\"code\":2,\"message\":\"Bad handshake method\"}"u8,
-        EngineIOError.Forbidden => "{\"code\":4,\"message\":\"Forbidden\"}"u8,
-        EngineIOError.UnsupportedProtocolVersion => "{\"code\":5,\"message\":\"Unsupported protocol version\"}"u8,
-        _ => "{\"code\":3,\"message\":\"Bad request\"}"u8,
-    };
-
     private static ReadOnlySpan<byte> ErrorMessage(EngineIOError error) => error switch
     {
         EngineIOError.UnknownTransport => "Transport unknown"u8,
@@ -441,8 +431,16 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
             return true;
         }
 
+        // engine.io's body: {"code":N,"message":"…"}.
+        var body = new PooledBufferWriter(64);
+        body.WriteBytes("{\"code\":"u8);
+        body.WriteInt64((int)error);
+        body.WriteBytes(",\"message\":\""u8);
+        body.WriteBytes(ErrorMessage(error));
+        body.WriteBytes("\"}"u8);
         http.KeepAlive = false;
-        http.Respond(error == EngineIOError.Forbidden ? 403 : 400, "application/json"u8, ErrorBody(error));
+        http.Respond(error == EngineIOError.Forbidden ? 403 : 400, "application/json"u8, body.WrittenSpan);
+        body.Dispose();
         return true;
     }
 
