@@ -1,0 +1,132 @@
+using System.Text.Json;
+using StackExchange.Redis;
+
+namespace Gateway.Streams;
+
+/// <summary>
+/// One prompt as it travels through a region's Redis stream (the wire contract in the README, "Redis mode"). Any
+/// backend can publish one with a plain Redis client: <c>XADD gateway:prompts MAXLEN ~ N * id … ns … ch … ev … data …
+/// [reveal_at …]</c>, then <c>PUBLISH gateway:prompts:wake &lt;stream id&gt;</c>.
+/// </summary>
+/// <param name="Id">The publisher's prompt id: the same in every region, and the key gateways deduplicate on.</param>
+/// <param name="Namespace">Socket.IO namespace, <c>/</c> by default.</param>
+/// <param name="Channel">Channel inside the namespace; null or empty = the whole namespace.</param>
+/// <param name="Event">Event name, <c>prompt</c> by default.</param>
+/// <param name="Data">The event's arguments: a JSON array, as text.</param>
+/// <param name="RevealAtMs">Wall-clock instant (ms since the Unix epoch) to show it at; null = at once.</param>
+public sealed record PromptEntry(string Id, string Namespace, string? Channel, string Event, string Data, long? RevealAtMs = null)
+{
+    public const string IdField = "id";
+    public const string NamespaceField = "ns";
+    public const string ChannelField = "ch";
+    public const string EventField = "ev";
+    public const string DataField = "data";
+    public const string RevealAtField = "reveal_at";
+
+    public const string DefaultNamespace = "/";
+    public const string DefaultEvent = "prompt";
+
+    /// <summary>Upper bound for an id, so a hostile entry cannot make the deduplication window large.</summary>
+    public const int MaxIdLength = 200;
+
+    /// <summary>The stream fields, in contract order.</summary>
+    public NameValueEntry[] ToFields()
+    {
+        var fields = new List<NameValueEntry>(6)
+        {
+            new(IdField, Id),
+            new(NamespaceField, Namespace),
+            new(ChannelField, Channel ?? ""),
+            new(EventField, Event),
+            new(DataField, Data),
+        };
+        if (RevealAtMs is long revealAt)
+        {
+            fields.Add(new(RevealAtField, revealAt));
+        }
+
+        return fields.ToArray();
+    }
+
+    /// <summary>Checks a prompt before it is written: the reason it is invalid, or null.</summary>
+    public string? Validate()
+    {
+        if (string.IsNullOrEmpty(Id) || Id.Length > MaxIdLength)
+        {
+            return $"id must be 1–{MaxIdLength} characters";
+        }
+
+        if (string.IsNullOrEmpty(Namespace) || Namespace[0] != '/')
+        {
+            return "ns must start with '/'";
+        }
+
+        if (string.IsNullOrEmpty(Event))
+        {
+            return "ev must be a non-empty event name";
+        }
+
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(Data);
+            if (document.RootElement.ValueKind != JsonValueKind.Array)
+            {
+                return "data must be a JSON array (the event's arguments)";
+            }
+        }
+        catch (JsonException)
+        {
+            return "data must be a JSON array (the event's arguments)";
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Reads a stream entry written by any publisher. Missing optional fields take their defaults; the reason is
+    /// returned when the entry cannot be a prompt (it is then skipped and counted, never delivered half-read).
+    /// </summary>
+    public static string? TryRead(StreamEntry entry, out PromptEntry? prompt)
+    {
+        prompt = null;
+        string? id = null, ns = null, ch = null, ev = null, data = null, revealAt = null;
+        foreach (NameValueEntry field in entry.Values)
+        {
+            switch ((string?)field.Name)
+            {
+                case IdField: id = field.Value; break;
+                case NamespaceField: ns = field.Value; break;
+                case ChannelField: ch = field.Value; break;
+                case EventField: ev = field.Value; break;
+                case DataField: data = field.Value; break;
+                case RevealAtField: revealAt = field.Value; break;
+            }
+        }
+
+        long? revealAtMs = null;
+        if (!string.IsNullOrEmpty(revealAt))
+        {
+            if (!long.TryParse(revealAt, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long ms))
+            {
+                return "reveal_at must be milliseconds since the epoch";
+            }
+
+            revealAtMs = ms;
+        }
+
+        var candidate = new PromptEntry(
+            id ?? "",
+            string.IsNullOrEmpty(ns) ? DefaultNamespace : ns,
+            string.IsNullOrEmpty(ch) ? null : ch,
+            string.IsNullOrEmpty(ev) ? DefaultEvent : ev,
+            string.IsNullOrEmpty(data) ? "[]" : data,
+            revealAtMs);
+        string? error = candidate.Validate();
+        if (error is null)
+        {
+            prompt = candidate;
+        }
+
+        return error;
+    }
+}
