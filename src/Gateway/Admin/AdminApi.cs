@@ -23,9 +23,19 @@ internal static class AdminApi
         RouteGroupBuilder admin = app.MapGroup("").RequireHost($"*:{adminPort}");
 
         admin.MapGet("/healthz", () => Results.Json(new { status = "ok" }));
-        admin.MapGet("/readyz", () => stopping
-            ? Results.Json(new { status = "stopping" }, statusCode: StatusCodes.Status503ServiceUnavailable)
-            : Results.Json(new { status = "ready" }));
+        admin.MapGet("/readyz", () =>
+        {
+            if (stopping)
+            {
+                return Results.Json(new { status = "stopping" }, statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+
+            // Redis mode: not ready while the region's Redis is away (sockets stay; prompts resume from the cursor).
+            string? reason = runtime.Region?.NotReadyReason;
+            return reason is null
+                ? Results.Json(new { status = "ready" })
+                : Results.Json(new { status = "not ready", reason }, statusCode: StatusCodes.Status503ServiceUnavailable);
+        });
 
         RouteGroupBuilder v1 = admin.MapGroup("/v1");
         if (!string.IsNullOrEmpty(options.AdminToken))
@@ -118,6 +128,43 @@ internal static class AdminApi
                     id = idElement.GetString();
                 }
 
+                long? revealAt = null;
+                if (root.TryGetProperty("revealAt", out JsonElement revealElement) && revealElement.ValueKind != JsonValueKind.Null)
+                {
+                    if (!revealElement.TryGetInt64(out long ms) || ms < 0)
+                    {
+                        return BadRequest("revealAt must be milliseconds since the epoch");
+                    }
+
+                    revealAt = ms;
+                }
+
+                if (runtime.Region is { } region)
+                {
+                    // Redis mode: through the region's stream, so every gateway of the region delivers it (this one too).
+                    var prompt = new Streams.PromptEntry(id ?? Guid.NewGuid().ToString("N"), ns, channel, eventName, data.GetRawText(), revealAt);
+                    string? invalid = prompt.Validate();
+                    if (invalid is not null)
+                    {
+                        return BadRequest(invalid);
+                    }
+
+                    try
+                    {
+                        string streamId = await region.PublishAsync(prompt);
+                        return Results.Json(new { id = prompt.Id, streamId }, statusCode: StatusCodes.Status202Accepted);
+                    }
+                    catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException or InvalidOperationException)
+                    {
+                        return Results.Json(new { error = "redis unavailable: " + e.Message }, statusCode: StatusCodes.Status503ServiceUnavailable);
+                    }
+                }
+
+                if (revealAt is not null)
+                {
+                    return BadRequest("revealAt needs Redis mode (Gateway:Redis:Configuration)");
+                }
+
                 var result = runtime.Broadcaster.Publish(namespaceIndex, channel, eventName, data, id);
                 return Results.Json(new { id = result.Id, sequence = result.Sequence }, statusCode: StatusCodes.Status202Accepted);
             }
@@ -144,6 +191,7 @@ internal static class AdminApi
                 unknownEvents = metrics.UnknownEvents,
                 channels = runtime.Channels.Count,
                 ringHead = runtime.Ring.Head,
+                redis = RedisStats(runtime),
                 process = ProcessStats(),
             });
         });
@@ -179,6 +227,33 @@ internal static class AdminApi
 
             return Results.Json(new { disconnected = runtime.DisconnectNamespace(index) });
         });
+    }
+
+    private static object? RedisStats(GatewayRuntime runtime)
+    {
+        if (runtime.Region is not { } region)
+        {
+            return null;
+        }
+
+        var metrics = runtime.Metrics;
+        return new
+        {
+            ready = region.NotReadyReason is null,
+            reason = region.NotReadyReason,
+            cursor = region.Reader.Cursor,
+            held = region.Reader.Held,
+            delivered = metrics.StreamEntries,
+            duplicates = metrics.StreamDuplicates,
+            invalid = metrics.StreamInvalid,
+            gaps = metrics.StreamGaps,
+            late = metrics.StreamLate,
+            recovered = metrics.Recovered,
+            notRecovered = metrics.NotRecovered,
+            answersWritten = metrics.AnswersWritten,
+            answersRefused = metrics.AnswersRefused,
+            answersPending = region.Answers.Pending,
+        };
     }
 
     // Memory as the operator sizes machines by: resident set, managed heap, and what the GC keeps committed.

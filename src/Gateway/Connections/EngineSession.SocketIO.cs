@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Gateway.Broadcast;
 using Gateway.Protocol;
 using Gateway.Protocol.Buffers;
 using Gateway.Protocol.EngineIO;
@@ -110,6 +111,21 @@ internal sealed partial class EngineSession
             WriteTextPacketLocked(EngineIOPacketType.Message, scratch.WrittenSpan);
             CommitLocked();
             return true;
+        }
+    }
+
+    private void SaveRecoverableSocketsLocked()
+    {
+        Redis.Region region = _runtime.Region!;
+        if (_socket0 is { } first)
+        {
+            region.SaveSession(first, _runtime.NamespaceNames[first.NamespaceIndex]);
+        }
+
+        for (int i = 0; i < _moreCount; i++)
+        {
+            NamespaceSocket socket = _moreSockets![i]!;
+            region.SaveSession(socket, _runtime.NamespaceNames[socket.NamespaceIndex]);
         }
     }
 
@@ -231,9 +247,10 @@ internal sealed partial class EngineSession
             return;
         }
 
-        // Channels listed in the handshake auth: {"channels":["show-42"]}.
+        // Channels listed in the handshake auth: {"channels":["show-42"]}; pid/offset from a recovering client.
         List<string>? channels = null;
-        if (!packet.Payload.IsEmpty && !TryReadAuthChannels(packet.Payload, out channels))
+        string? pid = null, offset = null;
+        if (!packet.Payload.IsEmpty && !TryReadAuth(packet.Payload, out channels, out pid, out offset))
         {
             SendConnectErrorLocked(packet.Namespace, "Invalid channels"u8);
             return;
@@ -245,19 +262,80 @@ internal sealed partial class EngineSession
             return;
         }
 
-        var socket = new NamespaceSocket(namespaceIndex, NewId(), packet.Payload.IsEmpty ? null : packet.Payload.ToArray(), _runtime.Ring.Head);
+        if (channels is not null)
+        {
+            foreach (string channel in channels)
+            {
+                if (_runtime.Channels.GetOrAdd(channel) < 0)
+                {
+                    SendConnectErrorLocked(packet.Namespace, "Invalid channels"u8);
+                    return;
+                }
+            }
+        }
+
+        byte[]? auth = packet.Payload.IsEmpty ? null : packet.Payload.ToArray();
+        if (pid is not null && _runtime.OffersRecovery)
+        {
+            // The reply waits for the prompt reader: it knows what this socket missed.
+            var request = new Redis.RecoveryRequest(this, namespaceIndex, pid, offset, auth, channels);
+            (_pendingConnects ??= []).Add(namespaceIndex);
+            _joinedAny = true;
+            if (_runtime.Region!.Reader.TryRequestRecovery(request))
+            {
+                return;
+            }
+
+            _pendingConnects.Remove(namespaceIndex);
+            _runtime.Metrics.Recovery(false);
+        }
+
+        JoinLocked(namespaceIndex, auth, channels, recovered: null);
+    }
+
+    // Namespaces whose CONNECT waits for a recovery answer.
+    private List<int>? _pendingConnects;
+
+    /// <summary>
+    /// The reader's answer to a recovery request: <paramref name="state"/> restores the socket (same id, channels,
+    /// the prompts it missed, <c>recovered: true</c>); null connects it fresh.
+    /// </summary>
+    public void CompleteConnect(Redis.RecoveryRequest request, Redis.RecoveredState? state)
+    {
+        lock (this)
+        {
+            if (_closed || _pendingConnects is null || !_pendingConnects.Remove(request.NamespaceIndex) || FindSocket(request.NamespaceIndex) is not null)
+            {
+                return;
+            }
+
+            List<string>? channels = state?.Channels ?? request.AuthChannels;
+            if (channels is not null && channels.Count > Options.MaxChannelsPerSocket)
+            {
+                channels = channels.GetRange(0, Options.MaxChannelsPerSocket);
+            }
+
+            JoinLocked(request.NamespaceIndex, request.Auth, channels, state);
+            CommitLocked();
+        }
+    }
+
+    /// <summary>Adds the socket and writes the CONNECT reply, then what it should have: missed or current prompts.</summary>
+    private void JoinLocked(int namespaceIndex, byte[]? auth, List<string>? channels, Redis.RecoveredState? recovered)
+    {
+        // Position before head (the reader moves them the other way round): nothing falls between the two.
+        Redis.StreamPosition position = _runtime.Region?.Reader.Position ?? default;
+        string? pid = _runtime.OffersRecovery ? recovered?.Pid ?? NewId() : null;
+        var socket = new NamespaceSocket(namespaceIndex, recovered?.Sid ?? NewId(), auth, _runtime.Ring.Head, pid, position);
         if (channels is not null)
         {
             foreach (string channel in channels)
             {
                 int id = _runtime.Channels.GetOrAdd(channel);
-                if (id < 0)
+                if (id >= 0)
                 {
-                    SendConnectErrorLocked(packet.Namespace, "Invalid channels"u8);
-                    return;
+                    socket.AddChannel(id, channel, Options.MaxChannelsPerSocket);
                 }
-
-                socket.AddChannel(id, channel, Options.MaxChannelsPerSocket);
             }
         }
 
@@ -268,8 +346,98 @@ internal sealed partial class EngineSession
         SocketIOPacketWriter.WriteHeader(scratch, SocketIOPacketType.Connect, _runtime.Namespaces[namespaceIndex]);
         scratch.WriteBytes("{\"sid\":\""u8);
         scratch.WriteAscii(socket.Id);
+        if (pid is not null)
+        {
+            scratch.WriteBytes("\",\"pid\":\""u8);
+            scratch.WriteAscii(pid);
+        }
+
         scratch.WriteBytes("\"}"u8);
         WriteTextPacketLocked(EngineIOPacketType.Message, scratch.WrittenSpan);
+
+        if (recovered is not null)
+        {
+            // Exactly what it missed; the current prompt is for fresh connections only.
+            foreach (PromptFrames frames in recovered.Missed)
+            {
+                WriteFramesLocked(frames);
+            }
+
+            return;
+        }
+
+        SendCurrentPromptsLocked(socket, channelsAdded: null);
+    }
+
+    /// <summary>
+    /// Late joiners: the current prompt of the namespace and of each (newly joined) channel that the ring will not
+    /// bring this socket — published before both its join and this session's cursor.
+    /// </summary>
+    private void SendCurrentPromptsLocked(NamespaceSocket socket, List<int>? channelsAdded)
+    {
+        int maxAge = Options.LateJoin.MaxAge;
+        if (maxAge <= 0)
+        {
+            return;
+        }
+
+        Span<int> ids = stackalloc int[Math.Min(64, 1 + (channelsAdded?.Count ?? socket.ChannelCount))];
+        int count = 0;
+        if (channelsAdded is null)
+        {
+            ids[count++] = -1;
+            foreach (string name in socket.ChannelNames)
+            {
+                if (count == ids.Length)
+                {
+                    break;
+                }
+
+                ids[count++] = _runtime.Channels.Find(name);
+            }
+        }
+        else
+        {
+            foreach (int id in channelsAdded)
+            {
+                if (count == ids.Length)
+                {
+                    break;
+                }
+
+                ids[count++] = id;
+            }
+        }
+
+        var current = new List<CurrentPrompt>();
+        _runtime.Broadcaster.CollectCurrent(socket.NamespaceIndex, ids[..count], Math.Max(_cursor, socket.JoinedAt), maxAge, current);
+        foreach (CurrentPrompt prompt in current)
+        {
+            WriteFramesLocked(prompt.Frames);
+        }
+    }
+
+    private void WriteFramesLocked(PromptFrames frames)
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        if (_isWebSocket)
+        {
+            _ws!.Write(frames.WebSocketFrame);
+        }
+        else
+        {
+            PooledBufferWriter queue = _pollQueue!;
+            if (queue.WrittenCount > 0)
+            {
+                queue.Write(EngineIOPollingPayload.RecordSeparator);
+            }
+
+            queue.Write(frames.PollingRecord);
+        }
     }
 
     private void SendConnectErrorLocked(ReadOnlySpan<byte> nsp, ReadOnlySpan<byte> message)
@@ -282,16 +450,36 @@ internal sealed partial class EngineSession
         WriteTextPacketLocked(EngineIOPacketType.Message, scratch.WrittenSpan);
     }
 
-    private static bool TryReadAuthChannels(ReadOnlySpan<byte> auth, out List<string>? channels)
+    private static bool TryReadAuth(ReadOnlySpan<byte> auth, out List<string>? channels, out string? pid, out string? offset)
     {
         channels = null;
+        pid = null;
+        offset = null;
         var reader = new Utf8JsonReader(auth);
         reader.Read(); // StartObject (checked by the parser)
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            bool isChannels = reader.ValueTextEquals("channels"u8);
+            int property = reader.ValueTextEquals("channels"u8) ? 1 : reader.ValueTextEquals("pid"u8) ? 2 : reader.ValueTextEquals("offset"u8) ? 3 : 0;
             reader.Read();
-            if (!isChannels)
+            if (property is 2 or 3)
+            {
+                // socket.io-client's recovery fields; anything but a short string is ignored, as socket.io does.
+                if (reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length <= 64)
+                {
+                    if (property == 2)
+                    {
+                        pid = reader.GetString();
+                    }
+                    else
+                    {
+                        offset = reader.GetString();
+                    }
+                }
+
+                continue;
+            }
+
+            if (property == 0)
             {
                 reader.Skip();
                 continue;
@@ -302,7 +490,10 @@ internal sealed partial class EngineSession
                 continue;
             }
 
-            return TryReadChannelList(ref reader, out channels);
+            if (!TryReadChannelList(ref reader, out channels))
+            {
+                return false;
+            }
         }
 
         return true;
@@ -362,6 +553,10 @@ internal sealed partial class EngineSession
         {
             OnSubscriptionLocked(socket, packet, subscribe: name[0] == (byte)'s');
         }
+        else if (name.SequenceEqual("answer"u8))
+        {
+            OnAnswerLocked(socket, packet);
+        }
         else if (diagnostics && name.SequenceEqual("echo"u8))
         {
             // Emit the same event back; with an ack id, ask the client for an ack and relay it to the original call.
@@ -392,6 +587,132 @@ internal sealed partial class EngineSession
         else
         {
             _runtime.Metrics.UnknownEvent();
+        }
+    }
+
+    // ---- Answers ------------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// <c>answer</c>: one argument, an object with <c>promptId</c>. Goes to the answers stream; the ack says whether
+    /// it was stored (<c>{"ok":true}</c>) or why not.
+    /// </summary>
+    private void OnAnswerLocked(NamespaceSocket socket, in SocketIOPacket packet)
+    {
+        string? error = TryReadAnswer(packet.Payload, out string? promptId, out string? data);
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        Redis.Region? region = _runtime.Region;
+        if (error is null && region is null)
+        {
+            error = "unavailable"; // answers are stored in the region's Redis: embedded mode has none
+        }
+
+        error ??= socket.TryAnswer(promptId!, Options.Answers.PerSocketPerSecond, now);
+        if (error is null)
+        {
+            var answer = new Redis.PendingAnswer(this, socket, packet.HasAckId ? packet.AckId : -1, promptId!, data!, now);
+            if (region!.Answers.TryEnqueue(answer, out error))
+            {
+                return; // acked by CompleteAnswer
+            }
+
+            socket.ForgetAnswer(promptId!);
+        }
+
+        _runtime.Metrics.AnswerRefused();
+        if (packet.HasAckId)
+        {
+            WriteAnswerAckLocked(packet.Namespace, packet.AckId, error);
+        }
+    }
+
+    /// <summary>The answers writer's verdict on one answer: acks the client (if it still is here).</summary>
+    public void CompleteAnswer(Redis.PendingAnswer answer, string? error)
+    {
+        lock (this)
+        {
+            if (error is not null)
+            {
+                answer.Socket.ForgetAnswer(answer.PromptId);
+            }
+
+            if (_closed || answer.AckId < 0 || FindSocket(answer.Socket.NamespaceIndex) != answer.Socket)
+            {
+                return;
+            }
+
+            WriteAnswerAckLocked(_runtime.Namespaces[answer.Socket.NamespaceIndex], answer.AckId, error);
+            CommitLocked();
+        }
+    }
+
+    private void WriteAnswerAckLocked(ReadOnlySpan<byte> nsp, long ackId, string? error)
+    {
+        PooledBufferWriter scratch = Scratch;
+        SocketIOPacketWriter.WriteHeader(scratch, SocketIOPacketType.Ack, nsp, ackId);
+        if (error is null)
+        {
+            scratch.WriteBytes("[{\"ok\":true}]"u8);
+        }
+        else
+        {
+            scratch.WriteBytes("[{\"ok\":false,\"error\":\""u8);
+            scratch.WriteAscii(error);
+            scratch.WriteBytes("\"}]"u8);
+        }
+
+        WriteTextPacketLocked(EngineIOPacketType.Message, scratch.WrittenSpan);
+    }
+
+    private static string? TryReadAnswer(ReadOnlySpan<byte> payload, out string? promptId, out string? data)
+    {
+        promptId = null;
+        data = null;
+        try
+        {
+            var reader = new Utf8JsonReader(payload);
+            reader.Read(); // [
+            reader.Read(); // "answer"
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return "invalid answer: the argument must be an object with promptId";
+            }
+
+            int start = (int)reader.TokenStartIndex;
+            int depth = reader.CurrentDepth;
+            while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
+            {
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == depth + 1 && reader.ValueTextEquals("promptId"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length is > 0 and <= Streams.PromptEntry.MaxIdLength)
+                    {
+                        promptId = reader.GetString();
+                    }
+                    else if (reader.TokenType == JsonTokenType.Number)
+                    {
+                        promptId = Encoding.UTF8.GetString(reader.ValueSpan);
+                    }
+
+                    continue;
+                }
+
+                if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+                {
+                    reader.Skip();
+                }
+            }
+
+            data = Encoding.UTF8.GetString(payload[start..(int)reader.BytesConsumed]);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.EndArray)
+            {
+                return "invalid answer: one argument expected";
+            }
+
+            return promptId is null ? "invalid answer: promptId is required" : null;
+        }
+        catch (JsonException)
+        {
+            return "invalid answer";
         }
     }
 
@@ -439,6 +760,7 @@ internal sealed partial class EngineSession
             return "too many channels";
         }
 
+        List<int>? newlyJoined = null;
         foreach (string channel in channels)
         {
             int id = _runtime.Channels.GetOrAdd(channel);
@@ -447,11 +769,18 @@ internal sealed partial class EngineSession
                 return "invalid channel";
             }
 
-            socket.AddChannel(id, channel, Options.MaxChannelsPerSocket);
+            if (!socket.HasChannel(id) && socket.AddChannel(id, channel, Options.MaxChannelsPerSocket))
+            {
+                (newlyJoined ??= []).Add(id);
+            }
         }
 
+        _newlyJoined = newlyJoined;
         return null;
     }
+
+    // Channels the last subscribe added: their current prompts follow its ack.
+    private List<int>? _newlyJoined;
 
     private void OnSubscriptionLocked(NamespaceSocket socket, in SocketIOPacket packet, bool subscribe)
     {
@@ -465,6 +794,7 @@ internal sealed partial class EngineSession
         }
         else
         {
+            _newlyJoined = null;
             error = subscribe ? SubscribeAll(socket, channels) : null;
             if (!subscribe)
             {
@@ -479,11 +809,21 @@ internal sealed partial class EngineSession
             }
         }
 
-        if (!packet.HasAckId)
+        List<int>? joined = _newlyJoined;
+        _newlyJoined = null;
+        if (packet.HasAckId)
         {
-            return;
+            WriteSubscriptionAckLocked(socket, packet, error);
         }
 
+        if (joined is not null)
+        {
+            SendCurrentPromptsLocked(socket, joined);
+        }
+    }
+
+    private void WriteSubscriptionAckLocked(NamespaceSocket socket, in SocketIOPacket packet, string? error)
+    {
         PooledBufferWriter scratch = Scratch;
         SocketIOPacketWriter.WriteHeader(scratch, SocketIOPacketType.Ack, packet.Namespace, packet.AckId);
         using (var json = new Utf8JsonWriter((IBufferWriter<byte>)scratch))

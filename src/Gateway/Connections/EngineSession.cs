@@ -509,6 +509,12 @@ internal sealed partial class EngineSession : WheelEntry
         _probing = null;
         _runtime.Unregister(this);
         _pollQueue?.Dispose();
+        if (_runtime.OffersRecovery && !reason.StartsWith("protocol error", StringComparison.Ordinal))
+        {
+            // socket.io's recoverable disconnects: transport close/error, ping timeout, server shutdown, drain.
+            SaveRecoverableSocketsLocked();
+        }
+
         LeaveAllNamespacesLocked();
         _pendingBinary = null;
         _runtime.Metrics.SessionClosed(_isWebSocket);

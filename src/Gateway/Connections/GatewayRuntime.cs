@@ -20,6 +20,7 @@ internal sealed class GatewayRuntime : IDisposable
     public GatewayRuntime(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory)
     {
         Options = options.Value;
+        LoggerFactory = loggerFactory;
         Logger = loggerFactory.CreateLogger("Gateway.Connections");
         NamespaceNames = Options.Namespaces.ToArray();
         Namespaces = NamespaceNames.Select(n => Encoding.ASCII.GetBytes(n)).ToArray();
@@ -33,8 +34,21 @@ internal sealed class GatewayRuntime : IDisposable
         // Resolution 1% of the shortest heartbeat period: 100 ms with socket.io's defaults, ~2 ms when a test runs
         // 300/200 ms heartbeats and expects a timeout to the millisecond.
         Wheel = new TimingWheel(loggerFactory.CreateLogger<TimingWheel>(), tickMs: Math.Clamp(Math.Min(Options.PingInterval, Options.PingTimeout) / 100, 1, 100));
-        Broadcaster = new Broadcaster(Ring, FanOut, Channels, Metrics, Namespaces);
+        Broadcaster = new Broadcaster(Ring, FanOut, Channels, Metrics, Namespaces, lateJoin: Options.LateJoin.MaxAge > 0);
+        if (Options.RedisMode)
+        {
+            Region = new Redis.Region(this);
+            OffersRecovery = Options.Recovery.Enabled;
+        }
     }
+
+    public ILoggerFactory LoggerFactory { get; }
+
+    /// <summary>Redis mode: the region's stream reader, answers writer and session records; null when embedded.</summary>
+    public Redis.Region? Region { get; }
+
+    /// <summary>CONNECT replies carry a pid and prompts their offset (socket.io connection-state recovery).</summary>
+    public bool OffersRecovery { get; }
 
     public GatewayOptions Options { get; }
 
@@ -125,6 +139,7 @@ internal sealed class GatewayRuntime : IDisposable
 
     public void Dispose()
     {
+        Region?.Dispose();
         FanOut.Dispose();
         Wheel.Dispose();
         Metrics.Dispose();

@@ -8,12 +8,63 @@ internal sealed class NamespaceSocket
 {
     private const int MaxPendingRelays = 16;
 
-    public NamespaceSocket(int namespaceIndex, string id, byte[]? auth, long joinedAt)
+    private const int RememberedAnswers = 64;
+
+    public NamespaceSocket(int namespaceIndex, string id, byte[]? auth, long joinedAt, string? pid = null, Redis.StreamPosition joinPosition = default)
     {
         NamespaceIndex = namespaceIndex;
         Id = id;
         Auth = auth;
         JoinedAt = joinedAt;
+        Pid = pid;
+        JoinPosition = joinPosition;
+    }
+
+    /// <summary>Connection-state recovery id sent in the CONNECT reply (Redis mode), or null.</summary>
+    public string? Pid { get; }
+
+    /// <summary>Prompt stream position at join: where a recovery without an offset starts.</summary>
+    public Redis.StreamPosition JoinPosition { get; }
+
+    // Answers: the prompts answered (a small ring: one answer per prompt), and a token bucket.
+    private string[]? _answered;
+    private int _answeredNext;
+    private double _answerTokens = -1;
+    private long _answerRefilledAt;
+
+    /// <summary>
+    /// Checks and records an answer to <paramref name="promptId"/>: the refusal reason, or null when it may be sent.
+    /// </summary>
+    public string? TryAnswer(string promptId, int perSecond, long nowMs)
+    {
+        if (_answered is not null && Array.IndexOf(_answered, promptId) >= 0)
+        {
+            return "duplicate";
+        }
+
+        double burst = perSecond * 2.0;
+        _answerTokens = _answerTokens < 0 ? burst : Math.Min(burst, _answerTokens + ((nowMs - _answerRefilledAt) * perSecond / 1000.0));
+        _answerRefilledAt = nowMs;
+        if (_answerTokens < 1)
+        {
+            return "rate limited";
+        }
+
+        _answerTokens -= 1;
+        _answered ??= new string[RememberedAnswers];
+        _answered[_answeredNext] = promptId;
+        _answeredNext = (_answeredNext + 1) % RememberedAnswers;
+        return null;
+    }
+
+    /// <summary>An answer Redis did not take may be sent again.</summary>
+    public void ForgetAnswer(string promptId)
+    {
+        int index = _answered is null ? -1 : Array.IndexOf(_answered, promptId);
+        if (index >= 0)
+        {
+            _answered![index] = null!;
+        }
     }
 
     public int NamespaceIndex { get; }

@@ -22,6 +22,17 @@ public sealed class GatewayMetrics : IDisposable
     private long _sessionsOpened;
     private long _sessionsClosed;
 
+    // Redis mode.
+    private long _streamEntries;
+    private long _streamDuplicates;
+    private long _streamInvalid;
+    private long _streamGaps;
+    private long _streamLate;
+    private long _recovered;
+    private long _notRecovered;
+    private long _answersWritten;
+    private long _answersRefused;
+
     public GatewayMetrics(IReadOnlyList<string> namespaces)
     {
         Namespaces = namespaces;
@@ -37,6 +48,21 @@ public sealed class GatewayMetrics : IDisposable
         _meter.CreateObservableCounter("gateway.protocol_errors", () => Volatile.Read(ref _protocolErrors), description: "Connections ended for bad input");
         _meter.CreateObservableCounter("gateway.published", () => Volatile.Read(ref _published), description: "Messages put into the broadcast ring");
         _meter.CreateObservableCounter("gateway.heartbeat_timeouts", () => Volatile.Read(ref _heartbeatTimeouts), description: "Sessions closed for a missing pong");
+        _meter.CreateObservableCounter("gateway.stream.entries", () => Volatile.Read(ref _streamEntries), description: "Prompt stream entries delivered into the ring");
+        _meter.CreateObservableCounter("gateway.stream.duplicates", () => Volatile.Read(ref _streamDuplicates), description: "Prompt stream entries skipped: prompt id already delivered");
+        _meter.CreateObservableCounter("gateway.stream.invalid", () => Volatile.Read(ref _streamInvalid), description: "Prompt stream entries skipped: not a valid prompt");
+        _meter.CreateObservableCounter("gateway.stream.gaps", () => Volatile.Read(ref _streamGaps), description: "Prompt stream gaps: entries trimmed before this gateway read them, or the stream replaced");
+        _meter.CreateObservableCounter("gateway.stream.late", () => Volatile.Read(ref _streamLate), description: "Prompt stream entries that became readable after a later one was delivered");
+        _meter.CreateObservableCounter("gateway.recovery", () => new[]
+        {
+            new Measurement<long>(Volatile.Read(ref _recovered), new KeyValuePair<string, object?>("result", "recovered")),
+            new Measurement<long>(Volatile.Read(ref _notRecovered), new KeyValuePair<string, object?>("result", "not_recovered")),
+        }, description: "Reconnections that asked for connection-state recovery");
+        _meter.CreateObservableCounter("gateway.answers", () => new[]
+        {
+            new Measurement<long>(Volatile.Read(ref _answersWritten), new KeyValuePair<string, object?>("result", "written")),
+            new Measurement<long>(Volatile.Read(ref _answersRefused), new KeyValuePair<string, object?>("result", "refused")),
+        }, description: "Answers written to the answers stream, or refused");
     }
 
     public IReadOnlyList<string> Namespaces { get; }
@@ -60,6 +86,40 @@ public sealed class GatewayMetrics : IDisposable
     public long SessionsOpened => Volatile.Read(ref _sessionsOpened);
 
     public long SessionsClosed => Volatile.Read(ref _sessionsClosed);
+
+    public long StreamEntries => Volatile.Read(ref _streamEntries);
+
+    public long StreamDuplicates => Volatile.Read(ref _streamDuplicates);
+
+    public long StreamInvalid => Volatile.Read(ref _streamInvalid);
+
+    public long StreamGaps => Volatile.Read(ref _streamGaps);
+
+    public long StreamLate => Volatile.Read(ref _streamLate);
+
+    public long Recovered => Volatile.Read(ref _recovered);
+
+    public long NotRecovered => Volatile.Read(ref _notRecovered);
+
+    public long AnswersWritten => Volatile.Read(ref _answersWritten);
+
+    public long AnswersRefused => Volatile.Read(ref _answersRefused);
+
+    internal void StreamEntry() => Interlocked.Increment(ref _streamEntries);
+
+    internal void StreamDuplicate() => Interlocked.Increment(ref _streamDuplicates);
+
+    internal void StreamInvalidEntry() => Interlocked.Increment(ref _streamInvalid);
+
+    internal void StreamGap() => Interlocked.Increment(ref _streamGaps);
+
+    internal void StreamLateEntry() => Interlocked.Increment(ref _streamLate);
+
+    internal void Recovery(bool recovered) => Interlocked.Increment(ref recovered ? ref _recovered : ref _notRecovered);
+
+    internal void AnswerWritten() => Interlocked.Increment(ref _answersWritten);
+
+    internal void AnswerRefused() => Interlocked.Increment(ref _answersRefused);
 
     public long NamespaceSockets(int index) => Volatile.Read(ref _namespaceSockets[index]);
 

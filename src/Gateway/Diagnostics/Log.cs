@@ -22,4 +22,19 @@ internal static partial class Log
 
     [LoggerMessage(6, LogLevel.Error, "Fan-out worker {Worker} failed")]
     public static partial void FanOutFailed(ILogger logger, int worker, Exception exception);
+
+    [LoggerMessage(20, LogLevel.Warning, "Redis: {Reason}")]
+    public static partial void RedisUnavailable(ILogger logger, string reason, Exception? exception);
+
+    [LoggerMessage(21, LogLevel.Information, "Redis: reading {Stream} from {Cursor}")]
+    public static partial void StreamResumed(ILogger logger, string stream, string cursor);
+
+    [LoggerMessage(22, LogLevel.Warning, "Prompt stream {Stream}: {What}; sockets are closed so clients resynchronise (recovery answers recovered: false where their offset is gone)")]
+    public static partial void StreamGap(ILogger logger, string stream, string what);
+
+    [LoggerMessage(23, LogLevel.Warning, "Prompt stream entry {EntryId} skipped: {Reason}")]
+    public static partial void InvalidEntry(ILogger logger, string entryId, string reason);
+
+    [LoggerMessage(24, LogLevel.Error, "Redis loop {Loop} failed")]
+    public static partial void RedisLoopFailed(ILogger logger, string loop, Exception exception);
 }

@@ -55,7 +55,13 @@ public static class GatewayApp
         GatewayRuntime runtime = app.Services.GetRequiredService<GatewayRuntime>();
         AdminApi.Map(app, runtime, options.AdminPort);
         app.MapPrometheusScrapingEndpoint("/metrics").RequireHost($"*:{options.AdminPort}");
-        app.Lifetime.ApplicationStopping.Register(() => runtime.CloseAll("server shutting down"));
+        app.Lifetime.ApplicationStopping.Register(() =>
+        {
+            runtime.CloseAll("server shutting down");
+            // Redis mode: the closes queued one session record per socket; they must land before the process ends.
+            runtime.Region?.Stop();
+        });
+        runtime.Region?.Start();
         return app;
     }
 

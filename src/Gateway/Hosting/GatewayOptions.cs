@@ -60,6 +60,74 @@ public sealed class GatewayOptions
 
     public DiagnosticsOptions Diagnostics { get; set; } = new();
 
+    public RedisOptions Redis { get; set; } = new();
+
+    public RecoveryOptions Recovery { get; set; } = new();
+
+    public LateJoinOptions LateJoin { get; set; } = new();
+
+    public AnswersOptions Answers { get; set; } = new();
+
+    /// <summary>Redis mode: prompts come from the region's stream; answers and recoverable sessions go to it.</summary>
+    public bool RedisMode => !string.IsNullOrWhiteSpace(Redis.Configuration);
+
+    public sealed class RedisOptions
+    {
+        /// <summary>StackExchange.Redis configuration string (Sentinel: <c>serviceName=</c>). Empty: embedded mode.</summary>
+        public string? Configuration { get; set; }
+
+        /// <summary>The prompt stream; its wake-up channel is this key + <c>:wake</c>.</summary>
+        public string PromptStream { get; set; } = Streams.PromptStream.DefaultKey;
+
+        /// <summary>Where answers are appended.</summary>
+        public string AnswerStream { get; set; } = "gateway:answers";
+
+        /// <summary>Key prefix of the recoverable-session records (one per disconnected socket, expiring).</summary>
+        public string SessionPrefix { get; set; } = "gateway:session:";
+
+        /// <summary><c>MAXLEN ~</c> of prompts written by the admin publish.</summary>
+        public long PromptMaxLength { get; set; } = Streams.PromptStream.DefaultMaxLength;
+
+        /// <summary><c>MAXLEN ~</c> of the answers stream.</summary>
+        public long AnswerMaxLength { get; set; } = 1_000_000;
+
+        /// <summary>Milliseconds between stream reads when no wake-up arrives.</summary>
+        public int PollInterval { get; set; } = 100;
+
+        /// <summary>Prompt ids remembered to skip a prompt published twice (a retried XADD).</summary>
+        public int DedupWindow { get; set; } = 100_000;
+
+        /// <summary>Latest <c>reveal_at</c> accepted, in ms after the entry's stream time (later ones are skipped and counted).</summary>
+        public int MaxRevealAhead { get; set; } = 600_000;
+    }
+
+    public sealed class RecoveryOptions
+    {
+        /// <summary>Offer socket.io connection-state recovery (Redis mode only).</summary>
+        public bool Enabled { get; set; } = true;
+
+        /// <summary>Milliseconds a disconnected socket stays recoverable (socket.io's maxDisconnectionDuration).</summary>
+        public int MaxDisconnection { get; set; } = 120_000;
+
+        /// <summary>Most prompts replayed to one recovering socket; a longer gap is answered with recovered: false.</summary>
+        public int MaxReplay { get; set; } = 10_000;
+    }
+
+    public sealed class LateJoinOptions
+    {
+        /// <summary>Milliseconds a channel's last prompt stays "current" for sockets that join later; 0 turns it off.</summary>
+        public int MaxAge { get; set; } = 30_000;
+    }
+
+    public sealed class AnswersOptions
+    {
+        /// <summary>Answers waiting for Redis; beyond it an answer is refused ("busy").</summary>
+        public int MaxPending { get; set; } = 100_000;
+
+        /// <summary>Answers one socket may send per second (burst: twice that).</summary>
+        public int PerSocketPerSecond { get; set; } = 5;
+    }
+
     public sealed class CorsOptions
     {
         /// <summary>Allowed origins (exact, or <c>*</c>). Empty: no CORS headers, as socket.io without <c>cors</c>.</summary>
@@ -183,6 +251,77 @@ public sealed class GatewayOptions
         if (FanOutWorkers is < 0 or > 256)
         {
             yield return $"Gateway:FanOutWorkers must be 0–256 (was {FanOutWorkers}).";
+        }
+
+        if (RedisMode)
+        {
+            foreach ((string key, string value) in new[] { ("PromptStream", Redis.PromptStream), ("AnswerStream", Redis.AnswerStream), ("SessionPrefix", Redis.SessionPrefix) })
+            {
+                if (string.IsNullOrWhiteSpace(value))
+                {
+                    yield return $"Gateway:Redis:{key} must not be empty.";
+                }
+            }
+
+            string? configurationError = null;
+            try
+            {
+                StackExchange.Redis.ConfigurationOptions.Parse(Redis.Configuration!);
+            }
+            catch (Exception e) when (e is ArgumentException or FormatException or NotSupportedException)
+            {
+                configurationError = e.Message;
+            }
+
+            if (configurationError is not null)
+            {
+                yield return $"Gateway:Redis:Configuration is not a valid StackExchange.Redis configuration ({configurationError}).";
+            }
+        }
+
+        if (Redis.PromptMaxLength < 1 || Redis.AnswerMaxLength < 1)
+        {
+            yield return "Gateway:Redis:PromptMaxLength and Gateway:Redis:AnswerMaxLength must be > 0.";
+        }
+
+        if (Redis.PollInterval is < 1 or > 60_000)
+        {
+            yield return $"Gateway:Redis:PollInterval must be 1–60000 ms (was {Redis.PollInterval}).";
+        }
+
+        if (Redis.DedupWindow < 16)
+        {
+            yield return $"Gateway:Redis:DedupWindow must be >= 16 (was {Redis.DedupWindow}).";
+        }
+
+        if (Redis.MaxRevealAhead < 0)
+        {
+            yield return $"Gateway:Redis:MaxRevealAhead must be >= 0 ms (was {Redis.MaxRevealAhead}).";
+        }
+
+        if (Recovery.MaxDisconnection < 1)
+        {
+            yield return $"Gateway:Recovery:MaxDisconnection must be > 0 ms (was {Recovery.MaxDisconnection}).";
+        }
+
+        if (Recovery.MaxReplay < 1)
+        {
+            yield return $"Gateway:Recovery:MaxReplay must be > 0 (was {Recovery.MaxReplay}).";
+        }
+
+        if (LateJoin.MaxAge < 0)
+        {
+            yield return $"Gateway:LateJoin:MaxAge must be >= 0 ms (was {LateJoin.MaxAge}).";
+        }
+
+        if (Answers.MaxPending < 1)
+        {
+            yield return $"Gateway:Answers:MaxPending must be > 0 (was {Answers.MaxPending}).";
+        }
+
+        if (Answers.PerSocketPerSecond < 1)
+        {
+            yield return $"Gateway:Answers:PerSocketPerSecond must be > 0 (was {Answers.PerSocketPerSecond}).";
         }
 
         for (int i = 0; i < Cors.Origins.Count; i++)

@@ -1,0 +1,685 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Gateway.Broadcast;
+using Gateway.Connections;
+using Gateway.Diagnostics;
+using Gateway.Streams;
+using StackExchange.Redis;
+
+namespace Gateway.Redis;
+
+/// <summary>
+/// Pulls the region's prompt stream by cursor into the broadcast ring — the ring's only writer in Redis mode — and
+/// answers connection-state recovery requests, on one loop so both see the same delivery state.
+/// </summary>
+/// <remarks>
+/// Entries are delivered in <see cref="StreamPosition"/> order: an entry without <c>reveal_at</c> as soon as it is
+/// read; one with <c>reveal_at</c> ahead of its stream time is held until that instant. A prompt id already
+/// delivered is skipped (a publisher's retried XADD). Each round also checks the stream's bookkeeping: entries
+/// deleted past our cursor (trimmed before we read them) or a stream that was replaced are a gap — counted, logged,
+/// and every socket is closed so that clients reconnect and learn (<c>recovered: false</c>) that they must resync.
+/// </remarks>
+internal sealed class PromptStreamReader
+{
+    private const int ReadBatch = 1000;
+    private const int RecoveryAttempts = 5;
+
+    private readonly GatewayRuntime _runtime;
+    private readonly Region _region;
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly ConcurrentQueue<RecoveryRequest> _recoveries = new();
+    private readonly bool _offsets;
+
+    // Loop state.
+    private StreamId _cursor;
+    private bool _synced;
+    private bool _streamSeen;
+    private long _entriesAdded;
+    private StreamId _maxDeleted;
+    private readonly PriorityQueue<Entry, StreamPosition> _held = new();
+    private readonly HashSet<StreamId> _heldIds = [];
+    private readonly Dictionary<string, StreamId> _delivered = new(StringComparer.Ordinal);
+    private readonly Queue<string> _deliveredOrder = new();
+    private readonly List<Entry> _due = [];
+
+    // Read by other threads.
+    private volatile PositionBox _position = new(StreamPosition.Start);
+    private volatile string? _notReady = "redis: connecting";
+    private string _cursorText = "";
+
+    public PromptStreamReader(GatewayRuntime runtime, Region region)
+    {
+        _runtime = runtime;
+        _region = region;
+        _offsets = runtime.Options.Recovery.Enabled;
+    }
+
+    /// <summary>Null when the last round succeeded.</summary>
+    public string? NotReadyReason => _notReady;
+
+    /// <summary>Everything up to here has been put into the ring (read before the ring's head, see JoinLocked).</summary>
+    public StreamPosition Position => _position.Value;
+
+    public string Cursor => Volatile.Read(ref _cursorText);
+
+    public int Held => Volatile.Read(ref _heldCount);
+
+    private int _heldCount;
+
+    /// <summary>The wake-up channel's handler: read now.</summary>
+    public void Wake()
+    {
+        if (_wake.CurrentCount == 0)
+        {
+            try
+            {
+                _wake.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+            }
+        }
+    }
+
+    /// <summary>
+    /// Queues a recovery (a CONNECT with a pid). False when the reader cannot serve it now (Redis away): the caller
+    /// connects the socket fresh, i.e. <c>recovered: false</c>.
+    /// </summary>
+    public bool TryRequestRecovery(RecoveryRequest request)
+    {
+        if (_notReady is not null)
+        {
+            return false;
+        }
+
+        _recoveries.Enqueue(request);
+        Wake();
+        return true;
+    }
+
+    public async Task RunAsync(Task<ConnectionMultiplexer> connecting)
+    {
+        CancellationToken stopping = _region.Stopping;
+        ConnectionMultiplexer redis;
+        try
+        {
+            redis = await connecting.WaitAsync(stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        catch (Exception e)
+        {
+            _notReady = "redis: " + e.Message;
+            Log.RedisLoopFailed(_region.Logger, "connect", e);
+            return;
+        }
+
+        IDatabase db = redis.GetDatabase();
+        int backoffMs = 100;
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await RoundAsync(db).ConfigureAwait(false);
+                if (_notReady is not null)
+                {
+                    Log.StreamResumed(_region.Logger, _region.Prompts.Key!, _cursor.ToString());
+                }
+
+                _notReady = null;
+                backoffMs = 100;
+                await WaitAsync(stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                if (_notReady is null)
+                {
+                    Log.RedisUnavailable(_region.Logger, e.Message, null);
+                }
+
+                _notReady = "redis: " + e.Message;
+                FailPendingRecoveries();
+                try
+                {
+                    await Task.Delay(backoffMs, stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+
+                backoffMs = Math.Min(backoffMs * 2, 2000);
+            }
+            catch (Exception e)
+            {
+                // A bug, not an outage: report it, keep the gateway up, retry slowly.
+                _notReady = "prompt reader failed: " + e.Message;
+                Log.RedisLoopFailed(_region.Logger, "prompt stream", e);
+                FailPendingRecoveries();
+                await Task.Delay(1000, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+
+        FailPendingRecoveries();
+    }
+
+    private async Task WaitAsync(CancellationToken stopping)
+    {
+        if (!_recoveries.IsEmpty)
+        {
+            // A recovery waiting for an entry another gateway has already delivered: read again soon.
+            await Task.Delay(5, stopping).ConfigureAwait(false);
+            return;
+        }
+
+        int timeout = _runtime.Options.Redis.PollInterval;
+        if (_held.TryPeek(out _, out StreamPosition next))
+        {
+            timeout = (int)Math.Clamp(next.VisibleAt - NowMs(), 0, timeout);
+        }
+
+        await _wake.WaitAsync(timeout, stopping).ConfigureAwait(false);
+    }
+
+    private static long NowMs() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    // ---- One round --------------------------------------------------------------------------------------------
+
+    private async Task RoundAsync(IDatabase db)
+    {
+        RedisKey key = _region.Prompts.Key;
+        if (!_synced)
+        {
+            await SyncAsync(db, key).ConfigureAwait(false);
+        }
+
+        while (true)
+        {
+            Task<StreamInfo?> infoTask = StreamInfoOrNullAsync(db, key);
+            Task<StreamEntry[]> readTask = db.StreamReadAsync(key, _cursor.ToString(), ReadBatch);
+            StreamInfo? info = await infoTask.ConfigureAwait(false);
+            StreamEntry[] entries = await readTask.ConfigureAwait(false);
+            if (CheckBookkeeping(info))
+            {
+                continue; // the stream was replaced: read it again from its start
+            }
+
+            foreach (StreamEntry entry in entries)
+            {
+                Accept(entry, NowMs(), _due);
+            }
+
+            if (entries.Length < ReadBatch)
+            {
+                break;
+            }
+
+            PushDue(NowMs());
+        }
+
+        PushDue(NowMs());
+        await ProcessRecoveriesAsync(db, key).ConfigureAwait(false);
+    }
+
+    private static async Task<StreamInfo?> StreamInfoOrNullAsync(IDatabase db, RedisKey key)
+    {
+        try
+        {
+            return await db.StreamInfoAsync(key).ConfigureAwait(false);
+        }
+        catch (RedisServerException e) when (e.Message.Contains("no such key", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// First round: start at the stream's end (history is not replayed to sockets), but load what is still
+    /// pending a reveal and the recent prompts late joiners should see, so a restart changes nothing for clients.
+    /// </summary>
+    private async Task SyncAsync(IDatabase db, RedisKey key)
+    {
+        StreamInfo? info = await StreamInfoOrNullAsync(db, key).ConfigureAwait(false);
+        long now = NowMs();
+        if (info is null)
+        {
+            _cursor = StreamId.Zero;
+            _entriesAdded = 0;
+            _streamSeen = false;
+        }
+        else
+        {
+            StreamInfo stream = info.Value;
+            _cursor = StreamId.Parse(stream.LastGeneratedId!);
+            _entriesAdded = stream.EntriesAdded;
+            _maxDeleted = ParseOrZero(stream.MaxDeletedEntryId);
+            _streamSeen = true;
+            long lookBack = Math.Max(_runtime.Options.Redis.MaxRevealAhead, _runtime.Options.LateJoin.MaxAge);
+            StreamEntry[] recent = await db.StreamRangeAsync(key, minId: new StreamId(Math.Max(0, now - lookBack), 0).ToString(), maxId: _cursor.ToString(), count: 10_000, messageOrder: Order.Descending).ConfigureAwait(false);
+            Array.Reverse(recent);
+            foreach (StreamEntry entry in recent)
+            {
+                Entry? decoded = Decode(entry);
+                if (decoded is null || !Remember(decoded))
+                {
+                    continue;
+                }
+
+                if (decoded.Position.VisibleAt > now)
+                {
+                    Hold(decoded);
+                }
+                else if (_runtime.Options.LateJoin.MaxAge > 0 && now - decoded.Position.VisibleAt <= _runtime.Options.LateJoin.MaxAge)
+                {
+                    // Nobody is connected yet: this only makes it the current prompt of its channel.
+                    _due.Add(decoded);
+                }
+            }
+        }
+
+        Volatile.Write(ref _cursorText, _cursor.ToString());
+        PushDue(now);
+        _position = new PositionBox(new StreamPosition(now, _cursor));
+        _synced = true;
+    }
+
+    /// <summary>True when the stream was replaced and must be read again from its start.</summary>
+    private bool CheckBookkeeping(StreamInfo? info)
+    {
+        if (info is null)
+        {
+            if (_streamSeen && _entriesAdded > 0)
+            {
+                Gap("the stream was deleted");
+                _streamSeen = false;
+                _entriesAdded = 0;
+                _cursor = StreamId.Zero;
+            }
+
+            return false;
+        }
+
+        StreamInfo stream = info.Value;
+        StreamId lastGenerated = ParseOrZero(stream.LastGeneratedId);
+        _maxDeleted = ParseOrZero(stream.MaxDeletedEntryId);
+        if (stream.EntriesAdded < _entriesAdded || lastGenerated < _cursor)
+        {
+            Gap($"the stream was replaced (entries added {stream.EntriesAdded} < {_entriesAdded}, or last id {lastGenerated} < cursor {_cursor})");
+            _entriesAdded = stream.EntriesAdded;
+            _cursor = StreamId.Zero;
+            _streamSeen = true;
+            return true;
+        }
+
+        _streamSeen = true;
+        _entriesAdded = stream.EntriesAdded;
+        if (_maxDeleted > _cursor)
+        {
+            Gap($"entries up to {_maxDeleted} were deleted before this gateway read past {_cursor}");
+        }
+
+        return false;
+    }
+
+    private void Gap(string what)
+    {
+        _runtime.Metrics.StreamGap();
+        Log.StreamGap(_region.Logger, _region.Prompts.Key!, what);
+        _runtime.CloseAll("prompt stream gap");
+    }
+
+    private static StreamId ParseOrZero(RedisValue value) =>
+        !value.IsNullOrEmpty && StreamId.TryParse(value.ToString(), out StreamId id) ? id : StreamId.Zero;
+
+    private void Accept(StreamEntry raw, long now, List<Entry> due)
+    {
+        Entry? entry = Decode(raw);
+        if (entry is not null)
+        {
+            _cursor = entry.StreamId > _cursor ? entry.StreamId : _cursor;
+            if (!Remember(entry))
+            {
+                _runtime.Metrics.StreamDuplicate();
+            }
+            else if (entry.Position.VisibleAt > now)
+            {
+                Hold(entry);
+            }
+            else
+            {
+                due.Add(entry);
+            }
+        }
+        else if (StreamId.TryParse(raw.Id.ToString(), out StreamId id) && id > _cursor)
+        {
+            _cursor = id;
+        }
+
+        Volatile.Write(ref _cursorText, _cursor.ToString());
+    }
+
+    private void Hold(Entry entry)
+    {
+        _held.Enqueue(entry, entry.Position);
+        _heldIds.Add(entry.StreamId);
+        Volatile.Write(ref _heldCount, _held.Count);
+    }
+
+    /// <summary>Records a prompt id as delivered; false when it already was (a duplicate entry).</summary>
+    private bool Remember(Entry entry)
+    {
+        if (_delivered.ContainsKey(entry.Prompt.Id))
+        {
+            return false;
+        }
+
+        _delivered[entry.Prompt.Id] = entry.StreamId;
+        _deliveredOrder.Enqueue(entry.Prompt.Id);
+        while (_deliveredOrder.Count > _runtime.Options.Redis.DedupWindow)
+        {
+            _delivered.Remove(_deliveredOrder.Dequeue());
+        }
+
+        return true;
+    }
+
+    /// <summary>A stream entry as a prompt this gateway serves, or null (invalid: counted and logged).</summary>
+    private Entry? Decode(StreamEntry raw)
+    {
+        string rawId = raw.Id.ToString();
+        if (!StreamId.TryParse(rawId, out StreamId id))
+        {
+            return null;
+        }
+
+        string? error = PromptEntry.TryRead(raw, out PromptEntry? prompt);
+        if (error is null && prompt!.RevealAtMs is long reveal && reveal - id.Ms > _runtime.Options.Redis.MaxRevealAhead)
+        {
+            error = $"reveal_at is more than Gateway:Redis:MaxRevealAhead ({_runtime.Options.Redis.MaxRevealAhead} ms) after the entry";
+        }
+
+        if (error is not null)
+        {
+            _runtime.Metrics.StreamInvalidEntry();
+            Log.InvalidEntry(_region.Logger, rawId, error);
+            return null;
+        }
+
+        int namespaceIndex = _runtime.FindNamespace(prompt!.Namespace);
+        if (namespaceIndex < 0)
+        {
+            return null; // a namespace this gateway does not serve
+        }
+
+        return new Entry(id, rawId, StreamPosition.Of(id, prompt.RevealAtMs), prompt, namespaceIndex);
+    }
+
+    /// <summary>Puts what is due into the ring, in delivery order.</summary>
+    private void PushDue(long now)
+    {
+        while (_held.TryPeek(out Entry? held, out StreamPosition position) && position.VisibleAt <= now)
+        {
+            _held.Dequeue();
+            _heldIds.Remove(held.StreamId);
+            _due.Add(held);
+        }
+
+        Volatile.Write(ref _heldCount, _held.Count);
+        if (_due.Count == 0)
+        {
+            return;
+        }
+
+        _due.Sort(static (a, b) => a.Position.CompareTo(b.Position));
+        StreamPosition last = _position.Value;
+        foreach (Entry entry in _due)
+        {
+            if (entry.Position < last)
+            {
+                // Readable only after a later one went out (clock skew between Redis and a reveal): delivered now.
+                _runtime.Metrics.StreamLateEntry();
+            }
+
+            using (JsonDocument data = JsonDocument.Parse(entry.Prompt.Data))
+            {
+                _runtime.Broadcaster.Publish(entry.NamespaceIndex, entry.Prompt.Channel, entry.Prompt.Event, data.RootElement, entry.Prompt.Id, _offsets ? entry.RawId : null);
+            }
+
+            _runtime.Metrics.StreamEntry();
+            if (entry.Position > last)
+            {
+                last = entry.Position;
+                // After the ring's head moved: a joiner reading this position then the head misses nothing.
+                _position = new PositionBox(last);
+            }
+        }
+
+        _due.Clear();
+    }
+
+    // ---- Recovery ---------------------------------------------------------------------------------------------
+
+    private void FailPendingRecoveries()
+    {
+        while (_recoveries.TryDequeue(out RecoveryRequest? request))
+        {
+            _runtime.Metrics.Recovery(false);
+            request.Session.CompleteConnect(request, null);
+        }
+    }
+
+    private async Task ProcessRecoveriesAsync(IDatabase db, RedisKey key)
+    {
+        if (_recoveries.IsEmpty)
+        {
+            return;
+        }
+
+        var batch = new List<RecoveryRequest>();
+        while (batch.Count < 5000 && _recoveries.TryDequeue(out RecoveryRequest? request))
+        {
+            batch.Add(request);
+        }
+
+        // The session records, taken (GETDEL: a pid recovers once), pipelined.
+        var records = new Task<RedisValue>[batch.Count];
+        for (int i = 0; i < batch.Count; i++)
+        {
+            records[i] = batch[i].Record is null ? db.StringGetDeleteAsync(_region.SessionPrefix + batch[i].Pid) : Task.FromResult(RedisValue.Null);
+        }
+
+        await Task.WhenAll(records).ConfigureAwait(false);
+        var scans = new Dictionary<StreamId, Task<StreamEntry[]>>();
+        long horizon = _runtime.Options.Redis.MaxRevealAhead;
+        int maxReplay = _runtime.Options.Recovery.MaxReplay;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            RecoveryRequest request = batch[i];
+            request.Record ??= SessionRecord.TryParse(records[i].Result);
+            if (request.Record is not null)
+            {
+                long from = request.Offset is StreamId offset ? offset.Ms : request.Record.V;
+                var scanFrom = new StreamId(Math.Max(0, from - horizon), 0);
+                if (!scans.ContainsKey(scanFrom))
+                {
+                    // Held entries written before the start may be revealed after it: look back by the reveal horizon.
+                    scans[scanFrom] = db.StreamRangeAsync(key, minId: scanFrom.ToString(), maxId: _cursor.ToString(), count: maxReplay + 10_000);
+                }
+            }
+        }
+
+        await Task.WhenAll(scans.Values).ConfigureAwait(false);
+        var decoded = new Dictionary<StreamId, Entry?>();
+        var encoded = new Dictionary<(StreamId, int), PromptFrames>();
+        foreach (RecoveryRequest request in batch)
+        {
+            RecoveredState? state = null;
+            bool retry = false;
+            if (request.Record is { } record && record.Ns == _runtime.NamespaceNames[request.NamespaceIndex])
+            {
+                long from = request.Offset is StreamId offset ? offset.Ms : record.V;
+                StreamEntry[] scan = scans[new StreamId(Math.Max(0, from - horizon), 0)].Result;
+                state = Replay(request, record, scan, maxReplay + 10_000, decoded, encoded, out retry);
+            }
+
+            if (retry && ++request.Attempts < RecoveryAttempts)
+            {
+                _recoveries.Enqueue(request);
+                continue;
+            }
+
+            _runtime.Metrics.Recovery(state is not null);
+            request.Session.CompleteConnect(request, state);
+        }
+    }
+
+    /// <summary>What the recovering socket missed, or null when that cannot be known exactly (recovered: false).</summary>
+    private RecoveredState? Replay(RecoveryRequest request, SessionRecord record, StreamEntry[] scan, int scanLimit,
+        Dictionary<StreamId, Entry?> decoded, Dictionary<(StreamId, int), PromptFrames> encoded, out bool retry)
+    {
+        retry = false;
+        if (scan.Length >= scanLimit)
+        {
+            return null; // more history than a replay may hold
+        }
+
+        StreamPosition start;
+        if (request.Offset is StreamId offset)
+        {
+            if (offset > _cursor)
+            {
+                retry = true; // another gateway delivered it already; this one reads it next round
+                return null;
+            }
+
+            Entry? known = null;
+            foreach (StreamEntry raw in scan)
+            {
+                if (raw.Id.ToString() == request.OffsetText)
+                {
+                    known = DecodeCached(raw, decoded);
+                    break;
+                }
+            }
+
+            if (known is null)
+            {
+                return null; // trimmed away (or never ours): the gap cannot be filled
+            }
+
+            start = known.Position;
+        }
+        else
+        {
+            start = record.Position;
+            if (_maxDeleted > start.Id)
+            {
+                return null;
+            }
+        }
+
+        var channels = new HashSet<string>(record.Ch, StringComparer.Ordinal);
+        if (request.AuthChannels is not null)
+        {
+            channels.UnionWith(request.AuthChannels);
+        }
+
+        var missed = new List<Entry>();
+        var seenInScan = new HashSet<string>(StringComparer.Ordinal);
+        foreach (StreamEntry raw in scan)
+        {
+            Entry? entry = DecodeCached(raw, decoded);
+            if (entry is null)
+            {
+                continue;
+            }
+
+            bool first = _delivered.TryGetValue(entry.Prompt.Id, out StreamId firstId) ? firstId == entry.StreamId : !seenInScan.Contains(entry.Prompt.Id);
+            seenInScan.Add(entry.Prompt.Id);
+            if (!first || entry.Position <= start || _heldIds.Contains(entry.StreamId) || entry.NamespaceIndex != request.NamespaceIndex)
+            {
+                continue;
+            }
+
+            if (entry.Prompt.Channel is string channel && !channels.Contains(channel))
+            {
+                continue;
+            }
+
+            missed.Add(entry);
+        }
+
+        if (missed.Count > _runtime.Options.Recovery.MaxReplay)
+        {
+            return null;
+        }
+
+        missed.Sort(static (a, b) => a.Position.CompareTo(b.Position));
+        var frames = new List<PromptFrames>(missed.Count);
+        foreach (Entry entry in missed)
+        {
+            if (!encoded.TryGetValue((entry.StreamId, entry.NamespaceIndex), out PromptFrames? frame))
+            {
+                using JsonDocument data = JsonDocument.Parse(entry.Prompt.Data);
+                frame = _runtime.Broadcaster.Encode(entry.NamespaceIndex, entry.Prompt.Event, data.RootElement, _offsets ? entry.RawId : null);
+                encoded[(entry.StreamId, entry.NamespaceIndex)] = frame;
+            }
+
+            frames.Add(frame);
+        }
+
+        return new RecoveredState(record.Sid, request.Pid, channels.ToList(), frames);
+    }
+
+    private Entry? DecodeCached(StreamEntry raw, Dictionary<StreamId, Entry?> decoded)
+    {
+        if (!StreamId.TryParse(raw.Id.ToString(), out StreamId id))
+        {
+            return null;
+        }
+
+        if (!decoded.TryGetValue(id, out Entry? entry))
+        {
+            entry = Decode(raw);
+            decoded[id] = entry;
+        }
+
+        return entry;
+    }
+
+    private sealed record Entry(StreamId StreamId, string RawId, StreamPosition Position, PromptEntry Prompt, int NamespaceIndex);
+
+    private sealed record PositionBox(StreamPosition Value);
+}
+
+/// <summary>A CONNECT that asked to recover a session (its auth carried a pid), waiting for the reader.</summary>
+internal sealed class RecoveryRequest(EngineSession session, int namespaceIndex, string pid, string? offset, byte[]? auth, List<string>? authChannels)
+{
+    public EngineSession Session { get; } = session;
+
+    public int NamespaceIndex { get; } = namespaceIndex;
+
+    public string Pid { get; } = pid;
+
+    public string? OffsetText { get; } = offset;
+
+    public StreamId? Offset { get; } = offset is not null && StreamId.TryParse(offset, out StreamId id) ? id : null;
+
+    public byte[]? Auth { get; } = auth;
+
+    public List<string>? AuthChannels { get; } = authChannels;
+
+    /// <summary>Taken from Redis on the first attempt (GETDEL), kept for the retries.</summary>
+    public SessionRecord? Record { get; set; }
+
+    public int Attempts { get; set; }
+}
+
+/// <summary>A recovered socket: its old id, its channels and the prompts it missed, encoded, in order.</summary>
+internal sealed record RecoveredState(string Sid, string Pid, List<string> Channels, List<PromptFrames> Missed);
