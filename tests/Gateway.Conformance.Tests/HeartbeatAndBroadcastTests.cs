@@ -214,6 +214,10 @@ public sealed class ConfigurationTests
     [InlineData("--Gateway:Namespaces:0=custom", "Gateway:Namespaces:0")]
     [InlineData("--Gateway:Cors:Origins:0=not a url", "Gateway:Cors:Origins:0")]
     [InlineData("--Gateway:MaxPayload=-1", "Gateway:MaxPayload")]
+    [InlineData("--Gateway:Redis:Configuration=127.0.0.1:6379,nosuchoption=1", "Gateway:Redis:Configuration")]
+    [InlineData("--Gateway:Recovery:MaxDisconnection=0", "Gateway:Recovery:MaxDisconnection")]
+    [InlineData("--Gateway:LateJoin:MaxAge=-5", "Gateway:LateJoin:MaxAge")]
+    [InlineData("--Gateway:Redis:PollInterval=0", "Gateway:Redis:PollInterval")]
     public void Invalid_FailsNamingTheKey(string arg, string key)
     {
         var error = Assert.Throws<GatewayApp.ConfigurationException>(() => Load(arg));
@@ -226,5 +230,15 @@ public sealed class ConfigurationTests
         GatewayOptions options = Load();
         Assert.Equal((3000, 3001, "/socket.io/", 25000, 20000, 45000, 1_000_000), (options.Port, options.AdminPort, options.Path, options.PingInterval, options.PingTimeout, options.ConnectTimeout, options.MaxPayload));
         Assert.Equal(["/"], options.Namespaces);
+        Assert.False(options.RedisMode);
+        Assert.Equal(0, options.LateJoin.MaxAge); // embedded: only what is published next
+    }
+
+    [Fact]
+    public void RedisMode_Defaults()
+    {
+        GatewayOptions options = Load("--Gateway:Redis:Configuration=127.0.0.1:6379,serviceName=mymaster");
+        Assert.True(options.RedisMode);
+        Assert.Equal(("gateway:prompts", "gateway:answers", 120_000, 30_000), (options.Redis.PromptStream, options.Redis.AnswerStream, options.Recovery.MaxDisconnection, options.LateJoin.MaxAge));
     }
 }

@@ -112,12 +112,20 @@ public sealed class PollingTests(GatewayServer server)
     {
         using HttpClient http = Http();
         using HttpClient other = Http();
-        string sid = await HandshakeAsync(http);
-        string url = $"/socket.io/?EIO=4&transport=polling&sid={sid}";
-        Task<string> held = http.GetStringAsync(url);
-        await Task.Delay(100);
-        Assert.Equal("ok", await (await other.PostAsync(url, new StringContent("1"))).Content.ReadAsStringAsync());
-        Assert.Equal("6", await held);
+        string answer = "";
+        // The fixture pings every 600 ms: on a loaded machine the ping may end the held poll first; try again then.
+        for (int attempt = 0; attempt < 3 && answer is not "6"; attempt++)
+        {
+            string sid = await HandshakeAsync(http);
+            string url = $"/socket.io/?EIO=4&transport=polling&sid={sid}";
+            Task<string> held = http.GetStringAsync(url);
+            await Task.Delay(100);
+            Assert.Equal("ok", await (await other.PostAsync(url, new StringContent("1"))).Content.ReadAsStringAsync());
+            answer = await held;
+            Assert.True(answer is "6" or "2", $"held poll ended with '{answer}'");
+        }
+
+        Assert.Equal("6", answer);
         await server.AssertNoConnectionsAsync();
     }
 

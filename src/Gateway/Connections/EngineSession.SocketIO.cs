@@ -375,7 +375,7 @@ internal sealed partial class EngineSession
     /// </summary>
     private void SendCurrentPromptsLocked(NamespaceSocket socket, List<int>? channelsAdded)
     {
-        int maxAge = Options.LateJoin.MaxAge;
+        int maxAge = Options.LateJoin.MaxAge ?? 0;
         if (maxAge <= 0)
         {
             return;

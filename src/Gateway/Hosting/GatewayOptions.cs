@@ -115,8 +115,11 @@ public sealed class GatewayOptions
 
     public sealed class LateJoinOptions
     {
-        /// <summary>Milliseconds a channel's last prompt stays "current" for sockets that join later; 0 turns it off.</summary>
-        public int MaxAge { get; set; } = 30_000;
+        /// <summary>
+        /// Milliseconds a channel's last prompt stays "current" for sockets that join later; 0 turns it off. Unset:
+        /// 30000 in Redis mode, off in embedded mode (where a test bench expects only what it publishes next).
+        /// </summary>
+        public int? MaxAge { get; set; }
     }
 
     public sealed class AnswersOptions
@@ -154,6 +157,8 @@ public sealed class GatewayOptions
         {
             Path += "/";
         }
+
+        LateJoin.MaxAge ??= RedisMode ? 30_000 : 0;
     }
 
     /// <summary>Returns one message per invalid key, naming the key.</summary>
@@ -309,7 +314,7 @@ public sealed class GatewayOptions
             yield return $"Gateway:Recovery:MaxReplay must be > 0 (was {Recovery.MaxReplay}).";
         }
 
-        if (LateJoin.MaxAge < 0)
+        if (LateJoin.MaxAge is < 0)
         {
             yield return $"Gateway:LateJoin:MaxAge must be >= 0 ms (was {LateJoin.MaxAge}).";
         }

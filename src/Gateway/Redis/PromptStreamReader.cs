@@ -87,7 +87,7 @@ internal sealed class PromptStreamReader
     /// </summary>
     public bool TryRequestRecovery(RecoveryRequest request)
     {
-        if (_notReady is not null)
+        if (_region.NotReadyReason is not null)
         {
             return false;
         }
@@ -199,6 +199,9 @@ internal sealed class PromptStreamReader
             await SyncAsync(db, key).ConfigureAwait(false);
         }
 
+        // A reveal that is due goes out before this round's I/O: entries visible before it were read on their wake-up.
+        PushDue(NowMs());
+
         while (true)
         {
             Task<StreamInfo?> infoTask = StreamInfoOrNullAsync(db, key);
@@ -260,7 +263,7 @@ internal sealed class PromptStreamReader
             _entriesAdded = stream.EntriesAdded;
             _maxDeleted = ParseOrZero(stream.MaxDeletedEntryId);
             _streamSeen = true;
-            long lookBack = Math.Max(_runtime.Options.Redis.MaxRevealAhead, _runtime.Options.LateJoin.MaxAge);
+            long lookBack = Math.Max(_runtime.Options.Redis.MaxRevealAhead, _runtime.Options.LateJoin.MaxAge ?? 0);
             StreamEntry[] recent = await db.StreamRangeAsync(key, minId: new StreamId(Math.Max(0, now - lookBack), 0).ToString(), maxId: _cursor.ToString(), count: 10_000, messageOrder: Order.Descending).ConfigureAwait(false);
             Array.Reverse(recent);
             foreach (StreamEntry entry in recent)
@@ -275,7 +278,7 @@ internal sealed class PromptStreamReader
                 {
                     Hold(decoded);
                 }
-                else if (_runtime.Options.LateJoin.MaxAge > 0 && now - decoded.Position.VisibleAt <= _runtime.Options.LateJoin.MaxAge)
+                else if (_runtime.Options.LateJoin.MaxAge > 0 && now - decoded.Position.VisibleAt <= _runtime.Options.LateJoin.MaxAge.Value)
                 {
                     // Nobody is connected yet: this only makes it the current prompt of its channel.
                     _due.Add(decoded);

@@ -49,7 +49,13 @@ internal sealed class Region : IDisposable
     public CancellationToken Stopping => _stopping.Token;
 
     /// <summary>Null when ready; otherwise why not (reported by <c>/readyz</c>).</summary>
-    public string? NotReadyReason => _redis is null ? "redis: connecting" : Reader.NotReadyReason;
+    public string? NotReadyReason => _redis switch
+    {
+        null => "redis: connecting",
+        // Commands issued while disconnected wait in StackExchange.Redis's backlog rather than fail: ask the link.
+        { IsConnected: false } => "redis: disconnected, reconnecting",
+        _ => Reader.NotReadyReason,
+    };
 
     /// <summary>Connects (in the background; Redis may be down at start) and starts the loops.</summary>
     public void Start()
