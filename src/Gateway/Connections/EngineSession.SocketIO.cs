@@ -325,8 +325,9 @@ internal sealed partial class EngineSession
     {
         // Position before head (the reader moves them the other way round): nothing falls between the two.
         Redis.StreamPosition position = _runtime.Region?.Reader.Position ?? default;
-        string? pid = _runtime.OffersRecovery ? recovered?.Pid ?? NewId() : null;
-        var socket = new NamespaceSocket(namespaceIndex, recovered?.Sid ?? NewId(), auth, _runtime.Ring.Head, pid, position);
+        string sid = recovered?.Sid ?? NewId();
+        string? pid = _runtime.OffersRecovery ? recovered?.Pid ?? _runtime.Region!.IssuePid(sid, _runtime.NamespaceNames[namespaceIndex]) : null;
+        var socket = new NamespaceSocket(namespaceIndex, sid, auth, _runtime.Ring.Head, pid, position);
         if (channels is not null)
         {
             foreach (string channel in channels)

@@ -174,7 +174,7 @@ internal sealed class PromptStreamReader
         if (!_recoveries.IsEmpty)
         {
             // A recovery waiting for an entry another gateway has already delivered: read again soon.
-            await Task.Delay(5, stopping).ConfigureAwait(false);
+            await Task.Delay(10, stopping).ConfigureAwait(false);
             return;
         }
 
@@ -498,13 +498,18 @@ internal sealed class PromptStreamReader
         }
 
         await Task.WhenAll(records).ConfigureAwait(false);
+        for (int i = 0; i < batch.Count; i++)
+        {
+            batch[i].Record ??= SessionRecord.TryParse(records[i].Result);
+        }
+
+        await RecoverFromSignedPidsAsync(db, batch).ConfigureAwait(false);
         var scans = new Dictionary<StreamId, Task<StreamEntry[]>>();
         long horizon = _runtime.Options.Redis.MaxRevealAhead;
         int maxReplay = _runtime.Options.Recovery.MaxReplay;
         for (int i = 0; i < batch.Count; i++)
         {
             RecoveryRequest request = batch[i];
-            request.Record ??= SessionRecord.TryParse(records[i].Result);
             if (request.Record is not null)
             {
                 long from = request.Offset is StreamId offset ? offset.Ms : request.Record.V;
@@ -522,6 +527,13 @@ internal sealed class PromptStreamReader
         var encoded = new Dictionary<(StreamId, int), PromptFrames>();
         foreach (RecoveryRequest request in batch)
         {
+            if (request.WaitingForInstance)
+            {
+                request.WaitingForInstance = false;
+                _recoveries.Enqueue(request);
+                continue;
+            }
+
             RecoveredState? state = null;
             bool retry = false;
             if (request.Record is { } record && record.Ns == _runtime.NamespaceNames[request.NamespaceIndex])
@@ -542,6 +554,61 @@ internal sealed class PromptStreamReader
         }
     }
 
+    /// <summary>
+    /// No session record: the socket's gateway died without writing one (a crash). A pid it signed, an offset, and
+    /// that gateway's last heartbeat within MaxDisconnection are enough to recover from the offset (channels: those
+    /// of the auth payload). Each pid is claimed once.
+    /// </summary>
+    private async Task RecoverFromSignedPidsAsync(IDatabase db, List<RecoveryRequest> batch)
+    {
+        var lastSeen = new Task<long>?[batch.Count];
+        var sids = new string?[batch.Count];
+        for (int i = 0; i < batch.Count; i++)
+        {
+            RecoveryRequest request = batch[i];
+            if (request.Record is null && request.Offset is not null &&
+                _region.TryReadPid(request.Pid, _runtime.NamespaceNames[request.NamespaceIndex], out string sid, out string instance))
+            {
+                sids[i] = sid;
+                lastSeen[i] = _region.InstanceLastSeenAsync(db, instance);
+            }
+        }
+
+        if (Array.TrueForAll(lastSeen, t => t is null))
+        {
+            return;
+        }
+
+        long now = NowMs();
+        var claims = new Task<bool>?[batch.Count];
+        for (int i = 0; i < batch.Count; i++)
+        {
+            if (lastSeen[i] is not { } seen)
+            {
+                continue;
+            }
+
+            long at = await seen.ConfigureAwait(false);
+            if (at > 0 && now - at <= _runtime.Options.Recovery.MaxDisconnection)
+            {
+                claims[i] = _region.ClaimPidAsync(db, batch[i].Pid);
+            }
+            else if (at < 0 && now - batch[i].RequestedAt < 6 * Region.HeartbeatMs)
+            {
+                // Its gateway still beats: a crash a moment ago looks like this until the heartbeats stop.
+                batch[i].WaitingForInstance = true;
+            }
+        }
+
+        for (int i = 0; i < batch.Count; i++)
+        {
+            if (claims[i] is { } claim && await claim.ConfigureAwait(false))
+            {
+                batch[i].Record = new SessionRecord(sids[i]!, _runtime.NamespaceNames[batch[i].NamespaceIndex], 0, StreamId.Zero.ToString(), []);
+            }
+        }
+    }
+
     /// <summary>What the recovering socket missed, or null when that cannot be known exactly (recovered: false).</summary>
     private RecoveredState? Replay(RecoveryRequest request, SessionRecord record, StreamEntry[] scan, int scanLimit,
         Dictionary<StreamId, Entry?> decoded, Dictionary<(StreamId, int), PromptFrames> encoded, out bool retry)
@@ -550,6 +617,11 @@ internal sealed class PromptStreamReader
         if (scan.Length >= scanLimit)
         {
             return null; // more history than a replay may hold
+        }
+
+        if (request.OffsetText is not null && request.Offset is null)
+        {
+            return null; // not an offset this region issued
         }
 
         StreamPosition start;
@@ -682,6 +754,11 @@ internal sealed class RecoveryRequest(EngineSession session, int namespaceIndex,
     public SessionRecord? Record { get; set; }
 
     public int Attempts { get; set; }
+
+    public long RequestedAt { get; } = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    /// <summary>The pid's gateway looked alive: asked again on a later round.</summary>
+    public bool WaitingForInstance { get; set; }
 }
 
 /// <summary>A recovered socket: its old id, its channels and the prompts it missed, encoded, in order.</summary>

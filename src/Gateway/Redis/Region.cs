@@ -70,7 +70,128 @@ internal sealed class Region : IDisposable
         });
         _ = Reader.RunAsync(_connected.Task);
         _ = Answers.RunAsync(_connected.Task);
+        _ = HeartbeatAsync();
     }
+
+    // ---- Instance liveness and signed pids ---------------------------------------------------------------------
+
+    /// <summary>This process's id in the region: a restart is a new instance.</summary>
+    public string InstanceId { get; } = EngineSession.NewId()[..8];
+
+    private byte[]? _secret;
+
+    /// <summary>Instance heartbeat period; a recovery waits up to 4 of them to tell a crashed instance from a live one.</summary>
+    public const int HeartbeatMs = 250;
+
+    private string InstanceKey(string instance) => SessionPrefix + "instance:" + instance;
+
+    /// <summary>
+    /// Every 250 ms: "this instance is alive at T" (expiring after MaxDisconnection), and the region's pid-signing
+    /// secret (created once by whichever gateway comes first). A gateway that crashes writes no session records; its
+    /// last heartbeat tells the others when its sockets were cut off.
+    /// </summary>
+    private async Task HeartbeatAsync()
+    {
+        ConnectionMultiplexer redis;
+        try
+        {
+            redis = await _connected.Task.WaitAsync(Stopping).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            return;
+        }
+
+        IDatabase db = redis.GetDatabase();
+        var expiry = TimeSpan.FromMilliseconds(_runtime.Options.Recovery.MaxDisconnection + 5000);
+        while (!Stopping.IsCancellationRequested)
+        {
+            try
+            {
+                if (_secret is null)
+                {
+                    RedisKey secretKey = SessionPrefix + "secret";
+                    await db.StringSetAsync(secretKey, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)), when: When.NotExists).ConfigureAwait(false);
+                    string? secret = await db.StringGetAsync(secretKey).ConfigureAwait(false);
+                    _secret = secret is null ? null : Convert.FromBase64String(secret);
+                }
+
+                await db.StringSetAsync(InstanceKey(InstanceId), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), expiry).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException or FormatException)
+            {
+            }
+
+            try
+            {
+                await Task.Delay(HeartbeatMs, Stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A pid any gateway of the region can verify without a record: <c>sid.instance.mac</c>. Before the secret is
+    /// known (Redis away at start) the pid is only good with a session record.
+    /// </summary>
+    public string IssuePid(string sid, string namespaceName)
+    {
+        byte[]? secret = _secret;
+        if (secret is null)
+        {
+            return EngineSession.NewId();
+        }
+
+        return sid + "." + InstanceId + "." + Mac(secret, sid, InstanceId, namespaceName);
+    }
+
+    /// <summary>Reads a signed pid issued for <paramref name="namespaceName"/>: its sid and instance.</summary>
+    public bool TryReadPid(string pid, string namespaceName, out string sid, out string instance)
+    {
+        sid = instance = "";
+        byte[]? secret = _secret;
+        string[] parts = pid.Split('.');
+        if (secret is null || parts.Length != 3 || parts[0].Length is 0 or > 32 || parts[1].Length != InstanceId.Length)
+        {
+            return false;
+        }
+
+        string expected = Mac(secret, parts[0], parts[1], namespaceName);
+        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(System.Text.Encoding.ASCII.GetBytes(expected), System.Text.Encoding.ASCII.GetBytes(parts[2])))
+        {
+            return false;
+        }
+
+        sid = parts[0];
+        instance = parts[1];
+        return true;
+    }
+
+    private static string Mac(byte[] secret, string sid, string instance, string namespaceName)
+    {
+        byte[] mac = System.Security.Cryptography.HMACSHA256.HashData(secret, System.Text.Encoding.UTF8.GetBytes(sid + "\n" + instance + "\n" + namespaceName));
+        return Convert.ToBase64String(mac, 0, 12).Replace('+', '-').Replace('/', '_');
+    }
+
+    /// <summary>When the instance was last alive (ms), 0 when it has been gone longer than its key lives, -1 alive now.</summary>
+    public async Task<long> InstanceLastSeenAsync(IDatabase db, string instance)
+    {
+        RedisValue value = await db.StringGetAsync(InstanceKey(instance)).ConfigureAwait(false);
+        if (value.IsNull || !value.TryParse(out long lastSeen))
+        {
+            return 0;
+        }
+
+        // Four missed heartbeats mean the process is gone.
+        return instance != InstanceId && DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - lastSeen > 4 * HeartbeatMs ? lastSeen : -1;
+    }
+
+    /// <summary>A pid recovers once: the first gateway to claim it wins.</summary>
+    public Task<bool> ClaimPidAsync(IDatabase db, string pid) =>
+        db.StringSetAsync(SessionPrefix + "claimed:" + pid, 1, TimeSpan.FromMilliseconds(_runtime.Options.Recovery.MaxDisconnection), when: When.NotExists);
 
     /// <summary>The connection, once made (null before).</summary>
     public ConnectionMultiplexer? Connection => _redis;
