@@ -36,11 +36,11 @@ internal sealed class PromptStreamReader
     private bool _streamSeen;
     private long _entriesAdded;
     private StreamId _maxDeleted;
-    private readonly PriorityQueue<Entry, StreamPosition> _held = new();
+    private readonly PriorityQueue<StreamPrompt, StreamPosition> _held = new();
     private readonly HashSet<StreamId> _heldIds = [];
     private readonly Dictionary<string, StreamId> _delivered = new(StringComparer.Ordinal);
     private readonly Queue<string> _deliveredOrder = new();
-    private readonly List<Entry> _due = [];
+    private readonly List<StreamPrompt> _due = [];
 
     // Read by other threads.
     private volatile PositionBox _position = new(StreamPosition.Start);
@@ -268,7 +268,7 @@ internal sealed class PromptStreamReader
             Array.Reverse(recent);
             foreach (StreamEntry entry in recent)
             {
-                Entry? decoded = Decode(entry);
+                StreamPrompt? decoded = Decode(entry);
                 if (decoded is null || !Remember(decoded))
                 {
                     continue;
@@ -340,9 +340,9 @@ internal sealed class PromptStreamReader
     private static StreamId ParseOrZero(RedisValue value) =>
         !value.IsNullOrEmpty && StreamId.TryParse(value.ToString(), out StreamId id) ? id : StreamId.Zero;
 
-    private void Accept(StreamEntry raw, long now, List<Entry> due)
+    private void Accept(StreamEntry raw, long now, List<StreamPrompt> due)
     {
-        Entry? entry = Decode(raw);
+        StreamPrompt? entry = Decode(raw);
         if (entry is not null)
         {
             _cursor = entry.StreamId > _cursor ? entry.StreamId : _cursor;
@@ -367,7 +367,7 @@ internal sealed class PromptStreamReader
         Volatile.Write(ref _cursorText, _cursor.ToString());
     }
 
-    private void Hold(Entry entry)
+    private void Hold(StreamPrompt entry)
     {
         _held.Enqueue(entry, entry.Position);
         _heldIds.Add(entry.StreamId);
@@ -375,7 +375,7 @@ internal sealed class PromptStreamReader
     }
 
     /// <summary>Records a prompt id as delivered; false when it already was (a duplicate entry).</summary>
-    private bool Remember(Entry entry)
+    private bool Remember(StreamPrompt entry)
     {
         if (_delivered.ContainsKey(entry.Prompt.Id))
         {
@@ -392,41 +392,12 @@ internal sealed class PromptStreamReader
         return true;
     }
 
-    /// <summary>A stream entry as a prompt this gateway serves, or null (invalid: counted and logged).</summary>
-    private Entry? Decode(StreamEntry raw)
-    {
-        string rawId = raw.Id.ToString();
-        if (!StreamId.TryParse(rawId, out StreamId id))
-        {
-            return null;
-        }
-
-        string? error = PromptEntry.TryRead(raw, out PromptEntry? prompt);
-        if (error is null && prompt!.RevealAtMs is long reveal && reveal - id.Ms > _runtime.Options.Redis.MaxRevealAhead)
-        {
-            error = $"reveal_at is more than Gateway:Redis:MaxRevealAhead ({_runtime.Options.Redis.MaxRevealAhead} ms) after the entry";
-        }
-
-        if (error is not null)
-        {
-            _runtime.Metrics.StreamInvalidEntry();
-            Log.InvalidEntry(_region.Logger, rawId, error);
-            return null;
-        }
-
-        int namespaceIndex = _runtime.FindNamespace(prompt!.Namespace);
-        if (namespaceIndex < 0)
-        {
-            return null; // a namespace this gateway does not serve
-        }
-
-        return new Entry(id, rawId, StreamPosition.Of(id, prompt.RevealAtMs), prompt, namespaceIndex);
-    }
+    private StreamPrompt? Decode(StreamEntry raw) => StreamPrompt.Decode(_runtime, raw, _region.Logger);
 
     /// <summary>Puts what is due into the ring, in delivery order.</summary>
     private void PushDue(long now)
     {
-        while (_held.TryPeek(out Entry? held, out StreamPosition position) && position.VisibleAt <= now)
+        while (_held.TryPeek(out StreamPrompt? held, out StreamPosition position) && position.VisibleAt <= now)
         {
             _held.Dequeue();
             _heldIds.Remove(held.StreamId);
@@ -441,7 +412,7 @@ internal sealed class PromptStreamReader
 
         _due.Sort(static (a, b) => a.Position.CompareTo(b.Position));
         StreamPosition last = _position.Value;
-        foreach (Entry entry in _due)
+        foreach (StreamPrompt entry in _due)
         {
             if (entry.Position < last)
             {
@@ -449,11 +420,7 @@ internal sealed class PromptStreamReader
                 _runtime.Metrics.StreamLateEntry();
             }
 
-            using (JsonDocument data = JsonDocument.Parse(entry.Prompt.Data))
-            {
-                _runtime.Broadcaster.Publish(entry.NamespaceIndex, entry.Prompt.Channel, entry.Prompt.Event, data.RootElement, entry.Prompt.Id, _offsets ? entry.RawId : null);
-            }
-
+            entry.Deliver(_runtime.Broadcaster, _offsets);
             _runtime.Metrics.StreamEntry();
             if (entry.Position > last)
             {
@@ -523,7 +490,7 @@ internal sealed class PromptStreamReader
         }
 
         await Task.WhenAll(scans.Values).ConfigureAwait(false);
-        var decoded = new Dictionary<StreamId, Entry?>();
+        var decoded = new Dictionary<StreamId, StreamPrompt?>();
         var encoded = new Dictionary<(StreamId, int), PromptFrames>();
         foreach (RecoveryRequest request in batch)
         {
@@ -611,7 +578,7 @@ internal sealed class PromptStreamReader
 
     /// <summary>What the recovering socket missed, or null when that cannot be known exactly (recovered: false).</summary>
     private RecoveredState? Replay(RecoveryRequest request, SessionRecord record, StreamEntry[] scan, int scanLimit,
-        Dictionary<StreamId, Entry?> decoded, Dictionary<(StreamId, int), PromptFrames> encoded, out bool retry)
+        Dictionary<StreamId, StreamPrompt?> decoded, Dictionary<(StreamId, int), PromptFrames> encoded, out bool retry)
     {
         retry = false;
         if (scan.Length >= scanLimit)
@@ -633,7 +600,7 @@ internal sealed class PromptStreamReader
                 return null;
             }
 
-            Entry? known = null;
+            StreamPrompt? known = null;
             foreach (StreamEntry raw in scan)
             {
                 if (raw.Id.ToString() == request.OffsetText)
@@ -665,11 +632,11 @@ internal sealed class PromptStreamReader
             channels.UnionWith(request.AuthChannels);
         }
 
-        var missed = new List<Entry>();
+        var missed = new List<StreamPrompt>();
         var seenInScan = new HashSet<string>(StringComparer.Ordinal);
         foreach (StreamEntry raw in scan)
         {
-            Entry? entry = DecodeCached(raw, decoded);
+            StreamPrompt? entry = DecodeCached(raw, decoded);
             if (entry is null)
             {
                 continue;
@@ -697,7 +664,7 @@ internal sealed class PromptStreamReader
 
         missed.Sort(static (a, b) => a.Position.CompareTo(b.Position));
         var frames = new List<PromptFrames>(missed.Count);
-        foreach (Entry entry in missed)
+        foreach (StreamPrompt entry in missed)
         {
             if (!encoded.TryGetValue((entry.StreamId, entry.NamespaceIndex), out PromptFrames? frame))
             {
@@ -712,14 +679,14 @@ internal sealed class PromptStreamReader
         return new RecoveredState(record.Sid, request.Pid, channels.ToList(), frames);
     }
 
-    private Entry? DecodeCached(StreamEntry raw, Dictionary<StreamId, Entry?> decoded)
+    private StreamPrompt? DecodeCached(StreamEntry raw, Dictionary<StreamId, StreamPrompt?> decoded)
     {
         if (!StreamId.TryParse(raw.Id.ToString(), out StreamId id))
         {
             return null;
         }
 
-        if (!decoded.TryGetValue(id, out Entry? entry))
+        if (!decoded.TryGetValue(id, out StreamPrompt? entry))
         {
             entry = Decode(raw);
             decoded[id] = entry;
@@ -727,8 +694,6 @@ internal sealed class PromptStreamReader
 
         return entry;
     }
-
-    private sealed record Entry(StreamId StreamId, string RawId, StreamPosition Position, PromptEntry Prompt, int NamespaceIndex);
 
     private sealed record PositionBox(StreamPosition Value);
 }
@@ -763,3 +728,45 @@ internal sealed class RecoveryRequest(EngineSession session, int namespaceIndex,
 
 /// <summary>A recovered socket: its old id, its channels and the prompts it missed, encoded, in order.</summary>
 internal sealed record RecoveredState(string Sid, string Pid, List<string> Channels, List<PromptFrames> Missed);
+
+/// <summary>A prompt stream entry decoded for this gateway: where it stands in delivery order and its target.</summary>
+internal sealed record StreamPrompt(StreamId StreamId, string RawId, StreamPosition Position, PromptEntry Prompt, int NamespaceIndex)
+{
+    /// <summary>A stream entry as a prompt this gateway serves, or null (invalid: counted and logged; or not ours).</summary>
+    public static StreamPrompt? Decode(GatewayRuntime runtime, StreamEntry raw, Microsoft.Extensions.Logging.ILogger logger)
+    {
+        string rawId = raw.Id.ToString();
+        if (!StreamId.TryParse(rawId, out StreamId id))
+        {
+            return null;
+        }
+
+        string? error = PromptEntry.TryRead(raw, out PromptEntry? prompt);
+        if (error is null && prompt!.RevealAtMs is long reveal && reveal - id.Ms > runtime.Options.Redis.MaxRevealAhead)
+        {
+            error = $"reveal_at is more than Gateway:Redis:MaxRevealAhead ({runtime.Options.Redis.MaxRevealAhead} ms) after the entry";
+        }
+
+        if (error is not null)
+        {
+            runtime.Metrics.StreamInvalidEntry();
+            Log.InvalidEntry(logger, rawId, error);
+            return null;
+        }
+
+        int namespaceIndex = runtime.FindNamespace(prompt!.Namespace);
+        if (namespaceIndex < 0)
+        {
+            return null; // a namespace this gateway does not serve
+        }
+
+        return new StreamPrompt(id, rawId, StreamPosition.Of(id, prompt.RevealAtMs), prompt, namespaceIndex);
+    }
+
+    /// <summary>Into the ring: encoded once, with the stream id as the recovery offset when offered.</summary>
+    public void Deliver(Broadcaster broadcaster, bool withOffset)
+    {
+        using JsonDocument data = JsonDocument.Parse(Prompt.Data);
+        broadcaster.Publish(NamespaceIndex, Prompt.Channel, Prompt.Event, data.RootElement, Prompt.Id, withOffset ? RawId : null);
+    }
+}
