@@ -28,6 +28,8 @@ internal sealed class Region : IDisposable
         _configuration = ConfigurationOptions.Parse(options.Configuration!);
         // Keep the sockets and keep retrying when Redis is away: readiness reports it, the reader resumes.
         _configuration.AbortOnConnectFail = false;
+        // Back within a second or two of Redis returning, not after the default's growing pauses.
+        _configuration.ReconnectRetryPolicy = new ExponentialRetry(250, 2000);
         _configuration.ClientName ??= "gateway";
         Logger = runtime.LoggerFactory.CreateLogger("Gateway.Redis");
         Prompts = new PromptStream(options.PromptStream, options.PromptMaxLength);
