@@ -10,6 +10,12 @@ public sealed class Options
     public Uri Url { get; set; } = new("http://127.0.0.1:3000");
     public string Path { get; set; } = "/socket.io/";
     public string? PublishUrl { get; set; }
+
+    /// <summary>StackExchange.Redis configuration: publish into the prompt stream instead of through --publish-url.</summary>
+    public string? Redis { get; set; }
+
+    /// <summary>The prompt stream's key with --redis (the wake-up channel is &lt;key&gt;:wake).</summary>
+    public string Stream { get; set; } = "gateway:prompts";
     public int Connections { get; set; } = 100;
     public double Rate { get; set; } = 500;
     public string Ramp { get; set; } = "linear";
@@ -81,6 +87,8 @@ public sealed class Options
           --prompts K --interval 1s --payload-bytes 300 --grace 5s    broadcast settings
           --hold 0s --burst B             broadcast: hold before the first prompt; then B more prompts back to back
           --publish-url URL               default http://<target-host>:3001/v1/publish
+          --redis "127.0.0.1:6379"        publish into the Redis prompt stream instead (StackExchange.Redis configuration)
+          --stream gateway:prompts        with --redis: the stream key (wake-up channel <key>:wake)
           --levels 1000,2000,4000         capacity: socket counts to try in turn (default: 1/4, 1/2, 3/4, all of --connections)
           --storm-fraction 0.5            storm: share of sockets dropped at once
           --think 200ms-2s                answers: think time, uniform in the range, before each answer
@@ -93,7 +101,7 @@ public sealed class Options
           --timeout 20s                   connect (Engine.IO open) timeout
           --report out.json --html out.html
           --slo p99=250ms,errors=0.01     non-zero exit when broken (p50,p90,p99,p999,max,connect-p99,errors,missing)
-          --allow-remote                  allow non-loopback targets
+          --allow-remote                  allow non-loopback targets (and publish URLs, Redis hosts)
           --quiet                         no live line
         """;
 
@@ -116,6 +124,15 @@ public sealed class Options
                 case "--url": o.Url = new Uri(Next()); break;
                 case "--path": o.Path = Next(); break;
                 case "--publish-url": o.PublishUrl = Next(); break;
+                case "--redis": o.Redis = Next(); break;
+                case "--stream":
+                    o.Stream = Next();
+                    if (o.Stream.Length == 0)
+                    {
+                        throw new ArgumentException("--stream must not be empty");
+                    }
+
+                    break;
                 case "--connections" or "-c": o.Connections = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--rate": o.Rate = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--ramp": o.Ramp = Next(); break;

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 
 namespace Gateway.LoadGen;
@@ -41,10 +39,22 @@ public static class Program
             }
 
             LocalRun.ResolveTarget(o); // loopback guard before anything connects
+            if (o.Redis is not null)
+            {
+                PromptPublisher.ParseRedis(o.Redis); // a bad configuration string is a usage error
+            }
+
             if (!o.AllowRemote && o.Verb is "broadcast" or "answers" or "storm" or "capacity" && !o.NoPublish)
             {
-                var probe = new Options { Url = o.EffectivePublishUrl };
-                LocalRun.ResolveTarget(probe);
+                if (o.Redis is not null)
+                {
+                    PromptPublisher.CheckLoopback(o.Redis);
+                }
+                else
+                {
+                    var probe = new Options { Url = o.EffectivePublishUrl };
+                    LocalRun.ResolveTarget(probe);
+                }
             }
 
             return o.ChildMode ? await RunChildAsync(o).ConfigureAwait(false) : await RunAsync(o, args).ConfigureAwait(false);
@@ -192,6 +202,10 @@ public static class Program
 
     private static async Task<Report> RunOnceAsync(Options o, string[] args)
     {
+        // Connected before the first socket, so an unreachable --redis stops the run before the ramp.
+        await using PromptPublisher? publisher = o.Verb is "broadcast" or "answers" or "capacity" or "storm" && !o.NoPublish && o.ShardIndex == 0
+            ? await PromptPublisher.CreateAsync(o).ConfigureAwait(false)
+            : null;
         (int shardFirst, int shardCount) = Split(0, o.Connections, o.ShardIndex, o.ShardCount);
         var parts = new List<IRunPart>();
         if (o.Workers <= 1)
@@ -229,10 +243,10 @@ public static class Program
                 case "broadcast":
                 case "answers":
                 case "capacity":
-                    await BroadcastAsync(o, parts, publishErrors).ConfigureAwait(false);
+                    await BroadcastAsync(o, parts, publisher, publishErrors).ConfigureAwait(false);
                     break;
                 case "storm":
-                    await StormAsync(o, parts, publishErrors).ConfigureAwait(false);
+                    await StormAsync(o, parts, publisher, publishErrors).ConfigureAwait(false);
                     break;
             }
         }
@@ -340,10 +354,8 @@ public static class Program
         }
     }
 
-    private static async Task BroadcastAsync(Options o, List<IRunPart> parts, Dictionary<string, long> errors)
+    private static async Task BroadcastAsync(Options o, List<IRunPart> parts, PromptPublisher? publisher, Dictionary<string, long> errors)
     {
-        bool publish = !o.NoPublish && o.ShardIndex == 0;
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         string padding = new('x', Math.Max(0, o.PayloadBytes - 60));
         await Task.Delay(o.Hold).ConfigureAwait(false);
         for (int k = 1; k <= o.Prompts; k++)
@@ -355,10 +367,10 @@ public static class Program
                 p.ExpectPrompt(k, sentAt);
             }
 
-            if (publish)
+            if (publisher is not null)
             {
                 await Task.Delay(20).ConfigureAwait(false); // let workers snapshot who is connected
-                await PublishAsync(o, http, parts, k, padding, errors).ConfigureAwait(false);
+                await PublishAsync(publisher, parts, k, padding, errors).ConfigureAwait(false);
             }
 
             if (k < o.Prompts)
@@ -378,7 +390,7 @@ public static class Program
 
         if (o.Burst > 0)
         {
-            await BurstAsync(o, parts, http, padding, errors).ConfigureAwait(false);
+            await BurstAsync(o, parts, publisher, padding, errors).ConfigureAwait(false);
         }
 
         await Task.Delay(1100).ConfigureAwait(false); // one more status line from the workers
@@ -386,9 +398,8 @@ public static class Program
 
     // Burst: every burst prompt carries the burst's start as sentAt, so each one's "last" is the time from the
     // first publish until every socket had it, and the burst rate is count / max(last).
-    private static async Task BurstAsync(Options o, List<IRunPart> parts, HttpClient http, string padding, Dictionary<string, long> errors)
+    private static async Task BurstAsync(Options o, List<IRunPart> parts, PromptPublisher? publisher, string padding, Dictionary<string, long> errors)
     {
-        bool publish = !o.NoPublish && o.ShardIndex == 0;
         long planned = (long)Math.Round(VirtualClient.NowUnixMs() + Sum(parts).ClockOffsetMs);
         for (int k = o.Prompts + 1; k <= o.Prompts + o.Burst; k++)
         {
@@ -398,13 +409,13 @@ public static class Program
             }
         }
 
-        if (publish)
+        if (publisher is not null)
         {
             await Task.Delay(20).ConfigureAwait(false); // let workers snapshot who is connected
             long start = (long)Math.Round(VirtualClient.NowUnixMs() + Sum(parts).ClockOffsetMs);
             for (int k = o.Prompts + 1; k <= o.Prompts + o.Burst; k++)
             {
-                await PublishAsync(o, http, parts, k, padding, errors, start).ConfigureAwait(false);
+                await PublishAsync(publisher, parts, k, padding, errors, start).ConfigureAwait(false);
             }
         }
 
@@ -416,40 +427,24 @@ public static class Program
         }
     }
 
-    private static async Task PublishAsync(Options o, HttpClient http, List<IRunPart> parts, int k, string padding, Dictionary<string, long> errors, long? sentAtOverride = null)
+    private static Task PublishAsync(PromptPublisher publisher, List<IRunPart> parts, int k, string padding, Dictionary<string, long> errors, long? sentAtOverride = null)
     {
         long sentAt = sentAtOverride ?? (long)Math.Round(VirtualClient.NowUnixMs() + Sum(parts).ClockOffsetMs);
-        string body = $"{{\"namespace\":{JsonSerializer.Serialize(o.Namespace)},\"channel\":null,\"event\":\"prompt\",\"data\":[{{\"id\":\"p-{k}\",\"sentAt\":{sentAt},\"payload\":\"{padding}\"}}]}}";
-        try
-        {
-            using var content = new StringContent(body, Encoding.UTF8);
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            using HttpResponseMessage response = await http.PostAsync(o.EffectivePublishUrl, content).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
-            {
-                string key = "publish-http-" + (int)response.StatusCode;
-                errors[key] = errors.GetValueOrDefault(key) + 1;
-            }
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-        {
-            errors["publish-failed"] = errors.GetValueOrDefault("publish-failed") + 1;
-        }
+        return publisher.PublishAsync(k, sentAt, padding, errors);
     }
 
-    private static async Task StormAsync(Options o, List<IRunPart> parts, Dictionary<string, long> errors)
+    private static async Task StormAsync(Options o, List<IRunPart> parts, PromptPublisher? publisher, Dictionary<string, long> errors)
     {
         await Task.Delay(o.Duration).ConfigureAwait(false);
-        if (!o.NoPublish && o.ShardIndex == 0)
+        if (publisher is not null)
         {
             // One event first, so that servers with connection-state recovery hand out offsets to recover from.
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
             foreach (IRunPart p in parts)
             {
                 p.ExpectPrompt(1, 0);
             }
 
-            await PublishAsync(o, http, parts, 1, "storm", errors).ConfigureAwait(false);
+            await PublishAsync(publisher, parts, 1, "storm", errors).ConfigureAwait(false);
             await Task.Delay(1000).ConfigureAwait(false);
         }
 

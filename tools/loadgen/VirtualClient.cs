@@ -843,6 +843,20 @@ public sealed class VirtualClient
 
     public static double NowUnixMs() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / (double)TimeSpan.TicksPerMillisecond;
 
+    /// <summary>The offset a reconnect would send (socket.io-client's <c>_lastOffset</c>): the last string argument of the latest event, tracked once the server offered a pid.</summary>
+    internal string? LastOffset => _lastOffset;
+
+    /// <summary>Tests: one Socket.IO EVENT packet as text (<c>2["prompt",{…},"&lt;offset&gt;"]</c>), as if it had arrived.</summary>
+    internal void ReceiveEvent(ReadOnlySpan<byte> text)
+    {
+        if (SocketIOPacketParser.TryParse(text, out SocketIOPacket packet) != ProtocolError.None || packet.Type != SocketIOPacketType.Event)
+        {
+            throw new ArgumentException("not a socket.io EVENT packet", nameof(text));
+        }
+
+        OnEvent(packet);
+    }
+
     private void OnEvent(in SocketIOPacket packet)
     {
         string? id = null;
