@@ -57,6 +57,9 @@ public sealed class Metrics
     public long MessagesReceived;
     public long BinaryReceived;
     public long UnexpectedPrompts;
+
+    /// <summary>Prompts published before this process started (a gateway's late-joiner prompt): ignored, not errors.</summary>
+    public long EarlierRunPrompts;
     public long PongsSent;
     public long AcksReceived;
     public long ServerDisconnects;

@@ -911,9 +911,20 @@ public sealed class VirtualClient
         }
     }
 
+    /// <summary>When this process started, Unix ms: prompts published before it belong to another run.</summary>
+    private static readonly double s_startedAtMs = NowUnixMs();
+
     private void OnPrompt(string id, double sentAtMs)
     {
         PromptStats[] prompts = M.Prompts;
+        // A gateway's late-joiner prompt (the channel's current one) may be an earlier run's "p-k": not ours.
+        // One second of slack covers the clock offset between this machine and the server.
+        if (!double.IsNaN(sentAtMs) && sentAtMs < s_startedAtMs - 1000)
+        {
+            Interlocked.Increment(ref M.EarlierRunPrompts);
+            return;
+        }
+
         if (!id.StartsWith("p-", StringComparison.Ordinal) || !int.TryParse(id.AsSpan(2), out int n) || n < 1 || n > prompts.Length)
         {
             Interlocked.Increment(ref M.UnexpectedPrompts);
