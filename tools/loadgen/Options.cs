@@ -44,6 +44,9 @@ public sealed class Options
     public int ShardIndex { get; set; }
     public int ShardCount { get; set; } = 1;
     public bool NoPublish { get; set; }
+
+    /// <summary>storm: a shell command that restarts the target, run instead of dropping sockets.</summary>
+    public string? RestartCommand { get; set; }
     public IPAddress[] SourceIps { get; set; } = [];
     public string? ReportPath { get; set; }
     public string? HtmlPath { get; set; }
@@ -169,6 +172,7 @@ public sealed class Options
                     o.ShardCount = int.Parse(s[1], CultureInfo.InvariantCulture);
                     break;
                 case "--no-publish": o.NoPublish = true; break;
+                case "--restart-command": o.RestartCommand = Next(); break;
                 case "--source-ips": o.SourceIps = ParseIpRange(Next()); break;
                 case "--report": o.ReportPath = Next(); break;
                 case "--html": o.HtmlPath = Next(); break;

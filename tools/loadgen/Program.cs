@@ -449,12 +449,20 @@ public static class Program
         }
 
         long before = Sum(parts).Connected;
-        foreach (IRunPart p in parts)
+        var clock = Stopwatch.StartNew();
+        if (o.RestartCommand is not null)
         {
-            p.Drop(o.StormFraction);
+            // The other storm: the target itself goes away (every socket drops) and comes back.
+            await RunRestartCommandAsync(o.RestartCommand, errors).ConfigureAwait(false);
+        }
+        else
+        {
+            foreach (IRunPart p in parts)
+            {
+                p.Drop(o.StormFraction);
+            }
         }
 
-        var clock = Stopwatch.StartNew();
         await Task.Delay(1500).ConfigureAwait(false);
         double secs = -1;
         while (clock.Elapsed < TimeSpan.FromSeconds(60))
@@ -474,6 +482,29 @@ public static class Program
         }
 
         await Task.Delay(1100).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs the operator's restart command (bash -c), bounded to 60 s; a failure is counted as an error.</summary>
+    private static async Task RunRestartCommandAsync(string command, Dictionary<string, long> errors)
+    {
+        var psi = new ProcessStartInfo("bash") { UseShellExecute = false };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add(command);
+        using Process process = Process.Start(psi) ?? throw new InvalidOperationException("could not start bash");
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(limit.Token).ConfigureAwait(false);
+            if (process.ExitCode != 0)
+            {
+                errors["restart-command-failed"] = errors.GetValueOrDefault("restart-command-failed") + 1;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            errors["restart-command-timeout"] = errors.GetValueOrDefault("restart-command-timeout") + 1;
+        }
     }
 
     private static int Finish(Options o, Report r)

@@ -32,7 +32,8 @@ internal sealed class PromptStreamReader
 
     // Loop state.
     private StreamId _cursor;
-    private bool _synced;
+    private volatile bool _synced;
+    private volatile bool _stopped;
     private bool _streamSeen;
     private long _entriesAdded;
     private StreamId _maxDeleted;
@@ -87,7 +88,9 @@ internal sealed class PromptStreamReader
     /// </summary>
     public bool TryRequestRecovery(RecoveryRequest request)
     {
-        if (_region.NotReadyReason is not null)
+        // Still starting (a restarted gateway that clients rush back to): they wait for the first round. Away after
+        // that: they connect fresh at once.
+        if (_stopped || (_synced && _region.NotReadyReason is not null))
         {
             return false;
         }
@@ -107,12 +110,16 @@ internal sealed class PromptStreamReader
         }
         catch (OperationCanceledException)
         {
+            _stopped = true;
+            FailPendingRecoveries();
             return;
         }
         catch (Exception e)
         {
             _notReady = "redis: " + e.Message;
             Log.RedisLoopFailed(_region.Logger, "connect", e);
+            _stopped = true;
+            FailPendingRecoveries();
             return;
         }
 
@@ -166,6 +173,7 @@ internal sealed class PromptStreamReader
             }
         }
 
+        _stopped = true;
         FailPendingRecoveries();
     }
 
