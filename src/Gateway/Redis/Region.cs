@@ -20,6 +20,7 @@ internal sealed class Region : IDisposable
     private readonly TaskCompletionSource<ConnectionMultiplexer> _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ConnectionMultiplexer? _redis;
     private Task? _connectTask;
+    private volatile string? _connectError;
 
     public Region(GatewayRuntime runtime)
     {
@@ -53,7 +54,7 @@ internal sealed class Region : IDisposable
     /// <summary>Null when ready; otherwise why not (reported by <c>/readyz</c>).</summary>
     public string? NotReadyReason => _redis switch
     {
-        null => "redis: connecting",
+        null => _connectError ?? "redis: connecting",
         // Commands issued while disconnected wait in StackExchange.Redis's backlog rather than fail: ask the link.
         { IsConnected: false } => "redis: disconnected, reconnecting",
         _ => Reader.NotReadyReason,
@@ -64,11 +65,40 @@ internal sealed class Region : IDisposable
     {
         _connectTask = Task.Run(async () =>
         {
-            ConnectionMultiplexer redis = await ConnectionMultiplexer.ConnectAsync(_configuration).ConfigureAwait(false);
+            // With abortConnect=false the multiplexer normally comes back disconnected and keeps trying; when even
+            // that first attempt throws (Redis down at start), try again until it works or the gateway stops.
+            ConnectionMultiplexer? redis = null;
+            for (int delayMs = 250; redis is null; delayMs = Math.Min(delayMs * 2, 2000))
+            {
+                try
+                {
+                    redis = await ConnectionMultiplexer.ConnectAsync(_configuration).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is RedisException or TimeoutException)
+                {
+                    _connectError = "redis: " + e.Message;
+                    await Task.Delay(delayMs, Stopping).ConfigureAwait(false);
+                }
+            }
+
             redis.ConnectionFailed += (_, e) => Log.RedisUnavailable(Logger, $"connection {e.EndPoint} failed ({e.FailureType})", e.Exception);
             _redis = redis;
-            await redis.GetSubscriber().SubscribeAsync(Prompts.WakeChannel, (_, _) => Reader.Wake()).ConfigureAwait(false);
             _connected.TrySetResult(redis);
+
+            // The wake-up only shortens the poll: until Redis takes the subscription, the reader polls. Once taken,
+            // StackExchange.Redis renews it after every reconnect.
+            for (int delayMs = 250; !Stopping.IsCancellationRequested; delayMs = Math.Min(delayMs * 2, 2000))
+            {
+                try
+                {
+                    await redis.GetSubscriber().SubscribeAsync(Prompts.WakeChannel, (_, _) => Reader.Wake()).ConfigureAwait(false);
+                    break;
+                }
+                catch (Exception e) when (e is RedisException or TimeoutException)
+                {
+                    await Task.Delay(delayMs, Stopping).ConfigureAwait(false);
+                }
+            }
         });
         _ = Reader.RunAsync(_connected.Task);
         _ = Answers.RunAsync(_connected.Task);
