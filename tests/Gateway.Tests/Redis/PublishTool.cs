@@ -97,9 +97,13 @@ public sealed record PublishRun(int ExitCode, string Stdout, string Stderr, Time
 {
     public string[] Lines => Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    /// <summary>The line of region <paramref name="name"/> (<c>&lt;name&gt; ok …</c> or <c>&lt;name&gt; failed …</c>), or null.</summary>
-    public string? RegionLine(string name) =>
-        Lines.FirstOrDefault(l => l.StartsWith(name + " ok", StringComparison.Ordinal) || l.StartsWith(name + " failed", StringComparison.Ordinal));
+    /// <summary>
+    /// The outcome of region <paramref name="name"/>: the second word of its line (<c>&lt;name&gt; ok …</c> →
+    /// <c>ok</c>, <c>&lt;name&gt; failed …</c> → <c>failed</c>; columns may be padded), or null without a line.
+    /// </summary>
+    public string? RegionOutcome(string name) =>
+        Lines.Select(l => l.Split((char[]?)null, 3, StringSplitOptions.RemoveEmptyEntries))
+            .FirstOrDefault(words => words.Length >= 2 && words[0] == name)?[1];
 
     public string Describe() => $"publish exit {ExitCode} after {Elapsed.TotalMilliseconds:F0} ms\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
 }

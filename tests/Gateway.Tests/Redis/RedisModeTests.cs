@@ -5,6 +5,7 @@ using System.Text.Json;
 using Gateway.Streams;
 using Gateway.Tests.EndToEnd;
 using StackExchange.Redis;
+using Xunit.Abstractions;
 
 namespace Gateway.Tests.Redis;
 
@@ -14,7 +15,7 @@ namespace Gateway.Tests.Redis;
 /// multi-region publisher (tools/publish). Each test builds its own regions and stops every process it started.
 /// </summary>
 [Trait("Category", "Redis")]
-public sealed class RedisModeTests : IAsyncLifetime
+public sealed class RedisModeTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan WorkerLimit = TimeSpan.FromSeconds(100);
 
@@ -122,8 +123,7 @@ public sealed class RedisModeTests : IAsyncLifetime
         Assert.True(run.ExitCode == 0, run.Describe());
         foreach (RedisRegion region in regions)
         {
-            Assert.True(run.RegionLine(region.Name)?.StartsWith(region.Name + " ok", StringComparison.Ordinal) == true,
-                $"no '{region.Name} ok' line. {run.Describe()}");
+            Assert.True(run.RegionOutcome(region.Name) == "ok", $"no '{region.Name} ok …' line. {run.Describe()}");
         }
 
         Dictionary<string, string> streamIds = [];
@@ -180,6 +180,7 @@ public sealed class RedisModeTests : IAsyncLifetime
         string spread = $"arrival − reveal_at over {delays.Count} sockets: min {delays[0].Delay} ms, median {delays[delays.Count / 2].Delay} ms, " +
                         $"max {delays[^1].Delay} ms (spread {delays[^1].Delay - delays[0].Delay} ms); " +
                         $"per gateway max: {string.Join(", ", delays.GroupBy(d => d.Socket.Group).Select(g => $"{g.Key} {g.Max(d => d.Delay)} ms"))}";
+        output.WriteLine($"timed reveal: {spread}");
         Assert.True(delays[0].Delay >= 0, $"a socket got the prompt BEFORE reveal_at. {spread}\n{delays[0].Socket.Describe()}");
         Assert.True(delays[^1].Delay <= 50, $"a socket got the prompt more than 50 ms after reveal_at. {spread}\n{delays[^1].Socket.Describe()}");
 
@@ -303,6 +304,7 @@ public sealed class RedisModeTests : IAsyncLifetime
 
         string context = $"burst of {prompts} took {burst.TotalMilliseconds:F0} ms, {failedAttempts} failed XADD attempts, Redis down " +
                          $"{restartedAt - killedAt} ms; /readyz (times from the kill): {Readiness()}";
+        output.WriteLine(context);
         Assert.True(failedAttempts > 0, $"the kill did not interrupt the burst. {context}");
         for (int g = 0; g < region.Gateways.Count; g++)
         {
@@ -619,6 +621,7 @@ public sealed class RedisModeTests : IAsyncLifetime
 
         await region.Redis.StartAgainAsync();
         TimeSpan? ready = await RedisRegion.WaitForReadyzAsync(gateway, HttpStatusCode.OK, TimeSpan.FromSeconds(10));
+        output.WriteLine($"/readyz while Redis was down: {seen[0].Body}; 200 {ready?.TotalMilliseconds:F0} ms after Redis started");
         Assert.True(ready is not null, $"/readyz not 200 within 10 s of Redis starting; last: {await RedisRegion.ReadyzAsync(gateway)}\n{gateway.RecentOutput}");
 
         // And it is a working Redis-mode gateway now.
