@@ -602,9 +602,11 @@ public sealed class RedisModeTests(ITestOutputHelper output) : IAsyncLifetime
         region.Redis.Kill();
         ServerProcess gateway = await region.StartGatewayAsync(readyPath: "/healthz");
 
+        // Down for longer than the configuration's connectTimeout (2 s): the gateway's first connection attempt has
+        // failed for good, not merely still pending, when Redis comes up.
         var watch = Stopwatch.StartNew();
         var seen = new List<(HttpStatusCode Status, string Body)>();
-        while (watch.Elapsed < TimeSpan.FromSeconds(1))
+        while (watch.Elapsed < TimeSpan.FromSeconds(3))
         {
             seen.Add(await RedisRegion.ReadyzAsync(gateway));
             await Task.Delay(100);
@@ -621,8 +623,9 @@ public sealed class RedisModeTests(ITestOutputHelper output) : IAsyncLifetime
 
         await region.Redis.StartAgainAsync();
         TimeSpan? ready = await RedisRegion.WaitForReadyzAsync(gateway, HttpStatusCode.OK, TimeSpan.FromSeconds(10));
-        output.WriteLine($"/readyz while Redis was down: {seen[0].Body}; 200 {ready?.TotalMilliseconds:F0} ms after Redis started");
-        Assert.True(ready is not null, $"/readyz not 200 within 10 s of Redis starting; last: {await RedisRegion.ReadyzAsync(gateway)}\n{gateway.RecentOutput}");
+        output.WriteLine($"/readyz while Redis was down: {string.Join(" → ", seen.Select(x => x.Body).Distinct())}; {(ready is null ? "not 200 within 10 s" : $"200 {ready.Value.TotalMilliseconds:F0} ms")} after Redis started");
+        Assert.True(ready is not null, $"/readyz not 200 within 10 s of Redis starting (before: {string.Join(" → ", seen.Select(x => x.Body).Distinct())}); " +
+                                       $"last: {await RedisRegion.ReadyzAsync(gateway)}\n{gateway.RecentOutput}");
 
         // And it is a working Redis-mode gateway now.
         RegionClient client = await ClientAsync();
