@@ -22,7 +22,8 @@
 //   wait       {which, event?="prompt", count, timeoutMs?=10000}: until each selected socket has >= count such
 //              events -> {done, counts:{"<n>":sockets}}
 //   connected  {which, timeoutMs?=10000}: until each selected socket is connected -> {done, connected}
-//   report     {which, events?=true, clear?=false}: per socket {index, group, url, id, connected, recovered,
+//   report     {which, events?=true, clear?=false}: per socket {index, group, url, id, pid (the CONNECT reply's
+//              private session id, socket.io-client's socket._pid; null without recovery), connected, recovered,
 //              connects:[{t,id,recovered}], disconnects:[{t,reason}], errors:[{t,message}], events:[{ev,args,t}]}
 //              (t = Date.now() when the client saw it; args as received, the trailing offset included)
 //   disconnect {which}: socket.disconnect() (a client disconnect: not recoverable) -> {disconnected}
@@ -214,7 +215,7 @@ const commands = {
   async report(cmd) {
     const list = select(cmd.which);
     const sockets = list.map((c) => ({
-      index: c.index, group: c.group, url: c.url, id: c.socket.id ?? null, connected: c.socket.connected,
+      index: c.index, group: c.group, url: c.url, id: c.socket.id ?? null, pid: c.socket._pid ?? null, connected: c.socket.connected,
       recovered: Boolean(c.socket.recovered), connects: c.connects, disconnects: c.disconnects, errors: c.errors,
       events: cmd.events === false ? [] : c.events,
     }));

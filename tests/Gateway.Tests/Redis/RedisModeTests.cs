@@ -194,7 +194,7 @@ public sealed class RedisModeTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact(Timeout = 90_000)]
     public async Task RedisKilledMidBurst_EverySocketGetsAllPromptsInOrderOnce_AndReadyzReportsTheOutage()
     {
-        const int prompts = 1000, killAt = 300, perGateway = 10;
+        const int prompts = 1000, killAt = 300, duplicateAt = 600, perGateway = 10;
         RedisRegion region = await RegionAsync("eu", 2);
         RegionClient client = await ClientAsync();
         foreach (ServerProcess gateway in region.Gateways)
@@ -257,13 +257,14 @@ public sealed class RedisModeTests(ITestOutputHelper output) : IAsyncLifetime
                 });
             }
 
-            // The backend's retry rule: the same prompt id again until Redis takes it.
-            while (true)
+            // The backend's retry rule: the same prompt id again until Redis takes it. Prompt duplicateAt is written
+            // twice on purpose, as a retry whose first reply was lost would: gateways deliver it once.
+            for (int copy = n == duplicateAt ? 2 : 1; copy > 0;)
             {
                 try
                 {
                     streamIds[n] = await region.PublishAsync($"{tag}-{n}", Data(tag, n));
-                    break;
+                    copy--;
                 }
                 catch (Exception e) when (e is RedisException or TimeoutException)
                 {
@@ -306,6 +307,7 @@ public sealed class RedisModeTests(ITestOutputHelper output) : IAsyncLifetime
                          $"{restartedAt - killedAt} ms; /readyz (times from the kill): {Readiness()}";
         output.WriteLine(context);
         Assert.True(failedAttempts > 0, $"the kill did not interrupt the burst. {context}");
+        Assert.True((await region.PromptEntriesAsync($"{tag}-{duplicateAt}")).Length >= 2, $"prompt {duplicateAt} should be in the stream twice");
         for (int g = 0; g < region.Gateways.Count; g++)
         {
             lock (readiness)
@@ -363,6 +365,10 @@ public sealed class RedisModeTests(ITestOutputHelper output) : IAsyncLifetime
         (bool done, string counts) = await client.WaitForEventsAsync(null, 1, TimeSpan.FromSeconds(10));
         Assert.True(done, $"the first prompt did not reach every socket: {counts}");
         SocketReport[] before = await client.ReportAsync();
+        foreach (SocketReport socket in before)
+        {
+            Assert.True(!string.IsNullOrEmpty(socket.Pid), $"the CONNECT reply in Redis mode must carry a pid (connection-state recovery)\n{socket.Describe()}");
+        }
 
         // Transport drop (not a client disconnect): the sessions become recoverable.
         Assert.Equal(count, await client.DropAsync(null, hold: true));

@@ -277,13 +277,13 @@ public sealed record ReceivedEvent(string Ev, JsonElement[] Args, long T)
 }
 
 public sealed record SocketReport(
-    int Index, string Group, string Url, string? Id, bool Connected, bool Recovered,
+    int Index, string Group, string Url, string? Id, string? Pid, bool Connected, bool Recovered,
     ConnectRecord[] Connects, DisconnectRecord[] Disconnects, ErrorRecord[] Errors, ReceivedEvent[] Events)
 {
     public IEnumerable<ReceivedEvent> Prompts(string tag) => Events.Where(e => e.Ev == "prompt" && e.Field("tag") == tag);
 
     public string Describe() =>
-        $"socket {Index} ({Group}, {Url}, id {Id}, connected {Connected}, recovered {Recovered}; " +
+        $"socket {Index} ({Group}, {Url}, id {Id}, pid {Pid}, connected {Connected}, recovered {Recovered}; " +
         $"connects [{string.Join(", ", Connects.Select(c => $"{c.Id}{(c.Recovered ? " recovered" : "")}@{c.T}"))}], " +
         $"disconnects [{string.Join(", ", Disconnects.Select(d => $"{d.Reason}@{d.T}"))}], " +
         $"errors [{string.Join(", ", Errors.Select(e => e.Message))}]; {Events.Length} events: " +
