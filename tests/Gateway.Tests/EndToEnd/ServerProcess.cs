@@ -62,7 +62,11 @@ public sealed class ServerProcess : IDisposable
     /// <summary>The last lines the server printed (stdout and stderr), for failure messages.</summary>
     public string RecentOutput => string.Join("\n", _output.TakeLast(60));
 
-    public static async Task<ServerProcess> StartAsync(ServerKind kind, ServerProfile profile)
+    /// <summary>Starts a server and waits until it answers <paramref name="readyPath"/> with 200.</summary>
+    /// <param name="extraArguments">Appended to the command line (the gateway's <c>--Gateway:…=…</c> keys).</param>
+    /// <param name="readyPath">What "started" means: <c>/readyz</c>, or <c>/healthz</c> for a gateway expected not ready.</param>
+    public static async Task<ServerProcess> StartAsync(
+        ServerKind kind, ServerProfile profile, IReadOnlyList<string>? extraArguments = null, string readyPath = "/readyz")
     {
         int port = FreePort();
         int adminPort = FreePort();
@@ -124,6 +128,11 @@ public sealed class ServerProcess : IDisposable
             }
         }
 
+        foreach (string arg in extraArguments ?? [])
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
         var process = new Process { StartInfo = psi };
         var server = new ServerProcess(kind, profile, process, port, adminPort);
         process.OutputDataReceived += (_, e) => server.Record("out", e.Data);
@@ -137,7 +146,7 @@ public sealed class ServerProcess : IDisposable
         process.BeginErrorReadLine();
         try
         {
-            await server.WaitReadyAsync(TimeSpan.FromSeconds(30));
+            await server.WaitReadyAsync(TimeSpan.FromSeconds(30), readyPath);
         }
         catch
         {
@@ -163,7 +172,7 @@ public sealed class ServerProcess : IDisposable
         }
     }
 
-    private async Task WaitReadyAsync(TimeSpan limit)
+    private async Task WaitReadyAsync(TimeSpan limit, string readyPath)
     {
         var watch = Stopwatch.StartNew();
         while (watch.Elapsed < limit)
@@ -176,7 +185,7 @@ public sealed class ServerProcess : IDisposable
 
             try
             {
-                using HttpResponseMessage res = await Admin.GetAsync("/readyz");
+                using HttpResponseMessage res = await Admin.GetAsync(readyPath);
                 if (res.StatusCode == HttpStatusCode.OK)
                 {
                     return;
@@ -192,7 +201,7 @@ public sealed class ServerProcess : IDisposable
             await Task.Delay(50);
         }
 
-        throw new TimeoutException($"{Kind} server not ready (GET /readyz = 200) within {limit}. Output:\n{RecentOutput}");
+        throw new TimeoutException($"{Kind} server not ready (GET {readyPath} = 200) within {limit}. Output:\n{RecentOutput}");
     }
 
     public async Task<JsonElement> StatsAsync()

@@ -1,0 +1,660 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using Gateway.Streams;
+using Gateway.Tests.EndToEnd;
+using StackExchange.Redis;
+using Xunit.Abstractions;
+
+namespace Gateway.Tests.Redis;
+
+/// <summary>
+/// The gateway's Redis mode (issue #3) end to end: real redis-server processes, gateways started with
+/// <c>--Gateway:Redis:Configuration</c>, the stock socket.io-client 4.8 (tests/node/region-client.mjs) and the
+/// multi-region publisher (tools/publish). Each test builds its own regions and stops every process it started.
+/// </summary>
+[Trait("Category", "Redis")]
+public sealed class RedisModeTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan WorkerLimit = TimeSpan.FromSeconds(100);
+
+    private readonly List<IAsyncDisposable> _resources = [];
+    private readonly List<string> _files = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>Stops everything the test started, newest first: clients, then gateways, then redis-servers.</summary>
+    public async Task DisposeAsync()
+    {
+        for (int i = _resources.Count - 1; i >= 0; i--)
+        {
+            await _resources[i].DisposeAsync();
+        }
+
+        foreach (string file in _files)
+        {
+            File.Delete(file);
+        }
+    }
+
+    private async Task<RedisRegion> RegionAsync(string name, int gateways, params string[] extraArguments)
+    {
+        RedisRegion region = await RedisRegion.StartAsync(name, gateways, extraArguments);
+        lock (_resources)
+        {
+            _resources.Add(region);
+        }
+
+        return region;
+    }
+
+    private async Task<RegionClient> ClientAsync()
+    {
+        RegionClient client = await RegionClient.StartAsync(WorkerLimit);
+        _resources.Add(client);
+        return client;
+    }
+
+    private static string Tag(string what) => $"{what}-{Guid.NewGuid().ToString("N")[..8]}";
+
+    private static string Data(string tag, int? n = null) =>
+        n is int k ? $"[{{\"tag\":\"{tag}\",\"n\":{k}}}]" : $"[{{\"tag\":\"{tag}\"}}]";
+
+    /// <summary>Client disconnects, then every gateway's connection count must return to 0.</summary>
+    private static async Task EndAsync(RegionClient client, params RedisRegion[] regions)
+    {
+        await client.DisconnectAsync();
+        foreach (ServerProcess gateway in regions.SelectMany(r => r.Gateways))
+        {
+            await gateway.AssertNoConnectionsAsync();
+        }
+    }
+
+    /// <summary>Asserts a socket got exactly these prompts of a tag, in order: arguments [{tag, n}, streamId].</summary>
+    private static void AssertPrompts(SocketReport socket, string tag, IReadOnlyList<(int N, string StreamId)> expected, string context)
+    {
+        ReceivedEvent[] got = socket.Prompts(tag).ToArray();
+        string Show() => $"{context}: expected prompts [{string.Join(", ", expected.Select(e => $"n={e.N}@{e.StreamId}"))}], " +
+                         $"got [{string.Join(", ", got.Select(e => $"n={e.Field("n")}@{e.Offset}"))}]\n{socket.Describe()}";
+        Assert.True(got.Length == expected.Count, Show());
+        for (int i = 0; i < expected.Count; i++)
+        {
+            Assert.True(got[i].Args.Length == 2, $"prompt {i} should have 2 arguments (the data element and the offset). {Show()}");
+            Assert.True(got[i].Field("n") == expected[i].N.ToString(CultureInfo.InvariantCulture) && got[i].Offset == expected[i].StreamId, Show());
+        }
+    }
+
+    private static (long Ms, long Seq) ParseStreamId(string id)
+    {
+        int dash = id.IndexOf('-', StringComparison.Ordinal);
+        return (long.Parse(id.AsSpan(0, dash), CultureInfo.InvariantCulture), long.Parse(id.AsSpan(dash + 1), CultureInfo.InvariantCulture));
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // 1. Two regions × two gateways: one publish reaches every socket once; a timed reveal lands on time everywhere.
+    // ------------------------------------------------------------------------------------------------------------
+
+    [Fact(Timeout = 90_000)]
+    public async Task TwoRegions_OnePublishReachesEverySocketOnce_AndTimedRevealIsOnTime()
+    {
+        const int perGateway = 50;
+        Task<RedisRegion> euTask = RegionAsync("eu", 2);
+        Task<RedisRegion> usTask = RegionAsync("us", 2);
+        RedisRegion eu = await euTask, us = await usTask;
+        RedisRegion[] regions = [eu, us];
+        string regionsFile = PublishTool.WriteRegionsFile([(eu.Name, eu.Redis.Configuration), (us.Name, us.Redis.Configuration)]);
+        _files.Add(regionsFile);
+
+        RegionClient client = await ClientAsync();
+        foreach (RedisRegion region in regions)
+        {
+            for (int g = 0; g < region.Gateways.Count; g++)
+            {
+                await client.ConnectAsync(region.Gateways[g].Url, perGateway, $"{region.Name}-{g}");
+            }
+        }
+
+        int total = perGateway * 4;
+
+        // One publish, both regions.
+        string tag = Tag("once");
+        PublishRun run = await PublishTool.RunAsync(regionsFile, "--id", tag, "--data", Data(tag));
+        Assert.True(run.ExitCode == 0, run.Describe());
+        foreach (RedisRegion region in regions)
+        {
+            Assert.True(run.RegionOutcome(region.Name) == "ok", $"no '{region.Name} ok …' line. {run.Describe()}");
+        }
+
+        Dictionary<string, string> streamIds = [];
+        foreach (RedisRegion region in regions)
+        {
+            StreamEntry[] entries = await region.PromptEntriesAsync(tag);
+            Assert.True(entries.Length >= 1, $"{region.Name}: no entry with id {tag} in gateway:prompts. {run.Describe()}");
+            streamIds[region.Name] = entries[0].Id!;
+        }
+
+        (bool done, string counts) = await client.WaitForEventsAsync(null, 1, TimeSpan.FromSeconds(10));
+        await Task.Delay(500); // a duplicate would arrive now
+        SocketReport[] sockets = await client.ReportAsync(clear: true);
+        Assert.True(done, $"not every socket got the prompt within 10 s; sockets by prompt count: {counts}");
+        Assert.Equal(total, sockets.Length);
+        foreach (SocketReport socket in sockets)
+        {
+            string region = socket.Group.Split('-')[0];
+            ReceivedEvent[] got = socket.Prompts(tag).ToArray();
+            Assert.True(got.Length == 1, $"expected the prompt exactly once\n{socket.Describe()}");
+            Assert.True(got[0].Args.Length == 2 && got[0].Args[0].GetRawText() == $"{{\"tag\":\"{tag}\"}}" && got[0].Offset == streamIds[region],
+                $"expected arguments [{{\"tag\":\"{tag}\"}}, \"{streamIds[region]}\"] (the data element, then the region's stream id)\n{socket.Describe()}");
+        }
+
+        // A first timed prompt, not measured: the gateways' hold-and-reveal path runs once before the one that is timed.
+        string warmUp = Tag("warm-up");
+        long warmUpAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 500;
+        foreach (RedisRegion region in regions)
+        {
+            await region.PublishAsync(warmUp, Data(warmUp), warmUpAt);
+        }
+
+        (done, counts) = await client.WaitForEventsAsync(null, 1, TimeSpan.FromSeconds(8));
+        await client.ReportAsync(clear: true);
+        Assert.True(done, $"not every socket got the warm-up timed prompt; sockets by prompt count: {counts}");
+
+        // Timed reveal, 2 s ahead: held, then shown at reveal_at on every gateway of both regions.
+        string timed = Tag("reveal");
+        PublishRun timedRun = await PublishTool.RunAsync(regionsFile, "--id", timed, "--data", Data(timed), "--reveal-in", "2s");
+        long publishedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        Assert.True(timedRun.ExitCode == 0, timedRun.Describe());
+        long? revealAt = null;
+        foreach (RedisRegion region in regions)
+        {
+            StreamEntry[] entries = await region.PromptEntriesAsync(timed);
+            Assert.True(entries.Length >= 1, $"{region.Name}: no entry with id {timed}. {timedRun.Describe()}");
+            long at = (long)entries[0][PromptEntry.RevealAtField];
+            Assert.True(revealAt is null || revealAt == at, $"reveal_at differs between regions: {revealAt} vs {at} ({region.Name})");
+            revealAt = at;
+        }
+
+        Assert.True(revealAt > publishedAt, $"reveal_at {revealAt} was already past when the publisher returned ({publishedAt}); --reveal-in 2s. {timedRun.Describe()}");
+        (done, counts) = await client.WaitForEventsAsync(null, 1, TimeSpan.FromMilliseconds(revealAt!.Value - publishedAt + 8000));
+        await Task.Delay(300);
+        sockets = await client.ReportAsync(clear: true);
+        Assert.True(done, $"not every socket got the timed prompt; sockets by prompt count: {counts}");
+        var delays = new List<(long Delay, SocketReport Socket)>();
+        foreach (SocketReport socket in sockets)
+        {
+            ReceivedEvent[] got = socket.Prompts(timed).ToArray();
+            Assert.True(got.Length == 1, $"expected the timed prompt exactly once\n{socket.Describe()}");
+            delays.Add((got[0].T - revealAt.Value, socket));
+        }
+
+        delays.Sort((a, b) => a.Delay.CompareTo(b.Delay));
+        string spread = $"arrival − reveal_at over {delays.Count} sockets: min {delays[0].Delay} ms, median {delays[delays.Count / 2].Delay} ms, " +
+                        $"max {delays[^1].Delay} ms (spread {delays[^1].Delay - delays[0].Delay} ms); " +
+                        $"per gateway max: {string.Join(", ", delays.GroupBy(d => d.Socket.Group).Select(g => $"{g.Key} {g.Max(d => d.Delay)} ms"))}";
+        output.WriteLine($"timed reveal: {spread}");
+        Assert.True(delays[0].Delay >= 0, $"a socket got the prompt BEFORE reveal_at. {spread}\n{delays[0].Socket.Describe()}");
+        Assert.True(delays[^1].Delay <= 50, $"a socket got the prompt more than 50 ms after reveal_at. {spread}\n{delays[^1].Socket.Describe()}");
+
+        await EndAsync(client, regions);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // 2. Redis killed (SIGKILL) and restarted in the middle of a burst of 1,000 prompts.
+    // ------------------------------------------------------------------------------------------------------------
+
+    [Fact(Timeout = 90_000)]
+    public async Task RedisKilledMidBurst_EverySocketGetsAllPromptsInOrderOnce_AndReadyzReportsTheOutage()
+    {
+        const int prompts = 1000, killAt = 300, duplicateAt = 600, perGateway = 10;
+        RedisRegion region = await RegionAsync("eu", 2);
+        RegionClient client = await ClientAsync();
+        foreach (ServerProcess gateway in region.Gateways)
+        {
+            await client.ConnectAsync(gateway.Url, perGateway, gateway.Url);
+        }
+
+        // /readyz of every gateway, every 25 ms, for the whole burst.
+        var readiness = new List<(long T, int Gateway, HttpStatusCode Status, string Body)>();
+        using var stopPolling = new CancellationTokenSource();
+        Task poller = Task.Run(async () =>
+        {
+            while (!stopPolling.IsCancellationRequested)
+            {
+                for (int g = 0; g < region.Gateways.Count; g++)
+                {
+                    (HttpStatusCode status, string body) = await RedisRegion.ReadyzAsync(region.Gateways[g]);
+                    lock (readiness)
+                    {
+                        readiness.Add((Environment.TickCount64, g, status, body));
+                    }
+                }
+
+                await Task.Delay(25);
+            }
+        });
+
+        bool SawEverywhere(HttpStatusCode status, long since)
+        {
+            lock (readiness)
+            {
+                return Enumerable.Range(0, region.Gateways.Count).All(g => readiness.Any(r => r.Gateway == g && r.Status == status && r.T >= since));
+            }
+        }
+
+        string tag = Tag("burst");
+        var streamIds = new string[prompts];
+        int failedAttempts = 0;
+        long killedAt = 0, restartedAt = 0;
+        Task outage = Task.CompletedTask;
+        var deadline = Stopwatch.StartNew();
+        for (int n = 0; n < prompts; n++)
+        {
+            if (n == killAt)
+            {
+                region.Redis.Kill();
+                killedAt = Environment.TickCount64;
+                outage = Task.Run(async () =>
+                {
+                    // Down until every gateway said 503 (10 s at most), and at least 1 s.
+                    var watch = Stopwatch.StartNew();
+                    while (!SawEverywhere((HttpStatusCode)503, killedAt) && watch.Elapsed < TimeSpan.FromSeconds(10))
+                    {
+                        await Task.Delay(25);
+                    }
+
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(0, 1000 - watch.ElapsedMilliseconds)));
+                    await region.Redis.StartAgainAsync();
+                    restartedAt = Environment.TickCount64;
+                });
+            }
+
+            // The backend's retry rule: the same prompt id again until Redis takes it. Prompt duplicateAt is written
+            // twice on purpose, as a retry whose first reply was lost would: gateways deliver it once.
+            for (int copy = n == duplicateAt ? 2 : 1; copy > 0;)
+            {
+                try
+                {
+                    streamIds[n] = await region.PublishAsync($"{tag}-{n}", Data(tag, n));
+                    copy--;
+                }
+                catch (Exception e) when (e is RedisException or TimeoutException)
+                {
+                    failedAttempts++;
+                    Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(45), $"prompt {n} still not accepted after 45 s of burst: {e.Message}");
+                    await Task.Delay(50);
+                }
+            }
+        }
+
+        await outage;
+        TimeSpan burst = deadline.Elapsed;
+        TimeSpan?[] backUp = await Task.WhenAll(region.Gateways.Select(g => RedisRegion.WaitForReadyzAsync(g, HttpStatusCode.OK, TimeSpan.FromSeconds(15))));
+        (bool done, string counts) = await client.WaitForEventsAsync(null, prompts, TimeSpan.FromSeconds(30));
+        await Task.Delay(500); // duplicates would arrive now
+        stopPolling.Cancel();
+        await poller;
+
+        string Readiness()
+        {
+            lock (readiness)
+            {
+                return string.Join("; ", Enumerable.Range(0, region.Gateways.Count).Select(g =>
+                {
+                    var changes = readiness.Where(r => r.Gateway == g).Aggregate(new List<(long T, HttpStatusCode S, string B)>(), (list, r) =>
+                    {
+                        if (list.Count == 0 || list[^1].S != r.Status)
+                        {
+                            list.Add((r.T - killedAt, r.Status, r.Body));
+                        }
+
+                        return list;
+                    });
+                    return $"gateway {g}: " + string.Join(" → ", changes.Select(c => $"{(int)c.S} {RegionClient.Truncate(c.B, 120)} at {c.T:+0;-0} ms"));
+                }));
+            }
+        }
+
+        string context = $"burst of {prompts} took {burst.TotalMilliseconds:F0} ms, {failedAttempts} failed XADD attempts, Redis down " +
+                         $"{restartedAt - killedAt} ms; /readyz (times from the kill): {Readiness()}";
+        output.WriteLine(context);
+        Assert.True(failedAttempts > 0, $"the kill did not interrupt the burst. {context}");
+        Assert.True((await region.PromptEntriesAsync($"{tag}-{duplicateAt}")).Length >= 2, $"prompt {duplicateAt} should be in the stream twice");
+        for (int g = 0; g < region.Gateways.Count; g++)
+        {
+            lock (readiness)
+            {
+                (long T, int Gateway, HttpStatusCode Status, string Body)[] down = readiness.Where(r => r.Gateway == g && r.T >= killedAt && r.Status == (HttpStatusCode)503).ToArray();
+                Assert.True(down.Length > 0, $"gateway {g} never answered /readyz 503 while Redis was down. {context}");
+                using JsonDocument body = JsonDocument.Parse(down[0].Body);
+                Assert.True(body.RootElement.GetProperty("status").GetString() == "not ready" &&
+                            !string.IsNullOrWhiteSpace(body.RootElement.GetProperty("reason").GetString()), $"503 body: {down[0].Body}");
+            }
+
+            Assert.True(backUp[g] is not null, $"gateway {g} /readyz did not return to 200 within 15 s of the end of the burst. {context}");
+        }
+
+        SocketReport[] sockets = await client.ReportAsync();
+        Assert.True(done, $"not every socket got {prompts} prompts within 30 s; sockets by prompt count: {counts}. {context}");
+        foreach (SocketReport socket in sockets)
+        {
+            Assert.True(socket.Connected && socket.Connects.Length == 1 && socket.Disconnects.Length == 0,
+                $"sockets must stay connected through the Redis outage. {context}\n{socket.Describe()}");
+            ReceivedEvent[] got = socket.Prompts(tag).ToArray();
+            int[] ns = got.Select(e => int.Parse(e.Field("n")!, CultureInfo.InvariantCulture)).ToArray();
+            string Where(int i) => $"socket {socket.Index}: {got.Length} prompts; first difference at position {i}: " +
+                                   $"{string.Join(", ", got.Skip(Math.Max(0, i - 3)).Take(7).Select(e => $"n={e.Field("n")}@{e.Offset}"))}. {context}";
+            int firstWrong = Enumerable.Range(0, Math.Min(ns.Length, prompts)).FirstOrDefault(i => ns[i] != i, -1);
+            Assert.True(ns.Length == prompts && firstWrong < 0, Where(firstWrong < 0 ? Math.Min(ns.Length, prompts) : firstWrong));
+            for (int i = 0; i < got.Length; i++)
+            {
+                Assert.True(got[i].Args.Length == 2 && got[i].Offset is not null, $"prompt {i} has no offset argument. {Where(i)}");
+                Assert.True(i == 0 || ParseStreamId(got[i].Offset!).CompareTo(ParseStreamId(got[i - 1].Offset!)) > 0, $"offsets not increasing. {Where(i)}");
+                // A retried XADD may have left a first copy, which is the one delivered; otherwise it is the id we got back.
+                Assert.True(got[i].Offset == streamIds[i] || ParseStreamId(got[i].Offset!).CompareTo(ParseStreamId(streamIds[i])) < 0,
+                    $"prompt {i} delivered with offset {got[i].Offset}, later than its entry {streamIds[i]}. {Where(i)}");
+            }
+        }
+
+        await EndAsync(client, region);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // 3. Connection-state recovery on the other gateway of the region.
+    // ------------------------------------------------------------------------------------------------------------
+
+    [Fact(Timeout = 60_000)]
+    public async Task Recovery_OnTheOtherGateway_ReplaysMissedPromptsInOrderOnce()
+    {
+        const int count = 5;
+        RedisRegion region = await RegionAsync("eu", 2);
+        ServerProcess a = region.Gateways[0], b = region.Gateways[1];
+        RegionClient client = await ClientAsync();
+        await client.ConnectAsync(a.Url, count, "a");
+
+        string tag = Tag("recover");
+        var expected = new List<(int N, string StreamId)> { (0, await region.PublishAsync($"{tag}-0", Data(tag, 0))) };
+        (bool done, string counts) = await client.WaitForEventsAsync(null, 1, TimeSpan.FromSeconds(10));
+        Assert.True(done, $"the first prompt did not reach every socket: {counts}");
+        SocketReport[] before = await client.ReportAsync();
+        foreach (SocketReport socket in before)
+        {
+            Assert.True(!string.IsNullOrEmpty(socket.Pid), $"the CONNECT reply in Redis mode must carry a pid (connection-state recovery)\n{socket.Describe()}");
+        }
+
+        // Transport drop (not a client disconnect): the sessions become recoverable.
+        Assert.Equal(count, await client.DropAsync(null, hold: true));
+        await RedisRegion.WaitForConnectionsAsync(a, 0, TimeSpan.FromSeconds(5));
+        await Task.Delay(250);
+        for (int n = 1; n <= 10; n++)
+        {
+            expected.Add((n, await region.PublishAsync($"{tag}-{n}", Data(tag, n))));
+        }
+
+        ResumedSocket[] resumed = await client.ResumeAsync(null, b.Url);
+        foreach (ResumedSocket socket in resumed)
+        {
+            SocketReport old = before.Single(s => s.Index == socket.Index);
+            Assert.True(socket.Connected && socket.Recovered && socket.Id == old.Id,
+                $"expected recovered with the same id {old.Id} on {b.Url}, got {socket}\n{(await client.ReportAsync(new[] { socket.Index }))[0].Describe()}");
+        }
+
+        await RedisRegion.WaitForConnectionsAsync(b, count, TimeSpan.FromSeconds(5));
+        (done, counts) = await client.WaitForEventsAsync(null, 11, TimeSpan.FromSeconds(10));
+        await Task.Delay(500);
+
+        // Live prompts keep flowing on the new gateway.
+        expected.Add((11, await region.PublishAsync($"{tag}-11", Data(tag, 11))));
+        (bool live, string liveCounts) = await client.WaitForEventsAsync(null, 12, TimeSpan.FromSeconds(10));
+        await Task.Delay(300);
+        SocketReport[] after = await client.ReportAsync();
+        Assert.True(done, $"the 10 missed prompts were not replayed to every socket: {counts}");
+        Assert.True(live, $"a live prompt after the recovery did not reach every socket: {liveCounts}");
+        foreach (SocketReport socket in after)
+        {
+            AssertPrompts(socket, tag, expected, "first prompt, the 10 replayed in order, then one live, each once");
+        }
+
+        await EndAsync(client, region);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // 4. Answers from 1,000 sockets: acked once Redis took them, one stream entry each, a second one refused.
+    // ------------------------------------------------------------------------------------------------------------
+
+    [Fact(Timeout = 90_000)]
+    public async Task Answers_FromAThousandSockets_AckedOk_OneEntryEach_SecondAnswerRefused()
+    {
+        const int perGateway = 500, choice = 2;
+        RedisRegion region = await RegionAsync("eu", 2);
+        RegionClient client = await ClientAsync();
+        foreach (ServerProcess gateway in region.Gateways)
+        {
+            await client.ConnectAsync(gateway.Url, perGateway, gateway.Url, batch: 100);
+        }
+
+        string promptId = Tag("question");
+        await region.PublishAsync(promptId, Data(promptId));
+        (bool done, string counts) = await client.WaitForEventsAsync(null, 1, TimeSpan.FromSeconds(15));
+        Assert.True(done, $"the prompt did not reach every socket: {counts}");
+
+        long from = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        AnswerResult[] acks = await client.AnswerAsync(null, promptId, choice, timeoutMs: 10000);
+        long to = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        Assert.Equal(2 * perGateway, acks.Length);
+        AnswerResult[] bad = acks.Where(r => r.Ack is not { Length: 1 } ack || ack[0].ValueKind != JsonValueKind.Object ||
+                                             !ack[0].TryGetProperty("ok", out JsonElement ok) || ok.ValueKind != JsonValueKind.True).ToArray();
+        Assert.True(bad.Length == 0, $"{bad.Length} of {acks.Length} answers not acked {{\"ok\":true}}; first: " +
+                                     string.Join("; ", bad.Take(5).Select(r => $"socket {r.Index}: ack {(r.Ack is null ? "none" : JsonSerializer.Serialize(r.Ack))}, error {r.Error}")));
+
+        IDatabase db = await region.DatabaseAsync();
+        StreamEntry[] entries = await db.StreamRangeAsync(RedisRegion.AnswersKey, "-", "+");
+        Assert.Equal(acks.Length, (int)await db.StreamLengthAsync(RedisRegion.AnswersKey));
+        Assert.Equal(acks.Length, entries.Length);
+        var sids = new HashSet<string>();
+        foreach (StreamEntry entry in entries)
+        {
+            string describe = string.Join(", ", entry.Values.Select(v => $"{v.Name}={v.Value}"));
+            Assert.True(entry["prompt_id"] == promptId, $"prompt_id: {describe}");
+            Assert.True(sids.Add(entry["sid"]!), $"a second entry for sid {entry["sid"]}: {describe}");
+            using JsonDocument data = JsonDocument.Parse(entry["data"].ToString());
+            // The answer object, or the answer's arguments as an array of one.
+            JsonElement answer = data.RootElement.ValueKind == JsonValueKind.Array && data.RootElement.GetArrayLength() == 1 ? data.RootElement[0] : data.RootElement;
+            Assert.True(answer.ValueKind == JsonValueKind.Object && answer.GetProperty("promptId").GetString() == promptId &&
+                        answer.GetProperty("choice").GetInt32() == choice, $"data: {describe}");
+            Assert.True(long.TryParse(entry["at"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out long at) && at >= from - 1000 && at <= to + 1000,
+                $"at must be ms since the epoch between {from} and {to}: {describe}");
+        }
+
+        Assert.True(sids.SetEquals(acks.Select(a => a.Id!)), "the answers' sid fields are not the ids of the answering sockets");
+
+        AnswerResult[] again = await client.AnswerAsync(new[] { 0 }, promptId, choice);
+        Assert.True(again[0].Ack is { Length: 1 } && again[0].Ack![0].GetRawText() == "{\"ok\":false,\"error\":\"duplicate\"}",
+            $"second answer: ack {(again[0].Ack is null ? "none" : JsonSerializer.Serialize(again[0].Ack))}, error {again[0].Error}");
+        await Task.Delay(300);
+        Assert.Equal(acks.Length, (int)await db.StreamLengthAsync(RedisRegion.AnswersKey));
+
+        await EndAsync(client, region);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // 5. Gap detection: the client's offset was trimmed away while it was gone.
+    // ------------------------------------------------------------------------------------------------------------
+
+    [Fact(Timeout = 60_000)]
+    public async Task GapDetection_OffsetTrimmedFromTheStream_NotRecovered_ButKeepsWorking()
+    {
+        const int count = 3;
+        RedisRegion region = await RegionAsync("eu", 1);
+        ServerProcess gateway = region.Gateways[0];
+        RegionClient client = await ClientAsync();
+        await client.ConnectAsync(gateway.Url, count, "a");
+
+        string tag = Tag("gap");
+        string first = await region.PublishAsync($"{tag}-0", Data(tag, 0));
+        (bool done, string counts) = await client.WaitForEventsAsync(null, 1, TimeSpan.FromSeconds(10));
+        Assert.True(done, $"the first prompt did not reach every socket: {counts}");
+        SocketReport[] before = await client.ReportAsync(clear: true);
+
+        Assert.Equal(count, await client.DropAsync(null, hold: true));
+        await RedisRegion.WaitForConnectionsAsync(gateway, 0, TimeSpan.FromSeconds(5));
+        await Task.Delay(250);
+        for (int n = 1; n <= 3; n++)
+        {
+            await region.PublishAsync($"{tag}-{n}", Data(tag, n));
+        }
+
+        IDatabase db = await region.DatabaseAsync();
+        await db.StreamTrimAsync(region.Prompts.Key, 0);
+        Assert.Equal(0, await db.StreamLengthAsync(region.Prompts.Key));
+
+        ResumedSocket[] resumed = await client.ResumeAsync(null, null);
+        foreach (ResumedSocket socket in resumed)
+        {
+            Assert.True(socket.Connected && !socket.Recovered,
+                $"the offset {first} is no longer in the stream: expected connected and not recovered, got {socket}\n{(await client.ReportAsync(new[] { socket.Index }))[0].Describe()}");
+            Assert.True(before.Single(s => s.Index == socket.Index).Prompts(tag).Single().Offset == first, "the socket had the first prompt's offset");
+        }
+
+        string next = await region.PublishAsync($"{tag}-9", Data(tag, 9));
+        await ReportWhenAsync(client, s => s.Prompts(tag).Any(e => e.Field("n") == "9"), TimeSpan.FromSeconds(10));
+        await Task.Delay(300);
+        SocketReport[] after = await client.ReportAsync();
+        foreach (SocketReport socket in after)
+        {
+            ReceivedEvent[] fresh = socket.Prompts(tag).Where(e => e.Field("n") == "9").ToArray();
+            Assert.True(fresh.Length == 1 && fresh[0].Offset == next,
+                $"after the unrecovered reconnect a new prompt must arrive once with offset {next}\n{socket.Describe()}");
+        }
+
+        await EndAsync(client, region);
+    }
+
+    /// <summary>Reports until every socket satisfies <paramref name="condition"/> or the limit passes; the last report.</summary>
+    private static async Task<SocketReport[]> ReportWhenAsync(RegionClient client, Func<SocketReport, bool> condition, TimeSpan limit)
+    {
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            SocketReport[] report = await client.ReportAsync();
+            if (report.All(condition) || watch.Elapsed > limit)
+            {
+                return report;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // 6. Late joiners get the current prompt; a recovered client does not get it a second time.
+    // ------------------------------------------------------------------------------------------------------------
+
+    [Fact(Timeout = 60_000)]
+    public async Task LateJoiner_GetsTheCurrentPromptOnConnect_RecoveredClientDoesNotGetItAgain()
+    {
+        RedisRegion region = await RegionAsync("eu", 2);
+        ServerProcess a = region.Gateways[0], b = region.Gateways[1];
+        RegionClient client = await ClientAsync();
+        int[] early = await client.ConnectAsync(a.Url, 2, "early");
+
+        string tag = Tag("current");
+        string current = await region.PublishAsync($"{tag}-0", Data(tag, 0));
+        (bool done, string counts) = await client.WaitForEventsAsync(early, 1, TimeSpan.FromSeconds(10));
+        Assert.True(done, $"the prompt did not reach the early sockets: {counts}");
+
+        int[] late = [.. await client.ConnectAsync(a.Url, 2, "late-a"), .. await client.ConnectAsync(b.Url, 2, "late-b")];
+        (done, counts) = await client.WaitForEventsAsync(late, 1, TimeSpan.FromSeconds(5));
+        Assert.True(done, $"late joiners did not get the current prompt within 5 s: {counts}");
+
+        // The early sockets drop their transport and recover on the other gateway: nothing to replay.
+        Assert.Equal(early.Length, await client.DropAsync(early, hold: true));
+        await RedisRegion.WaitForConnectionsAsync(a, 2, TimeSpan.FromSeconds(5));
+        await Task.Delay(250);
+        long resumedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        foreach (ResumedSocket socket in await client.ResumeAsync(early, b.Url))
+        {
+            Assert.True(socket.Connected && socket.Recovered, $"expected a recovered session on {b.Url}: {socket}");
+        }
+
+        await Task.Delay(1000);
+        SocketReport[] sockets = await client.ReportAsync();
+        foreach (SocketReport socket in sockets)
+        {
+            AssertPrompts(socket, tag, [(0, current)], early.Contains(socket.Index) ? "early socket, then recovered" : "late joiner");
+        }
+
+        foreach (SocketReport socket in sockets.Where(s => late.Contains(s.Index)))
+        {
+            long delay = socket.Prompts(tag).Single().T - socket.Connects[0].T;
+            Assert.True(delay <= 1000, $"the late joiner got the current prompt {delay} ms after connecting\n{socket.Describe()}");
+        }
+
+        foreach (SocketReport socket in sockets.Where(s => early.Contains(s.Index)))
+        {
+            Assert.True(socket.Events.All(e => e.T < resumedAt), $"the recovered socket received something after its recovery\n{socket.Describe()}");
+        }
+
+        // Everyone gets the next one, once.
+        string next = await region.PublishAsync($"{tag}-1", Data(tag, 1));
+        (done, counts) = await client.WaitForEventsAsync(null, 2, TimeSpan.FromSeconds(10));
+        await Task.Delay(300);
+        sockets = await client.ReportAsync();
+        Assert.True(done, $"the next prompt did not reach every socket: {counts}");
+        foreach (SocketReport socket in sockets)
+        {
+            AssertPrompts(socket, tag, [(0, current), (1, next)], "the current prompt once, then the next once");
+        }
+
+        await EndAsync(client, region);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // 7. Readiness follows Redis: 503 with a reason when the gateway starts without it, 200 once it is there.
+    // ------------------------------------------------------------------------------------------------------------
+
+    [Fact(Timeout = 60_000)]
+    public async Task Readyz_Is503WithAReasonWhileRedisIsDown_And200AfterRedisStarts()
+    {
+        RedisRegion region = await RegionAsync("eu", 0);
+        region.Redis.Kill();
+        ServerProcess gateway = await region.StartGatewayAsync(readyPath: "/healthz");
+
+        // Down for longer than the configuration's connectTimeout (2 s): the gateway's first connection attempt has
+        // failed for good, not merely still pending, when Redis comes up.
+        var watch = Stopwatch.StartNew();
+        var seen = new List<(HttpStatusCode Status, string Body)>();
+        while (watch.Elapsed < TimeSpan.FromSeconds(3))
+        {
+            seen.Add(await RedisRegion.ReadyzAsync(gateway));
+            await Task.Delay(100);
+        }
+
+        Assert.True(seen.All(s => s.Status == (HttpStatusCode)503),
+            $"/readyz while Redis is down: {string.Join("; ", seen.Select(s => $"{(int)s.Status} {s.Body}"))}\n{gateway.RecentOutput}");
+        using (JsonDocument body = JsonDocument.Parse(seen[0].Body))
+        {
+            Assert.True(body.RootElement.GetProperty("status").GetString() == "not ready" &&
+                        body.RootElement.TryGetProperty("reason", out JsonElement reason) && !string.IsNullOrWhiteSpace(reason.GetString()),
+                $"503 body: {seen[0].Body}");
+        }
+
+        await region.Redis.StartAgainAsync();
+        TimeSpan? ready = await RedisRegion.WaitForReadyzAsync(gateway, HttpStatusCode.OK, TimeSpan.FromSeconds(10));
+        output.WriteLine($"/readyz while Redis was down: {string.Join(" → ", seen.Select(x => x.Body).Distinct())}; {(ready is null ? "not 200 within 10 s" : $"200 {ready.Value.TotalMilliseconds:F0} ms")} after Redis started");
+        Assert.True(ready is not null, $"/readyz not 200 within 10 s of Redis starting (before: {string.Join(" → ", seen.Select(x => x.Body).Distinct())}); " +
+                                       $"last: {await RedisRegion.ReadyzAsync(gateway)}\n{gateway.RecentOutput}");
+
+        // And it is a working Redis-mode gateway now.
+        RegionClient client = await ClientAsync();
+        await client.ConnectAsync(gateway.Url, 1);
+        string tag = Tag("after");
+        string streamId = await region.PublishAsync(tag, Data(tag, 0));
+        (bool done, string counts) = await client.WaitForEventsAsync(null, 1, TimeSpan.FromSeconds(10));
+        SocketReport socket = (await client.ReportAsync())[0];
+        Assert.True(done, $"no prompt after Redis came up: {counts}");
+        AssertPrompts(socket, tag, [(0, streamId)], $"a prompt once Redis is up (ready {ready.Value.TotalMilliseconds:F0} ms after it started)");
+
+        await EndAsync(client, region);
+    }
+}
