@@ -128,21 +128,39 @@ public sealed class HeartbeatAndBroadcastTests(GatewayServer server)
     {
         long before = (await server.StatsAsync()).GetProperty("slowConsumers").GetInt64();
         RawClient stalled = await JoinAsync("", receiveBufferSize: 4096); // never reads again
+        // ...but keeps sending pongs unasked, so that only the broadcast backlog, not the heartbeat, can end it.
+        using var stop = new CancellationTokenSource();
+        Task pongs = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await stalled.SendTextAsync("3");
+                    await Task.Delay(150, stop.Token);
+                }
+                catch (Exception e) when (e is OperationCanceledException or System.Net.Sockets.SocketException or IOException or ObjectDisposedException)
+                {
+                    return;
+                }
+            }
+        });
         using RawClient healthy = await JoinAsync("");
         string payload = new('x', 16_000);
-        for (int i = 0; i < 3000; i++)
+        // Three publishes at a time: the stalled socket must be lapped well before its missing pongs (1 s) end it,
+        // also on a loaded machine — and the healthy one must stay under MaxOutboundBytes (64 KiB) between drains.
+        for (int i = 0; i < 3000; i += 3)
         {
-            await server.PublishAsync($"{{\"event\":\"bulk\",\"data\":[{i},\"{payload}\"]}}");
-            if (i % 8 == 0)
+            await Task.WhenAll(Enumerable.Range(i, 3).Select(n => server.PublishAsync($"{{\"event\":\"bulk\",\"data\":[{n},\"{payload}\"]}}")));
+
+            // keep the healthy client drained (and answering pings): read up to a frame of this group
+            while (true)
             {
-                // keep the healthy client drained (and answering pings)
-                while (true)
+                string text = (await healthy.ReadNonPingFrameAsync()).Text;
+                int start = "42[\"bulk\",".Length;
+                if (text.StartsWith("42[\"bulk\",", StringComparison.Ordinal) && int.Parse(text.AsSpan(start, text.IndexOf(',', start) - start)) >= i)
                 {
-                    RawClient.Frame frame = await healthy.ReadNonPingFrameAsync();
-                    if (frame.Text.StartsWith($"42[\"bulk\",{i},", StringComparison.Ordinal))
-                    {
-                        break;
-                    }
+                    break;
                 }
             }
 
@@ -153,6 +171,8 @@ public sealed class HeartbeatAndBroadcastTests(GatewayServer server)
         }
 
         Assert.True((await server.StatsAsync()).GetProperty("slowConsumers").GetInt64() > before);
+        stop.Cancel();
+        await pongs;
         stalled.Dispose();
         await server.PublishAsync("{\"event\":\"after\",\"data\":[]}");
         while ((await healthy.ReadNonPingFrameAsync()).Text != "42[\"after\"]")

@@ -163,21 +163,22 @@ public sealed class TrailingOffsetTests
     public void APromptWithATrailingStreamIdCountsAndTheIdBecomesTheOffset()
     {
         VirtualClient client = NewClient(out Metrics m);
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(); // prompts older than the process are another run's
 
         // Before the server offered a pid (no recovery): the trailing string is an ordinary extra argument.
-        client.ReceiveEvent(Encoding.UTF8.GetBytes("""2["prompt",{"id":"p-1","sentAt":1,"payload":"x"},"1764700000000-0"]"""));
+        client.ReceiveEvent(Encoding.UTF8.GetBytes($$"""2["prompt",{"id":"p-1","sentAt":{{now}},"payload":"x"},"1764700000000-0"]"""));
         Assert.Equal(1, m.Prompts[0].Received);
         Assert.Null(client.LastOffset);
 
         // With a pid, like socket.io-client 4.6+: the last string argument is the offset sent on reconnect.
         typeof(VirtualClient).GetField("_pid", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
             .SetValue(client, "pid-1");
-        client.ReceiveEvent(Encoding.UTF8.GetBytes("""2/quiz,["prompt",{"id":"p-2","sentAt":1,"payload":"x"},"1764700000001-0"]"""));
+        client.ReceiveEvent(Encoding.UTF8.GetBytes($$"""2/quiz,["prompt",{"id":"p-2","sentAt":{{now}},"payload":"x"},"1764700000001-0"]"""));
         Assert.Equal(1, m.Prompts[1].Received);
         Assert.Equal("1764700000001-0", client.LastOffset);
 
         // Redelivered after a recovery: a duplicate, not a second delivery; the offset still moves on.
-        client.ReceiveEvent(Encoding.UTF8.GetBytes("""2["prompt",{"id":"p-2","sentAt":1,"payload":"x"},"1764700000002-0"]"""));
+        client.ReceiveEvent(Encoding.UTF8.GetBytes($$"""2["prompt",{"id":"p-2","sentAt":{{now}},"payload":"x"},"1764700000002-0"]"""));
         Assert.Equal(1, m.Prompts[1].Received);
         Assert.Equal(1, m.Prompts[1].Duplicates);
         Assert.Equal("1764700000002-0", client.LastOffset);

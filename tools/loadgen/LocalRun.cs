@@ -241,9 +241,18 @@ public sealed class LocalRun
         }
     }
 
-    /// <summary>Storm: closes a share of the connected sockets at once, as a network drop would.</summary>
+    /// <summary>
+    /// Storm: closes a share of the connected sockets at once, as a network drop would. A fraction of 0 closes none:
+    /// the target is about to drop them all (a restart), and every connected socket counts as dropped.
+    /// </summary>
     public void Drop(double fraction)
     {
+        if (fraction <= 0)
+        {
+            _storm = new StormReport { Dropped = _clients.Count(c => c.IsConnected) };
+            return;
+        }
+
         int every = fraction >= 1 ? 1 : (int)Math.Max(1, Math.Round(1 / fraction));
         long dropped = 0;
         for (int i = 0; i < _clients.Length; i++)

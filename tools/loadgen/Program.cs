@@ -453,6 +453,11 @@ public static class Program
         if (o.RestartCommand is not null)
         {
             // The other storm: the target itself goes away (every socket drops) and comes back.
+            foreach (IRunPart p in parts)
+            {
+                p.Drop(0);
+            }
+
             await RunRestartCommandAsync(o.RestartCommand, errors).ConfigureAwait(false);
         }
         else
