@@ -40,8 +40,8 @@ public static class WebSocketHandshake
         Span<byte> input = stackalloc byte[64];
         key.CopyTo(input);
         Guid.CopyTo(input.Slice(key.Length));
-        Span<byte> hash = stackalloc byte[20];
-        SHA1.HashData(input.Slice(0, key.Length + Guid.Length), hash);
+        Span<byte> hash = stackalloc byte[Sha1.HashLength];
+        Sha1.HashData(input.Slice(0, key.Length + Guid.Length), hash);
         Base64.EncodeToUtf8(hash, destination, out _, out _);
     }
 
