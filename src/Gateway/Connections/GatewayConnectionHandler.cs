@@ -305,6 +305,15 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
             return Reject(http, upgrade, EngineIOError.UnsupportedProtocolVersion);
         }
 
+        if (_runtime.Stopping)
+        {
+            // Shutting down: a session opened now would be cut a moment later without its recovery record; the
+            // client's backoff brings it to a gateway that stays (or to this one restarted).
+            http.KeepAlive = false;
+            http.Respond(503, "application/json"u8, "{\"message\":\"server shutting down\"}"u8);
+            return true;
+        }
+
         if (isPolling)
         {
             if (upgrade)

@@ -44,6 +44,15 @@ internal sealed class GatewayRuntime : IDisposable
 
     public ILoggerFactory LoggerFactory { get; }
 
+    private volatile bool _stopping;
+
+    /// <summary>Set when the host begins to stop: new handshakes are refused with 503.</summary>
+    public bool Stopping
+    {
+        get => _stopping;
+        set => _stopping = value;
+    }
+
     /// <summary>Redis mode: the region's stream reader, answers writer and session records; null when embedded.</summary>
     public Redis.Region? Region { get; }
 

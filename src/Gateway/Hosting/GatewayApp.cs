@@ -57,6 +57,7 @@ public static class GatewayApp
         app.MapPrometheusScrapingEndpoint("/metrics").RequireHost($"*:{options.AdminPort}");
         app.Lifetime.ApplicationStopping.Register(() =>
         {
+            runtime.Stopping = true;
             runtime.CloseAll("server shutting down");
             // Redis mode: the closes queued one session record per socket; they must land before the process ends.
             runtime.Region?.Stop();
