@@ -4,6 +4,7 @@ using System.Text;
 namespace Gateway.LoadGen.Tests;
 
 [Trait("Category", "EndToEnd")]
+[Collection(LoadGenEndToEnd.Name)]
 public class EndToEndTests
 {
     private static async Task<bool> WaitUntil(Func<bool> condition, TimeSpan limit)
