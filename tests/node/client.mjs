@@ -15,6 +15,7 @@
 import { io } from "socket.io-client";
 import { isDeepStrictEqual } from "node:util";
 import readline from "node:readline";
+import { plain } from "./plain.mjs";
 
 function parseArgs(argv) {
   const opts = { transport: "default", timeout: 20000, params: {} };
@@ -51,20 +52,6 @@ const packets = [];
 const sockets = new Set();
 const MAX_PACKETS = 400;
 
-/** JSON-friendly view of a value: Buffers/ArrayBuffers become {"$binary":"<base64>"}. */
-function plain(value) {
-  if (Buffer.isBuffer(value)) return { $binary: value.toString("base64") };
-  if (value instanceof ArrayBuffer) return { $binary: Buffer.from(value).toString("base64") };
-  if (ArrayBuffer.isView(value)) return { $binary: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64") };
-  if (typeof value === "function") return "[function]";
-  if (Array.isArray(value)) return value.map(plain);
-  if (value && typeof value === "object") {
-    const out = {};
-    for (const [k, v] of Object.entries(value)) out[k] = plain(v);
-    return out;
-  }
-  return value === undefined ? null : value;
-}
 
 /** Deep equality that treats Buffer, ArrayBuffer and typed arrays with the same bytes as equal. */
 function same(actual, expected) {

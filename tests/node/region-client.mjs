@@ -32,6 +32,7 @@
 
 import { io } from "socket.io-client";
 import readline from "node:readline";
+import { plain } from "./plain.mjs";
 
 let maxMs = 150000;
 const argv = process.argv.slice(2);
@@ -47,20 +48,6 @@ const clients = [];
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const write = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
-/** JSON-friendly view of a value: binary becomes {"$binary":"<base64>"}, functions (acks) "[function]". */
-function plain(value) {
-  if (Buffer.isBuffer(value)) return { $binary: value.toString("base64") };
-  if (value instanceof ArrayBuffer) return { $binary: Buffer.from(value).toString("base64") };
-  if (ArrayBuffer.isView(value)) return { $binary: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64") };
-  if (typeof value === "function") return "[function]";
-  if (Array.isArray(value)) return value.map(plain);
-  if (value && typeof value === "object") {
-    const out = {};
-    for (const [k, v] of Object.entries(value)) out[k] = plain(v);
-    return out;
-  }
-  return value === undefined ? null : value;
-}
 
 function select(which) {
   if (which === undefined || which === null || which === "all") return clients;
