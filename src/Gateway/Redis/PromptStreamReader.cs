@@ -46,6 +46,7 @@ internal sealed class PromptStreamReader
     // Read by other threads.
     private volatile PositionBox _position = new(StreamPosition.Start);
     private volatile string? _notReady = "redis: connecting";
+    private volatile bool _failing; // the last round failed (an outage, not the start)
     private string _cursorText = "";
 
     public PromptStreamReader(GatewayRuntime runtime, Region region)
@@ -88,9 +89,9 @@ internal sealed class PromptStreamReader
     /// </summary>
     public bool TryRequestRecovery(RecoveryRequest request)
     {
-        // Still starting (a restarted gateway that clients rush back to): they wait for the first round. Away after
-        // that: they connect fresh at once.
-        if (_stopped || (_synced && _region.NotReadyReason is not null))
+        // Still starting (a restarted gateway that clients rush back to, the first round may take a while): they wait
+        // for it. In an outage: they connect fresh at once.
+        if (_stopped || _failing || _region.Connection is { IsConnected: false })
         {
             return false;
         }
@@ -136,6 +137,7 @@ internal sealed class PromptStreamReader
                 }
 
                 _notReady = null;
+                _failing = false;
                 backoffMs = 100;
                 await WaitAsync(stopping).ConfigureAwait(false);
             }
@@ -151,6 +153,7 @@ internal sealed class PromptStreamReader
                 }
 
                 _notReady = "redis: " + e.Message;
+                _failing = true;
                 FailPendingRecoveries();
                 try
                 {
@@ -167,6 +170,7 @@ internal sealed class PromptStreamReader
             {
                 // A bug, not an outage: report it, keep the gateway up, retry slowly.
                 _notReady = "prompt reader failed: " + e.Message;
+                _failing = true;
                 Log.RedisLoopFailed(_region.Logger, "prompt stream", e);
                 FailPendingRecoveries();
                 await Task.Delay(1000, CancellationToken.None).ConfigureAwait(false);
