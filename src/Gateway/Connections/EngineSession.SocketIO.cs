@@ -326,7 +326,7 @@ internal sealed partial class EngineSession
         // Position before head (the reader moves them the other way round): nothing falls between the two.
         Redis.StreamPosition position = _runtime.Region?.Reader.Position ?? default;
         string sid = recovered?.Sid ?? NewId();
-        string? pid = _runtime.OffersRecovery ? recovered?.Pid ?? _runtime.Region!.IssuePid(sid, _runtime.NamespaceNames[namespaceIndex]) : null;
+        string? pid = _runtime.OffersRecovery ? recovered?.Pid ?? _runtime.Region!.IssuePid(sid, _runtime.NamespaceNames[namespaceIndex], position) : null;
         var socket = new NamespaceSocket(namespaceIndex, sid, auth, _runtime.Ring.Head, pid, position);
         if (channels is not null)
         {
@@ -464,8 +464,9 @@ internal sealed partial class EngineSession
             reader.Read();
             if (property is 2 or 3)
             {
-                // socket.io-client's recovery fields; anything but a short string is ignored, as socket.io does.
-                if (reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length <= 64)
+                // socket.io-client's recovery fields; anything but a short string is ignored, as socket.io does. Our
+                // signed pids are ≈ 90 characters (Region.IssuePid).
+                if (reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length <= 128)
                 {
                     if (property == 2)
                     {
@@ -807,6 +808,12 @@ internal sealed partial class EngineSession
                         socket.RemoveChannel(id);
                     }
                 }
+            }
+
+            if (_runtime.OffersRecovery)
+            {
+                // A crash writes no session record: keep what the auth payload does not say where a recovery finds it.
+                _runtime.Region!.SaveChannels(socket);
             }
         }
 

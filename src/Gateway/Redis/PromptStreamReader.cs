@@ -534,22 +534,23 @@ internal sealed class PromptStreamReader
     }
 
     /// <summary>
-    /// No session record: the socket's gateway died without writing one (a crash). A pid it signed, an offset, and
-    /// that gateway's last heartbeat within MaxDisconnection are enough to recover from the offset (channels: those
-    /// of the auth payload). Each pid is claimed once.
+    /// No session record: the socket's gateway died without writing one (a crash). A pid it signed and that gateway's
+    /// last heartbeat within MaxDisconnection are enough: the socket resumes from its offset (or, having had no prompt
+    /// yet, from where it joined, which the pid carries) with the channels of its auth payload plus those it joined
+    /// by event (kept in Redis by pid, see <see cref="Region.SaveChannels"/>). Each pid is claimed once.
     /// </summary>
     private async Task RecoverFromSignedPidsAsync(IDatabase db, List<RecoveryRequest> batch)
     {
         var lastSeen = new Task<long>?[batch.Count];
-        var sids = new string?[batch.Count];
+        var eventChannels = new Task<RedisValue>?[batch.Count];
+        var signed = new SignedPid[batch.Count];
         for (int i = 0; i < batch.Count; i++)
         {
             RecoveryRequest request = batch[i];
-            if (request.Record is null && request.Offset is not null &&
-                _region.TryReadPid(request.Pid, _runtime.NamespaceNames[request.NamespaceIndex], out string sid, out string instance))
+            if (request.Record is null && _region.TryReadPid(request.Pid, _runtime.NamespaceNames[request.NamespaceIndex], out signed[i]))
             {
-                sids[i] = sid;
-                lastSeen[i] = _region.InstanceLastSeenAsync(db, instance);
+                lastSeen[i] = _region.InstanceLastSeenAsync(db, signed[i].Instance);
+                eventChannels[i] = db.StringGetAsync(_region.ChannelsKey(request.Pid));
             }
         }
 
@@ -560,6 +561,7 @@ internal sealed class PromptStreamReader
 
         long now = NowMs();
         var claims = new Task<bool>?[batch.Count];
+        var channels = new string[]?[batch.Count];
         for (int i = 0; i < batch.Count; i++)
         {
             if (lastSeen[i] is not { } seen)
@@ -568,6 +570,16 @@ internal sealed class PromptStreamReader
             }
 
             long at = await seen.ConfigureAwait(false);
+            RedisValue saved = await eventChannels[i]!.ConfigureAwait(false);
+            // No saved channels: none joined by event — unless the pid is older than they are kept (then unknown).
+            channels[i] = saved.IsNull
+                ? now - signed[i].IssuedAtMs < Region.ChannelsLifetime.TotalMilliseconds - 60_000 ? [] : null
+                : ParseChannels(saved);
+            if (channels[i] is null)
+            {
+                continue;
+            }
+
             if (at > 0 && now - at <= _runtime.Options.Recovery.MaxDisconnection)
             {
                 claims[i] = _region.ClaimPidAsync(db, batch[i].Pid);
@@ -583,8 +595,22 @@ internal sealed class PromptStreamReader
         {
             if (claims[i] is { } claim && await claim.ConfigureAwait(false))
             {
-                batch[i].Record = new SessionRecord(sids[i]!, _runtime.NamespaceNames[batch[i].NamespaceIndex], 0, StreamId.Zero.ToString(), []);
+                StreamPosition joined = signed[i].Joined;
+                batch[i].Record = new SessionRecord(signed[i].Sid, _runtime.NamespaceNames[batch[i].NamespaceIndex], joined.VisibleAt, joined.Id.ToString(), channels[i]!);
             }
+        }
+    }
+
+    private static string[]? ParseChannels(RedisValue json)
+    {
+        try
+        {
+            string[]? channels = JsonSerializer.Deserialize<string[]>((string)json!);
+            return channels is not null && Array.TrueForAll(channels, c => c is not null) ? channels : null;
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Gateway.Connections;
 using Gateway.Diagnostics;
@@ -166,10 +167,12 @@ internal sealed class Region : IDisposable
     }
 
     /// <summary>
-    /// A pid any gateway of the region can verify without a record: <c>sid.instance.mac</c>. Before the secret is
-    /// known (Redis away at start) the pid is only good with a session record.
+    /// A pid any gateway of the region can verify without a record: <c>sid.instance.issuedAt.joinedAt.joinId.mac</c> —
+    /// who issued it and when (unix seconds), and where in the prompt stream the socket joined (a socket that never got
+    /// a prompt recovers from there). Before the secret is known (Redis away at start) the pid is only good with a
+    /// session record.
     /// </summary>
-    public string IssuePid(string sid, string namespaceName)
+    public string IssuePid(string sid, string namespaceName, StreamPosition joined)
     {
         byte[]? secret = _secret;
         if (secret is null)
@@ -177,34 +180,38 @@ internal sealed class Region : IDisposable
             return EngineSession.NewId();
         }
 
-        return sid + "." + InstanceId + "." + Mac(secret, sid, InstanceId, namespaceName);
+        long issuedAt = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        string signed = string.Create(CultureInfo.InvariantCulture, $"{sid}.{InstanceId}.{issuedAt}.{joined.VisibleAt}.{joined.Id}");
+        return signed + "." + Mac(secret, signed, namespaceName);
     }
 
-    /// <summary>Reads a signed pid issued for <paramref name="namespaceName"/>: its sid and instance.</summary>
-    public bool TryReadPid(string pid, string namespaceName, out string sid, out string instance)
+    /// <summary>Reads a signed pid issued for <paramref name="namespaceName"/>: who issued it, when, and the join position.</summary>
+    public bool TryReadPid(string pid, string namespaceName, out SignedPid signed)
     {
-        sid = instance = "";
+        signed = default;
         byte[]? secret = _secret;
         string[] parts = pid.Split('.');
-        if (secret is null || parts.Length != 3 || parts[0].Length is 0 or > 32 || parts[1].Length != InstanceId.Length)
+        if (secret is null || parts.Length != 6 || parts[0].Length is 0 or > 32 || parts[1].Length != InstanceId.Length ||
+            !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out long issuedAt) ||
+            !long.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out long joinedAt) ||
+            !StreamId.TryParse(parts[4], out StreamId joinedId))
         {
             return false;
         }
 
-        string expected = Mac(secret, parts[0], parts[1], namespaceName);
-        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(System.Text.Encoding.ASCII.GetBytes(expected), System.Text.Encoding.ASCII.GetBytes(parts[2])))
+        string expected = Mac(secret, pid[..pid.LastIndexOf('.')], namespaceName);
+        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(System.Text.Encoding.ASCII.GetBytes(expected), System.Text.Encoding.ASCII.GetBytes(parts[5])))
         {
             return false;
         }
 
-        sid = parts[0];
-        instance = parts[1];
+        signed = new SignedPid(parts[0], parts[1], issuedAt * 1000, new StreamPosition(joinedAt, joinedId));
         return true;
     }
 
-    private static string Mac(byte[] secret, string sid, string instance, string namespaceName)
+    private static string Mac(byte[] secret, string signed, string namespaceName)
     {
-        byte[] mac = System.Security.Cryptography.HMACSHA256.HashData(secret, System.Text.Encoding.UTF8.GetBytes(sid + "\n" + instance + "\n" + namespaceName));
+        byte[] mac = System.Security.Cryptography.HMACSHA256.HashData(secret, System.Text.Encoding.UTF8.GetBytes(signed + "\n" + namespaceName));
         return Convert.ToBase64String(mac, 0, 12).Replace('+', '-').Replace('/', '_');
     }
 
@@ -261,6 +268,36 @@ internal sealed class Region : IDisposable
         }
     }
 
+    /// <summary>
+    /// How long the channels a socket joined or left by event stay in Redis after their last change: a crash
+    /// recovery of a socket older than that cannot know them (recovered: false).
+    /// </summary>
+    public static readonly TimeSpan ChannelsLifetime = TimeSpan.FromHours(24);
+
+    public RedisKey ChannelsKey(string pid) => SessionPrefix + "channels:" + pid;
+
+    /// <summary>
+    /// Records the channels of a socket whose membership changed by event after its CONNECT. A gateway that crashes
+    /// writes no session record; the one that recovers the socket reads them from here. Pipelined, fire and forget.
+    /// </summary>
+    public void SaveChannels(NamespaceSocket socket)
+    {
+        ConnectionMultiplexer? redis = _redis;
+        if (redis is null || socket.Pid is null)
+        {
+            return;
+        }
+
+        string json = JsonSerializer.Serialize(socket.ChannelNames.ToArray(), SessionRecord.JsonOptions);
+        try
+        {
+            redis.GetDatabase().StringSet(ChannelsKey(socket.Pid), json, ChannelsLifetime, flags: CommandFlags.FireAndForget);
+        }
+        catch (RedisException)
+        {
+        }
+    }
+
     /// <summary>Stops the loops after the session records queued by the final close have reached Redis.</summary>
     public void Stop()
     {
@@ -289,6 +326,9 @@ internal sealed class Region : IDisposable
 }
 
 /// <summary>What a gateway stores about a disconnected socket (key: session prefix + pid).</summary>
+/// <summary>What a signed pid says: the socket's id, the instance that issued it, when (ms), and where it joined.</summary>
+internal readonly record struct SignedPid(string Sid, string Instance, long IssuedAtMs, StreamPosition Joined);
+
 internal sealed record SessionRecord(string Sid, string Ns, long V, string Id, string[] Ch)
 {
     public static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };

@@ -258,6 +258,16 @@ public sealed class ServerProcess : IDisposable
         Assert.True(zero, $"{Kind}: GET /v1/stats connections did not return to 0 within 5 s after the test; last stats: {last}");
     }
 
+    /// <summary>SIGKILL, as a crash: no shutdown hook runs (a Redis-mode gateway then writes no session records).</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            _process.WaitForExit(5000);
+        }
+    }
+
     public void Dispose()
     {
         Admin.Dispose();

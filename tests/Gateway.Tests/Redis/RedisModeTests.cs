@@ -419,6 +419,72 @@ public sealed class RedisModeTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     // ------------------------------------------------------------------------------------------------------------
+    // 3b. The gateway crashes (SIGKILL: no session records): its sockets recover on the other gateway from the pid it
+    //     signed — from their offset, or from where they joined when they had no prompt yet — with the channels they
+    //     joined by event.
+    // ------------------------------------------------------------------------------------------------------------
+
+    [Fact(Timeout = 60_000)]
+    public async Task Recovery_AfterTheGatewayIsKilled_OnTheOtherGateway_WithChannelsJoinedByEvent()
+    {
+        // No late-joiner prompt: the "fresh" sockets must have no offset when the gateway dies.
+        RedisRegion region = await RegionAsync("eu", 2, "--Gateway:LateJoin:MaxAge=0");
+        ServerProcess a = region.Gateways[0], b = region.Gateways[1];
+        RegionClient client = await ClientAsync();
+        string tag = Tag("crash");
+        await client.ConnectAsync(a.Url, 3, "offset");
+        string first = await region.PublishAsync($"{tag}-0", Data(tag, 0));
+        (bool done, string counts) = await client.WaitForEventsAsync(RegionClient.Group("offset"), 1, TimeSpan.FromSeconds(10));
+        Assert.True(done, $"the first prompt did not reach the offset group: {counts}");
+        await client.ConnectAsync(a.Url, 3, "fresh");
+        foreach (AnswerResult ack in await client.EmitAsync(null, "subscribe", "quiz"))
+        {
+            Assert.True(ack.Ack is [{ } reply] && reply.GetProperty("ok").GetBoolean(), $"subscribe not acked ok: {ack}");
+        }
+
+        SocketReport[] before = await client.ReportAsync();
+        await client.RetargetAsync(null, b.Url);
+        a.Kill();
+        await Task.Delay(300);
+        var missed = new List<(int N, string StreamId)>();
+        for (int n = 1; n <= 6; n++)
+        {
+            // Odd ones to the channel joined by event, even ones to the whole namespace.
+            string? channel = n % 2 == 1 ? "quiz" : null;
+            missed.Add((n, await region.Prompts.PublishAsync(await region.BackendAsync(), new PromptEntry($"{tag}-{n}", "/", channel, "prompt", Data(tag, n), null))));
+        }
+
+        Assert.True(await client.WaitConnectedAsync(null, TimeSpan.FromSeconds(15)), "the sockets did not reconnect to the other gateway");
+        // The offset group had prompt 0 before; the fresh group joined after it.
+        (done, counts) = await client.WaitForEventsAsync(RegionClient.Group("offset"), 7, TimeSpan.FromSeconds(10));
+        (bool freshDone, string freshCounts) = await client.WaitForEventsAsync(RegionClient.Group("fresh"), 6, TimeSpan.FromSeconds(5));
+        string live = await region.Prompts.PublishAsync(await region.BackendAsync(), new PromptEntry($"{tag}-7", "/", "quiz", "prompt", Data(tag, 7), null));
+        (bool liveDone, string liveCounts) = await client.WaitForEventsAsync(RegionClient.Group("offset"), 8, TimeSpan.FromSeconds(10));
+        (bool freshLiveDone, string freshLiveCounts) = await client.WaitForEventsAsync(RegionClient.Group("fresh"), 7, TimeSpan.FromSeconds(5));
+        await Task.Delay(300);
+        SocketReport[] after = await client.ReportAsync();
+        foreach (SocketReport socket in after)
+        {
+            SocketReport old = before.Single(s => s.Index == socket.Index);
+            Assert.True(socket.Connected && socket.Recovered && socket.Id == old.Id && socket.Url == b.Url,
+                $"expected recovered on {b.Url} with the same id {old.Id}\n{socket.Describe()}");
+            var expected = new List<(int N, string StreamId)>();
+            if (socket.Group == "offset")
+            {
+                expected.Add((0, first));
+            }
+
+            expected.AddRange(missed);
+            expected.Add((7, live));
+            AssertPrompts(socket, tag, expected, $"{socket.Group}: what it had, the 6 missed (3 of them on its event-joined channel) in order, one live on that channel");
+        }
+
+        Assert.True(done && freshDone && liveDone && freshLiveDone, $"replay {counts} / {freshCounts}, live {liveCounts} / {freshLiveCounts}");
+        await client.DisconnectAsync();
+        await b.AssertNoConnectionsAsync();
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
     // 4. Answers from 1,000 sockets: acked once Redis took them, one stream entry each, a second one refused.
     // ------------------------------------------------------------------------------------------------------------
 

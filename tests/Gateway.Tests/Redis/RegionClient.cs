@@ -191,6 +191,17 @@ public sealed class RegionClient : IAsyncDisposable
         return reply.GetProperty("results").Deserialize<AnswerResult[]>(Json)!;
     }
 
+    /// <summary>Emits <paramref name="event"/> with one argument and an ack from every selected socket at once.</summary>
+    public async Task<AnswerResult[]> EmitAsync(object? which, string @event, object payload, int timeoutMs = 5000)
+    {
+        JsonElement reply = await SendAsync("answer", new { which, @event, payload, timeoutMs }, TimeSpan.FromMilliseconds(timeoutMs + 10000));
+        return reply.GetProperty("results").Deserialize<AnswerResult[]>(Json)!;
+    }
+
+    /// <summary>Points the selected sockets' own automatic reconnection at <paramref name="url"/>.</summary>
+    public async Task<int> RetargetAsync(object? which, string url) =>
+        (await SendAsync("retarget", new { which, url })).GetProperty("retargeted").GetInt32();
+
     /// <summary>Waits until each selected socket saw at least <paramref name="count"/> events named <paramref name="event"/>.</summary>
     public async Task<(bool Done, string Counts)> WaitForEventsAsync(object? which, int count, TimeSpan limit, string @event = "prompt")
     {
