@@ -17,6 +17,9 @@ internal static partial class Log
     [LoggerMessage(4, LogLevel.Error, "Connection {ConnectionId} failed")]
     public static partial void ConnectionFailed(ILogger logger, string connectionId, Exception exception);
 
+    [LoggerMessage(7, LogLevel.Error, "Accepting a connection failed")]
+    public static partial void AcceptFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(5, LogLevel.Information, "Slow consumer {Sid} disconnected: {Reason}")]
     public static partial void SlowConsumer(ILogger logger, string sid, string reason);
 

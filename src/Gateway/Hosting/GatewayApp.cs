@@ -26,6 +26,9 @@ public static class GatewayApp
 
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton<GatewayRuntime>();
+        // The public port is served by PublicListener on Kestrel's socket transport; Kestrel itself serves the admin port.
+        builder.Services.AddSingleton<GatewayConnectionHandler>();
+        builder.Services.AddHostedService<PublicListener>();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(Diagnostics.GatewayMetrics.MeterName)
             .AddPrometheusExporter());
@@ -43,11 +46,6 @@ public static class GatewayApp
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Listen(IPAddress.Parse(options.BindAddress), options.Port, listen =>
-            {
-                listen.Protocols = HttpProtocols.Http1;
-                listen.UseConnectionHandler<GatewayConnectionHandler>();
-            });
             kestrel.Listen(IPAddress.Parse(options.AdminBindAddress), options.AdminPort, listen => listen.Protocols = HttpProtocols.Http1);
         });
 

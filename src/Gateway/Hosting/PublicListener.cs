@@ -1,0 +1,120 @@
+using System.Net;
+using Gateway.Connections;
+using Gateway.Diagnostics;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Hosting;
+
+/// <summary>
+/// The public port: Kestrel's socket transport (its sockets, pipes and memory pool, configured by <c>UseSockets</c>)
+/// accepting straight into <see cref="GatewayConnectionHandler"/>, without KestrelServer's connection manager. That
+/// manager walks every connection once a second for timeouts this port does not use (the sessions keep their own
+/// heartbeat): at 18,000 idle sockets the walk was ≈ 14 % of the gateway's idle CPU, and each connection paid for its
+/// bookkeeping (a <c>KestrelConnection</c>, its execution state machine, a weak reference and a dictionary entry).
+/// </summary>
+internal sealed class PublicListener(IConnectionListenerFactory transport, GatewayConnectionHandler handler, GatewayRuntime runtime, ILogger<PublicListener> logger) : IHostedService
+{
+    private IConnectionListener? _listener;
+    private Task _acceptLoop = Task.CompletedTask;
+    private int _active;
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _stopping;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        GatewayOptions options = runtime.Options;
+        _listener = await transport.BindAsync(new IPEndPoint(IPAddress.Parse(options.BindAddress), options.Port), cancellationToken).ConfigureAwait(false);
+        _acceptLoop = AcceptAsync(_listener);
+    }
+
+    private async Task AcceptAsync(IConnectionListener listener)
+    {
+        while (true)
+        {
+            ConnectionContext? connection;
+            try
+            {
+                connection = await listener.AcceptAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                // A failed accept (e.g. out of file descriptors) must not end the loop: the next one may work.
+                Log.AcceptFailed(logger, e);
+                await Task.Delay(10).ConfigureAwait(false);
+                continue;
+            }
+
+            if (connection is null)
+            {
+                break; // unbound
+            }
+
+            Interlocked.Increment(ref _active);
+            // Off the accept loop: the handler's first read may complete inline.
+            ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Listener.RunAsync(state.Connection), (Listener: this, Connection: connection), preferLocal: false);
+        }
+    }
+
+    private async Task RunAsync(ConnectionContext connection)
+    {
+        try
+        {
+            await handler.OnConnectedAsync(connection).ConfigureAwait(false);
+        }
+        finally
+        {
+            try
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                Log.ConnectionFailed(logger, connection.ConnectionId, e);
+            }
+
+            if (Interlocked.Decrement(ref _active) == 0 && _stopping)
+            {
+                _drained.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stops accepting, then waits (within the host's shutdown timeout) for the connections to end: on shutdown the
+    /// runtime has already closed every session, so they end as their close frames are flushed.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stopping = true;
+        if (_listener is not null)
+        {
+            await _listener.UnbindAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await _acceptLoop.ConfigureAwait(false);
+        if (Volatile.Read(ref _active) == 0)
+        {
+            _drained.TrySetResult();
+        }
+
+        try
+        {
+            await _drained.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Connections still open at the deadline end with the process.
+        }
+
+        if (_listener is not null)
+        {
+            await _listener.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}
