@@ -230,6 +230,7 @@ public sealed class ConfigurationTests
     [Theory]
     [InlineData("--Gateway:Port=abc", "Gateway:Port")]
     [InlineData("--Gateway:Port=70000", "Gateway:Port")]
+    [InlineData("--Gateway:MaxConnections=-1", "Gateway:MaxConnections")]
     [InlineData("--Gateway:PingInterval=0", "Gateway:PingInterval")]
     [InlineData("--Gateway:Namespaces:0=custom", "Gateway:Namespaces:0")]
     [InlineData("--Gateway:Cors:Origins:0=not a url", "Gateway:Cors:Origins:0")]

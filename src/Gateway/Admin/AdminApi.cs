@@ -187,6 +187,7 @@ internal static class AdminApi
                 published = metrics.Published,
                 slowConsumers = metrics.SlowConsumers,
                 heartbeatTimeouts = metrics.HeartbeatTimeouts,
+                connectionsRefused = metrics.ConnectionsRefused,
                 protocolErrors = metrics.ProtocolErrors,
                 unknownEvents = metrics.UnknownEvents,
                 channels = runtime.Channels.Count,

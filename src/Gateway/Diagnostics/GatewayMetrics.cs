@@ -21,6 +21,7 @@ public sealed class GatewayMetrics : IDisposable
     private long _heartbeatTimeouts;
     private long _sessionsOpened;
     private long _sessionsClosed;
+    private long _connectionsRefused;
 
     // Redis mode.
     private long _streamEntries;
@@ -48,6 +49,7 @@ public sealed class GatewayMetrics : IDisposable
         _meter.CreateObservableCounter("gateway.protocol_errors", () => Volatile.Read(ref _protocolErrors), description: "Connections ended for bad input");
         _meter.CreateObservableCounter("gateway.published", () => Volatile.Read(ref _published), description: "Messages put into the broadcast ring");
         _meter.CreateObservableCounter("gateway.heartbeat_timeouts", () => Volatile.Read(ref _heartbeatTimeouts), description: "Sessions closed for a missing pong");
+        _meter.CreateObservableCounter("gateway.connections_refused", () => Volatile.Read(ref _connectionsRefused), description: "TCP connections answered 503 at Gateway:MaxConnections");
         _meter.CreateObservableCounter("gateway.stream.entries", () => Volatile.Read(ref _streamEntries), description: "Prompt stream entries delivered into the ring");
         _meter.CreateObservableCounter("gateway.stream.duplicates", () => Volatile.Read(ref _streamDuplicates), description: "Prompt stream entries skipped: prompt id already delivered");
         _meter.CreateObservableCounter("gateway.stream.invalid", () => Volatile.Read(ref _streamInvalid), description: "Prompt stream entries skipped: not a valid prompt");
@@ -82,6 +84,10 @@ public sealed class GatewayMetrics : IDisposable
     public long Published => Volatile.Read(ref _published);
 
     public long HeartbeatTimeouts => Volatile.Read(ref _heartbeatTimeouts);
+
+    public long ConnectionsRefused => Volatile.Read(ref _connectionsRefused);
+
+    internal void ConnectionRefused() => Interlocked.Increment(ref _connectionsRefused);
 
     public long SessionsOpened => Volatile.Read(ref _sessionsOpened);
 

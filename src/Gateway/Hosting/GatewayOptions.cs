@@ -44,6 +44,13 @@ public sealed class GatewayOptions
     /// <summary>Largest HTTP request head, bytes.</summary>
     public int MaxRequestHeadLength { get; set; } = 8192;
 
+    /// <summary>
+    /// Open TCP connections on the public port; beyond it a new one gets HTTP 503 and is closed. 0 = automatic: the
+    /// process's open-files limit less the descriptors open at start less a reserve, so that the runtime never runs
+    /// out of descriptors (reading <c>/proc</c>, loading an assembly) and the gateway stays up at the limit.
+    /// </summary>
+    public int MaxConnections { get; set; }
+
     /// <summary>Channels one socket may be in (per namespace).</summary>
     public int MaxChannelsPerSocket { get; set; } = 32;
 
@@ -236,6 +243,11 @@ public sealed class GatewayOptions
         if (MaxRequestHeadLength < 256)
         {
             yield return $"Gateway:MaxRequestHeadLength must be >= 256 bytes (was {MaxRequestHeadLength}).";
+        }
+
+        if (MaxConnections < 0)
+        {
+            yield return $"Gateway:MaxConnections must be >= 0 (was {MaxConnections}).";
         }
 
         if (MaxChannelsPerSocket < 0)

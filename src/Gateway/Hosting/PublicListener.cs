@@ -21,12 +21,50 @@ internal sealed class PublicListener(IConnectionListenerFactory transport, Gatew
     private int _active;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _stopping;
+    private int _maxConnections;
+    private long _lastAcceptErrorLog;
+
+    /// <summary>Descriptors kept free for everything but client sockets: Redis, the admin port, the runtime itself.</summary>
+    internal const int DescriptorReserve = 128;
+
+    /// <summary>The connection cap in force (<c>Gateway:MaxConnections</c>, or the automatic one).</summary>
+    public int MaxConnections => _maxConnections;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         GatewayOptions options = runtime.Options;
+        _maxConnections = options.MaxConnections > 0 ? options.MaxConnections : AutomaticMaxConnections();
         _listener = await transport.BindAsync(new IPEndPoint(IPAddress.Parse(options.BindAddress), options.Port), cancellationToken).ConfigureAwait(false);
         _acceptLoop = AcceptAsync(_listener);
+    }
+
+    /// <summary>
+    /// The open-files limit less the descriptors open now less <see cref="DescriptorReserve"/>: out of descriptors the
+    /// runtime itself fails (the GC reads <c>/proc/meminfo</c>, assemblies load lazily) and the process dies.
+    /// </summary>
+    internal static int AutomaticMaxConnections()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/limits"))
+            {
+                // "Max open files            20000                20000                files"
+                if (line.StartsWith("Max open files", StringComparison.Ordinal))
+                {
+                    string[] fields = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    if (fields.Length > 0 && long.TryParse(fields[0], out long limit))
+                    {
+                        int open = Directory.GetFiles("/proc/self/fd").Length;
+                        return (int)Math.Clamp(limit - open - DescriptorReserve, 1, int.MaxValue);
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return int.MaxValue; // "unlimited", or not Linux
     }
 
     private async Task AcceptAsync(IConnectionListener listener)
@@ -44,9 +82,16 @@ internal sealed class PublicListener(IConnectionListenerFactory transport, Gatew
             }
             catch (Exception e)
             {
-                // A failed accept (e.g. out of file descriptors) must not end the loop: the next one may work.
-                Log.AcceptFailed(logger, e);
-                await Task.Delay(10).ConfigureAwait(false);
+                // A failed accept (out of descriptors despite the cap: other files) must not end the loop; logged at
+                // most once a second, and the next attempt waits a little.
+                long now = Environment.TickCount64;
+                if (now - _lastAcceptErrorLog >= 1000)
+                {
+                    _lastAcceptErrorLog = now;
+                    Log.AcceptFailed(logger, e);
+                }
+
+                await Task.Delay(50).ConfigureAwait(false);
                 continue;
             }
 
@@ -55,7 +100,13 @@ internal sealed class PublicListener(IConnectionListenerFactory transport, Gatew
                 break; // unbound
             }
 
-            Interlocked.Increment(ref _active);
+            if (Interlocked.Increment(ref _active) > _maxConnections)
+            {
+                runtime.Metrics.ConnectionRefused();
+                _ = RefuseAsync(connection);
+                continue;
+            }
+
             // Off the accept loop: the handler's first read may complete inline.
             ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Listener.RunAsync(state.Connection), (Listener: this, Connection: connection), preferLocal: false);
         }
@@ -78,6 +129,30 @@ internal sealed class PublicListener(IConnectionListenerFactory transport, Gatew
                 Log.ConnectionFailed(logger, connection.ConnectionId, e);
             }
 
+            if (Interlocked.Decrement(ref _active) == 0 && _stopping)
+            {
+                _drained.TrySetResult();
+            }
+        }
+    }
+
+    private static readonly byte[] ServiceUnavailable =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\nToo many connections"u8.ToArray();
+
+    /// <summary>At the cap: HTTP 503 (clients retry with their backoff), then close.</summary>
+    private async Task RefuseAsync(ConnectionContext connection)
+    {
+        try
+        {
+            await connection.Transport.Output.WriteAsync(ServiceUnavailable).ConfigureAwait(false);
+            await connection.Transport.Output.CompleteAsync().ConfigureAwait(false);
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ConnectionResetException or ObjectDisposedException or InvalidOperationException)
+        {
+        }
+        finally
+        {
             if (Interlocked.Decrement(ref _active) == 0 && _stopping)
             {
                 _drained.TrySetResult();

@@ -65,8 +65,9 @@ public sealed class ServerProcess : IDisposable
     /// <summary>Starts a server and waits until it answers <paramref name="readyPath"/> with 200.</summary>
     /// <param name="extraArguments">Appended to the command line (the gateway's <c>--Gateway:…=…</c> keys).</param>
     /// <param name="readyPath">What "started" means: <c>/readyz</c>, or <c>/healthz</c> for a gateway expected not ready.</param>
+    /// <param name="openFilesLimit">Started under <c>prlimit --nofile=N:N</c> (same process: prlimit execs it).</param>
     public static async Task<ServerProcess> StartAsync(
-        ServerKind kind, ServerProfile profile, IReadOnlyList<string>? extraArguments = null, string readyPath = "/readyz")
+        ServerKind kind, ServerProfile profile, IReadOnlyList<string>? extraArguments = null, string readyPath = "/readyz", int? openFilesLimit = null)
     {
         int port = FreePort();
         int adminPort = FreePort();
@@ -107,6 +108,13 @@ public sealed class ServerProcess : IDisposable
             string dll = TestPaths.GatewayDll;
             psi.FileName = "dotnet";
             psi.WorkingDirectory = Path.GetDirectoryName(dll)!;
+            if (openFilesLimit is int limit)
+            {
+                psi.FileName = "prlimit";
+                psi.ArgumentList.Add($"--nofile={limit}:{limit}");
+                psi.ArgumentList.Add("dotnet");
+            }
+
             foreach (string arg in new[]
             {
                 dll, $"--Gateway:Port={port}", $"--Gateway:AdminPort={adminPort}", "--Gateway:BindAddress=127.0.0.1",
