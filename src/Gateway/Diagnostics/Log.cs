@@ -17,6 +17,9 @@ internal static partial class Log
     [LoggerMessage(4, LogLevel.Error, "Connection {ConnectionId} failed")]
     public static partial void ConnectionFailed(ILogger logger, string connectionId, Exception exception);
 
+    [LoggerMessage(8, LogLevel.Information, "Socket.IO listening on {EndPoint} (at most {MaxConnections} connections)")]
+    public static partial void Listening(ILogger logger, string endPoint, int maxConnections);
+
     [LoggerMessage(7, LogLevel.Error, "Accepting a connection failed")]
     public static partial void AcceptFailed(ILogger logger, Exception exception);
 

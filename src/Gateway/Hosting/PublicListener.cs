@@ -36,6 +36,7 @@ internal sealed class PublicListener(IConnectionListenerFactory transport, Gatew
         _maxConnections = options.MaxConnections > 0 ? options.MaxConnections : AutomaticMaxConnections();
         _listener = await transport.BindAsync(new IPEndPoint(IPAddress.Parse(options.BindAddress), options.Port), cancellationToken).ConfigureAwait(false);
         _acceptLoop = AcceptAsync(_listener);
+        Log.Listening(logger, "http://" + _listener.EndPoint, _maxConnections);
     }
 
     /// <summary>
