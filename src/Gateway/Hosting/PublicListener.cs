@@ -13,6 +13,7 @@ namespace Gateway.Hosting;
 /// manager walks every connection once a second for timeouts this port does not use (the sessions keep their own
 /// heartbeat): at 18,000 idle sockets the walk was ≈ 14 % of the gateway's idle CPU, and each connection paid for its
 /// bookkeeping (a <c>KestrelConnection</c>, its execution state machine, a weak reference and a dictionary entry).
+/// It also caps the connections (<c>Gateway:MaxConnections</c>) so that the process never runs out of descriptors.
 /// </summary>
 internal sealed class PublicListener(IConnectionListenerFactory transport, GatewayConnectionHandler handler, GatewayRuntime runtime, ILogger<PublicListener> logger) : IHostedService
 {
