@@ -38,6 +38,33 @@ public class GatewayEndToEndTests
     }
 
     [Fact]
+    public async Task MoreSocketsThanOneProcessMayOpen_SplitIntoWorkers()
+    {
+        await using GatewayServer gateway = await GatewayServer.StartAsync();
+        string report = TempReport("gw-split");
+        // Under a 1,000-file limit one process cannot hold 1,500 sockets (it would die out of descriptors): loadgen
+        // runs worker processes by itself.
+        string exe = Path.Combine(AppContext.BaseDirectory, "loadgen.dll");
+        var psi = new ProcessStartInfo("prlimit") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in (string[])["--nofile=1000:1000", "dotnet", exe, "connect", "--url", gateway.Url, "--connections", "1500", "--rate", "3000",
+            "--transport", "websocket", "--duration", "1s", "--report", report, "--quiet"])
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        using Process p = Process.Start(psi)!;
+        Task<string> stdout = p.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(60_000), "loadgen did not finish");
+        Assert.True(p.ExitCode == 0, await stderr + await stdout);
+        Assert.Contains("worker processes", await stderr);
+        Report r = await ReadReportAsync(report);
+        Assert.True(r.Processes >= 2, $"{r.Processes} process(es)");
+        Assert.Equal(1500, r.PeakConnected);
+        Assert.Empty(r.Errors);
+    }
+
+    [Fact]
     public async Task RedisMode_PromptsThroughTheStream_AnswersReachTheAnswersStream()
     {
         using RedisServer redis = await RedisServer.StartAsync();

@@ -207,6 +207,18 @@ public static class Program
             ? await PromptPublisher.CreateAsync(o).ConfigureAwait(false)
             : null;
         (int shardFirst, int shardCount) = Split(0, o.Connections, o.ShardIndex, o.ShardCount);
+        if (!o.ChildMode)
+        {
+            // More sockets than one process may open (this machine: 20,000 files a process) would kill it: split.
+            int fit = Gateway.Hosting.OpenFiles.SocketsThatFit(reserve: 256);
+            int needed = (shardCount + fit - 1) / fit;
+            if (needed > o.Workers)
+            {
+                Console.Error.WriteLine($"loadgen: {shardCount:N0} sockets exceed what {o.Workers} process(es) may open ({fit:N0} each here): running {needed} worker processes");
+                o.Workers = needed;
+            }
+        }
+
         var parts = new List<IRunPart>();
         if (o.Workers <= 1)
         {

@@ -34,39 +34,10 @@ internal sealed class PublicListener(IConnectionListenerFactory transport, Gatew
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         GatewayOptions options = runtime.Options;
-        _maxConnections = options.MaxConnections > 0 ? options.MaxConnections : AutomaticMaxConnections();
+        _maxConnections = options.MaxConnections > 0 ? options.MaxConnections : OpenFiles.SocketsThatFit(DescriptorReserve);
         _listener = await transport.BindAsync(new IPEndPoint(IPAddress.Parse(options.BindAddress), options.Port), cancellationToken).ConfigureAwait(false);
         _acceptLoop = AcceptAsync(_listener);
         Log.Listening(logger, "http://" + _listener.EndPoint, _maxConnections);
-    }
-
-    /// <summary>
-    /// The open-files limit less the descriptors open now less <see cref="DescriptorReserve"/>: out of descriptors the
-    /// runtime itself fails (the GC reads <c>/proc/meminfo</c>, assemblies load lazily) and the process dies.
-    /// </summary>
-    internal static int AutomaticMaxConnections()
-    {
-        try
-        {
-            foreach (string line in File.ReadLines("/proc/self/limits"))
-            {
-                // "Max open files            20000                20000                files"
-                if (line.StartsWith("Max open files", StringComparison.Ordinal))
-                {
-                    string[] fields = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                    if (fields.Length > 0 && long.TryParse(fields[0], out long limit))
-                    {
-                        int open = Directory.GetFiles("/proc/self/fd").Length;
-                        return (int)Math.Clamp(limit - open - DescriptorReserve, 1, int.MaxValue);
-                    }
-                }
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
-
-        return int.MaxValue; // "unlimited", or not Linux
     }
 
     private async Task AcceptAsync(IConnectionListener listener)
