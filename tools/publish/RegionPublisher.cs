@@ -61,7 +61,8 @@ public sealed class RegionPublisher : IAsyncDisposable
             }
             catch (TimeoutException)
             {
-                error = "timed out after " + FormatDuration(timeout);
+                // Name the servers: the operator must see which Redis did not answer.
+                error = "timed out after " + FormatDuration(timeout) + " (" + string.Join(", ", _configuration.EndPoints.Select(e => e is System.Net.DnsEndPoint d ? $"{d.Host}:{d.Port}" : e.ToString())) + ")";
                 _ = work.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default); // observed, never rethrown
             }
             catch (Exception e) // whatever one region throws, the others still publish and it gets its line

@@ -429,8 +429,10 @@ internal sealed partial class EngineSession : WheelEntry
             {
                 WriteTextPacketLocked(EngineIOPacketType.Ping, default);
                 CommitLocked();
-                // Timed from when the ping was due, so a late tick never stretches the timeout.
-                _pingSentAt = _nextPingAt;
+                // Timed from when the ping is actually sent (socket.io's timer starts there too): after a late tick,
+                // timing it from when it was due would leave the client less than PingTimeout — none at all when the
+                // tick is PingTimeout late — and close a healthy session right behind its ping.
+                _pingSentAt = now;
                 _awaitingPong = true;
             }
 

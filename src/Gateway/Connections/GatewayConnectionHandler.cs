@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Buffers;
 using System.IO.Pipelines;
 using Gateway.Diagnostics;
@@ -46,9 +47,23 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
         _ => "Bad request"u8,
     };
 
+    // Connections still speaking HTTP (polling, or before their upgrade): on shutdown an idle keep-alive one would
+    // otherwise hold the process until the host's timeout. WebSockets leave it at the upgrade.
+    private readonly ConcurrentDictionary<HttpConnection, byte> _httpPhase = new();
+
+    /// <summary>Shutting down (sessions already closed): ends every HTTP-phase connection after its current request.</summary>
+    public void EndHttpConnections()
+    {
+        foreach (HttpConnection http in _httpPhase.Keys)
+        {
+            http.Context.Transport.Input.CancelPendingRead();
+        }
+    }
+
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
         HttpConnection? http = new(connection);
+        _httpPhase.TryAdd(http, 0);
         PipeReader input = connection.Transport.Input;
         WebSocketConnection? webSocket = null;
         try
@@ -68,12 +83,13 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
                     else
                     {
                         stop = ProcessRequests(http!, ref buffer, result.IsCompleted, out webSocket);
-                        stop |= http!.CloseAfterResponse || result.IsCanceled;
+                        stop |= http!.CloseAfterResponse || result.IsCanceled || (_runtime.Stopping && http.ParkedFor is null);
                         if (webSocket is not null)
                         {
                             // From here on the connection is a WebSocket: drop the HTTP state.
                             upgradedNow = true;
                             stop = false;
+                            _httpPhase.TryRemove(http, out _);
                             http = null;
                         }
                     }
@@ -100,7 +116,12 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
         }
         finally
         {
-            http?.ParkedFor?.OnPollConnectionClosed(http);
+            if (http is not null)
+            {
+                _httpPhase.TryRemove(http, out _);
+                http.ParkedFor?.OnPollConnectionClosed(http);
+            }
+
             webSocket?.OnEnded();
         }
     }

@@ -52,7 +52,8 @@ internal sealed class HttpConnection
         413 => "413 Payload Too Large"u8,
         431 => "431 Request Header Fields Too Large"u8,
         500 => "500 Internal Server Error"u8,
-        _ => "400 Bad Request"u8,
+        503 => "503 Service Unavailable"u8,
+        _ => throw new ArgumentOutOfRangeException(nameof(status), status, "no reason phrase for this status"),
     };
 
     /// <summary>Writes a complete response and flushes it.</summary>

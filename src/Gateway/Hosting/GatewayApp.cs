@@ -57,6 +57,7 @@ public static class GatewayApp
         {
             runtime.Stopping = true;
             runtime.CloseAll("server shutting down");
+            app.Services.GetRequiredService<GatewayConnectionHandler>().EndHttpConnections();
             // Redis mode: the closes queued one session record per socket; they must land before the process ends.
             runtime.Region?.Stop();
         });

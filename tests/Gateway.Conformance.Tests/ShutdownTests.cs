@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Gateway.Connections;
+using Gateway.Hosting;
+using Gateway.Protocol.WebSockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gateway.Conformance.Tests;
+
+/// <summary>
+/// Shutting down (SIGTERM, a rolling restart): new handshakes get 503; every session is closed with the transport's
+/// own close (a held poll ends with "1", a WebSocket with a close frame); idle keep-alive HTTP connections are ended
+/// too, so the process exits at once rather than at the host's 5 s timeout. Each test has its own gateway; they run in
+/// the "gateway" collection, one after another with the timing-sensitive polling tests rather than beside them.
+/// </summary>
+[Collection(GatewayCollection.Name)]
+public sealed class ShutdownTests
+{
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task<(WebApplication App, int Port)> StartAsync()
+    {
+        int port = FreePort();
+        WebApplication app = GatewayApp.Build(
+        [
+            $"--Gateway:Port={port}", $"--Gateway:AdminPort={FreePort()}", "--Gateway:BindAddress=127.0.0.1",
+            "--Logging:LogLevel:Default=Warning",
+        ]);
+        await app.StartAsync();
+        return (app, port);
+    }
+
+    private const string Handshake = "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    private static async Task<string> HandshakeSidAsync(RawClient client)
+    {
+        await client.SendAsync(Handshake);
+        (int status, _, string body) = await client.ReadHttpResponseAsync();
+        Assert.Equal(200, status);
+        using JsonDocument open = JsonDocument.Parse(body[1..]);
+        return open.RootElement.GetProperty("sid").GetString()!;
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task WhileStopping_NewHandshakesGet503()
+    {
+        (WebApplication app, int port) = await StartAsync();
+        try
+        {
+            app.Services.GetRequiredService<GatewayRuntime>().Stopping = true;
+            using RawClient client = await RawClient.ConnectAsync(port);
+            await client.SendAsync(Handshake);
+            (int status, _, _) = await client.ReadHttpResponseAsync();
+            Assert.Equal(503, status);
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Stop_ClosesEverySessionAndIdleConnection_AndEndsPromptly()
+    {
+        (WebApplication app, int port) = await StartAsync();
+        using RawClient idle = await RawClient.ConnectAsync(port);
+        using RawClient held = await RawClient.ConnectAsync(port);
+        await HandshakeSidAsync(idle); // then stays open, idle (keep-alive)
+        string sid = await HandshakeSidAsync(held);
+        await held.SendAsync($"GET /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\n\r\n");
+        (RawClient ws, _) = await RawClient.OpenWebSocketAsync(port);
+        using (ws)
+        {
+            await Task.Delay(100);
+            var clock = Stopwatch.StartNew();
+            Task stopping = app.StopAsync();
+            Assert.Equal("1", (await held.ReadHttpResponseAsync()).Body); // engine.io: a server close ends the poll with "1"
+            Assert.Equal(WebSocketCloseCode.NormalClosure, await ws.ReadCloseAsync());
+            Assert.True(await idle.WaitForEndAsync(), "the idle keep-alive connection was not closed");
+            await stopping;
+            clock.Stop();
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"stopping took {clock.Elapsed} (the host's limit is 5 s)");
+        }
+
+        await app.DisposeAsync();
+    }
+}
