@@ -28,9 +28,6 @@ internal sealed class PublicListener(IConnectionListenerFactory transport, Gatew
     /// <summary>Descriptors kept free for everything but client sockets: Redis, the admin port, the runtime itself.</summary>
     internal const int DescriptorReserve = 128;
 
-    /// <summary>The connection cap in force (<c>Gateway:MaxConnections</c>, or the automatic one).</summary>
-    public int MaxConnections => _maxConnections;
-
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         GatewayOptions options = runtime.Options;
@@ -102,10 +99,16 @@ internal sealed class PublicListener(IConnectionListenerFactory transport, Gatew
                 Log.ConnectionFailed(logger, connection.ConnectionId, e);
             }
 
-            if (Interlocked.Decrement(ref _active) == 0 && _stopping)
-            {
-                _drained.TrySetResult();
-            }
+            ConnectionEnded();
+        }
+    }
+
+    /// <summary>One connection fewer; the last one while stopping lets <see cref="StopAsync"/> finish.</summary>
+    private void ConnectionEnded()
+    {
+        if (Interlocked.Decrement(ref _active) == 0 && _stopping)
+        {
+            _drained.TrySetResult();
         }
     }
 
@@ -126,10 +129,7 @@ internal sealed class PublicListener(IConnectionListenerFactory transport, Gatew
         }
         finally
         {
-            if (Interlocked.Decrement(ref _active) == 0 && _stopping)
-            {
-                _drained.TrySetResult();
-            }
+            ConnectionEnded();
         }
     }
 
