@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
-using Gateway.Connections;
+using Gateway.EngineIO;
 using Gateway.Hosting;
 using Gateway.Protocol.WebSockets;
 using Microsoft.AspNetCore.Builder;

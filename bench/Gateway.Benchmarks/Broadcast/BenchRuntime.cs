@@ -1,4 +1,4 @@
-using Gateway.Connections;
+using Gateway.EngineIO;
 using Gateway.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;

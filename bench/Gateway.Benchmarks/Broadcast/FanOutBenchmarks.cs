@@ -2,7 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using BenchmarkDotNet.Attributes;
 using Gateway.Benchmarks.Fakes;
-using Gateway.Connections;
+using Gateway.EngineIO;
 using Gateway.Protocol.WebSockets;
 
 namespace Gateway.Benchmarks.Broadcast;

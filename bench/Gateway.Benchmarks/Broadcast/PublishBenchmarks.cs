@@ -1,6 +1,6 @@
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
-using Gateway.Connections;
+using Gateway.EngineIO;
 
 namespace Gateway.Benchmarks.Broadcast;
 

@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using Gateway.Connections;
+using Gateway.EngineIO;
 using Gateway.Redis;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Gateway.Connections;
+using Gateway.EngineIO;
 using Gateway.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

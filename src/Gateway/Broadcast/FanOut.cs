@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
-using Gateway.Connections;
 using Gateway.Diagnostics;
+using Gateway.EngineIO;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Broadcast;

@@ -1,6 +1,7 @@
 using System.Net;
 using Gateway.Admin;
-using Gateway.Connections;
+using Gateway.EngineIO;
+using Gateway.Transport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;

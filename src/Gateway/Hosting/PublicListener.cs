@@ -1,6 +1,7 @@
 using System.Net;
-using Gateway.Connections;
 using Gateway.Diagnostics;
+using Gateway.EngineIO;
+using Gateway.Transport;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Threading.Channels;
-using Gateway.Connections;
 using Gateway.Diagnostics;
+using Gateway.EngineIO;
+using Gateway.SocketIO;
 using StackExchange.Redis;
 
 namespace Gateway.Redis;

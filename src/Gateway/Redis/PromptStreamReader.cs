@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Gateway.Broadcast;
-using Gateway.Connections;
 using Gateway.Diagnostics;
+using Gateway.EngineIO;
 using Gateway.Streams;
 using StackExchange.Redis;
 

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
-using Gateway.Connections;
 using Gateway.Diagnostics;
+using Gateway.EngineIO;
 using Gateway.Hosting;
+using Gateway.SocketIO;
 using Gateway.Streams;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;

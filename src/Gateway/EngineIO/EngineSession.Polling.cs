@@ -3,8 +3,9 @@ using Gateway.Protocol;
 using Gateway.Protocol.Buffers;
 using Gateway.Protocol.EngineIO;
 using Gateway.Protocol.WebSockets;
+using Gateway.Transport;
 
-namespace Gateway.Connections;
+namespace Gateway.EngineIO;
 
 internal sealed partial class EngineSession
 {

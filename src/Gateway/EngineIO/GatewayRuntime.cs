@@ -7,7 +7,7 @@ using Gateway.Time;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Gateway.Connections;
+namespace Gateway.EngineIO;
 
 /// <summary>
 /// The process-wide parts every session uses: options in the form the hot paths want, the ring, the fan-out, the

@@ -1,4 +1,6 @@
-namespace Gateway.Connections;
+using Gateway.EngineIO;
+
+namespace Gateway.SocketIO;
 
 /// <summary>
 /// One Socket.IO socket: a session's membership of one namespace, with its channels and its auth payload. Guarded by

@@ -7,8 +7,9 @@ using Gateway.Protocol.Buffers;
 using Gateway.Protocol.EngineIO;
 using Gateway.Protocol.SocketIO;
 using Gateway.Protocol.WebSockets;
+using Gateway.SocketIO;
 
-namespace Gateway.Connections;
+namespace Gateway.EngineIO;
 
 internal sealed partial class EngineSession
 {

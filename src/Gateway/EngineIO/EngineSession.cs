@@ -7,9 +7,11 @@ using Gateway.Hosting;
 using Gateway.Protocol.Buffers;
 using Gateway.Protocol.EngineIO;
 using Gateway.Protocol.WebSockets;
+using Gateway.SocketIO;
 using Gateway.Time;
+using Gateway.Transport;
 
-namespace Gateway.Connections;
+namespace Gateway.EngineIO;
 
 /// <summary>
 /// One Engine.IO session: its transport (polling or WebSocket), heartbeat, broadcast cursor and Socket.IO sockets.

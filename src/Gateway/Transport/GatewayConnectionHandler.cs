@@ -1,7 +1,8 @@
-using System.Collections.Concurrent;
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using Gateway.Diagnostics;
+using Gateway.EngineIO;
 using Gateway.Hosting;
 using Gateway.Protocol;
 using Gateway.Protocol.Buffers;
@@ -10,7 +11,7 @@ using Gateway.Protocol.WebSockets;
 using Microsoft.AspNetCore.Connections;
 using HttpMethod = Gateway.Protocol.Http.HttpMethod;
 
-namespace Gateway.Connections;
+namespace Gateway.Transport;
 
 /// <summary>
 /// The public port: our own HTTP/1.1 handling on the Kestrel transport (no ASP.NET pipeline per socket). Each TCP

@@ -3,7 +3,7 @@ using Gateway.Protocol;
 using Gateway.Protocol.EngineIO;
 using Gateway.Protocol.WebSockets;
 
-namespace Gateway.Connections;
+namespace Gateway.EngineIO;
 
 internal sealed partial class EngineSession
 {

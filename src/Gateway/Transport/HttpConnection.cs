@@ -2,10 +2,11 @@
 #pragma warning disable CA2012
 using System.Buffers;
 using System.IO.Pipelines;
+using Gateway.EngineIO;
 using Gateway.Protocol.Buffers;
 using Microsoft.AspNetCore.Connections;
 
-namespace Gateway.Connections;
+namespace Gateway.Transport;
 
 /// <summary>
 /// One TCP connection speaking HTTP/1.1 (polling requests, or the handshake before a WebSocket upgrade). Responses

@@ -2,12 +2,13 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 using Gateway.Diagnostics;
+using Gateway.EngineIO;
 using Gateway.Protocol;
 using Gateway.Protocol.Buffers;
 using Gateway.Protocol.WebSockets;
 using Microsoft.AspNetCore.Connections;
 
-namespace Gateway.Connections;
+namespace Gateway.Transport;
 
 /// <summary>
 /// The read side of one RFC 6455 connection: frames, fragmentation, control frames, limits. Complete messages go
