@@ -9,8 +9,8 @@ namespace Gateway.Benchmarks.Broadcast;
 internal static class BenchRuntime
 {
     /// <summary>
-    /// The smallest ring, which setup fills once so no slot grows during measurement, and one fan-out worker, stopped
-    /// at once: benchmark sessions are never <c>Start</c>ed, the benchmark thread pumps them itself. A live worker
+    /// The smallest ring, which setup fills once so no slot grows during measurement, and the runtime's threads never
+    /// started: benchmark sessions are never <c>Start</c>ed, the benchmark thread pumps them itself. A live worker
     /// would be woken by every publish, and whether it was asleep (a futex wake) or not made the publish cost swing
     /// between about 70 and 500 ns from run to run on this machine: scheduler noise, not gateway code.
     /// </summary>
@@ -18,9 +18,7 @@ internal static class BenchRuntime
     {
         var options = new GatewayOptions { FanOutWorkers = 1, RingCapacity = 16 };
         options.Normalize();
-        var runtime = new GatewayRuntime(Options.Create(options), NullLoggerFactory.Instance);
-        runtime.FanOut.Dispose();
-        return runtime;
+        return new GatewayRuntime(Options.Create(options), NullLoggerFactory.Instance);
     }
 
     /// <summary>Publishes the packet into every slot twice over, so every slot's arrays have their final size.</summary>

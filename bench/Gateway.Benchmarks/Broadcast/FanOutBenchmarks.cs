@@ -71,8 +71,9 @@ public class FanOutBenchmarks
         PublishAndPump();
 
         // The frame the ring holds for this prompt, byte for byte: the baseline writes exactly what sessions write.
-        Gateway.Broadcast.RingSlot slot = _runtime.Ring.SlotFor(_runtime.Ring.Head - 1);
-        _frame = slot.WebSocketFrames.AsSpan(0, slot.WebSocketLength).ToArray();
+        var frame = new ArrayBufferWriter<byte>();
+        _runtime.Ring.TryCopyTo(_runtime.Ring.Head - 1, Gateway.Broadcast.RingForm.WebSocket, frame);
+        _frame = frame.WrittenSpan.ToArray();
 
         // Proof that every session is joined and delivering: one more prompt must reach every output in full.
         long before = DeliveredBytes();
@@ -90,7 +91,7 @@ public class FanOutBenchmarks
     {
         foreach (EngineSession session in _sessions)
         {
-            session.OnTransportClosed("benchmark done");
+            session.OnTransportClosed(CloseReason.TransportClosed);
         }
 
         _runtime?.Dispose();

@@ -203,7 +203,7 @@ internal static class AdminApi
         {
             if (request.ContentLength is null or 0)
             {
-                return Results.Json(new { closed = runtime.CloseAll("admin disconnect") });
+                return Results.Json(new { closed = runtime.CloseAll(CloseReason.AdminDisconnect) });
             }
 
             string? ns = null;

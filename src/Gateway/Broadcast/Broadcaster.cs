@@ -56,7 +56,7 @@ internal sealed class PromptFrames(byte[] webSocketFrame, byte[] pollingRecord)
 internal sealed class Broadcaster
 {
     private readonly BroadcastRing _ring;
-    private readonly FanOut _fanOut;
+    private readonly IRingSignal _fanOut;
     private readonly ChannelRegistry _channels;
     private readonly GatewayMetrics _metrics;
     private readonly IReadOnlyList<byte[]> _namespaces;
@@ -67,7 +67,7 @@ internal sealed class Broadcaster
     // Late joiners: the last prompt of each (namespace, channel), keyed by CurrentKey.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<long, CurrentPrompt> _current = new();
 
-    public Broadcaster(BroadcastRing ring, FanOut fanOut, ChannelRegistry channels, GatewayMetrics metrics, IReadOnlyList<byte[]> namespaces, bool lateJoin = false)
+    public Broadcaster(BroadcastRing ring, IRingSignal fanOut, ChannelRegistry channels, GatewayMetrics metrics, IReadOnlyList<byte[]> namespaces, bool lateJoin = false)
     {
         _lateJoin = lateJoin;
         _ring = ring;

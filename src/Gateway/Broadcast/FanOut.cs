@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Gateway.Diagnostics;
-using Gateway.EngineIO;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Broadcast;
@@ -14,15 +13,18 @@ namespace Gateway.Broadcast;
 /// <remarks>
 /// Only the worker mutates its member array; new sessions arrive through a queue, closed ones are dropped when met.
 /// The partition lock is held by the worker for a whole pass and taken by rare enumerations (admin disconnect).
+/// A member whose pump throws is told so and dropped; the pass goes on with the next member. The workers start with
+/// <see cref="Start"/> and are joined by <see cref="Dispose"/>.
 /// </remarks>
-internal sealed class FanOut : IDisposable
+internal sealed class FanOut<TMember> : IRingSignal, IDisposable
+    where TMember : class, IFanOutMember
 {
     private readonly Partition[] _partitions;
     private readonly ILogger _logger;
     private int _nextPartition;
     private volatile bool _stopping;
 
-    public FanOut(int workers, ILogger<FanOut> logger)
+    public FanOut(int workers, ILogger logger)
     {
         _logger = logger;
         if (workers <= 0)
@@ -33,19 +35,35 @@ internal sealed class FanOut : IDisposable
         _partitions = new Partition[workers];
         for (int i = 0; i < workers; i++)
         {
-            var partition = new Partition(this, i);
-            _partitions[i] = partition;
-            partition.Thread.Start();
+            _partitions[i] = new Partition(this, i);
         }
     }
 
     public int WorkerCount => _partitions.Length;
 
+    /// <summary>Starts the worker threads. Without it (benchmarks, tests) callers pump members themselves.</summary>
+    public void Start()
+    {
+        foreach (Partition partition in _partitions)
+        {
+            partition.Thread.Start();
+        }
+    }
+
+    /// <summary>One pass over every partition on the calling thread (tests; the workers do this on a signal).</summary>
+    internal void PassAll()
+    {
+        foreach (Partition partition in _partitions)
+        {
+            partition.Pass();
+        }
+    }
+
     /// <summary>Adds a session to a partition (round-robin). It is visited from the next pass on.</summary>
-    public void Add(EngineSession session)
+    public void Add(TMember member)
     {
         int index = (int)((uint)Interlocked.Increment(ref _nextPartition) % (uint)_partitions.Length);
-        _partitions[index].Incoming.Enqueue(session);
+        _partitions[index].Incoming.Enqueue(member);
         // Not signalled: nothing is pending for a new session; the next publish or housekeeping tick picks it up.
     }
 
@@ -59,7 +77,7 @@ internal sealed class FanOut : IDisposable
     }
 
     /// <summary>Visits every live session (admin operations; not on the broadcast path).</summary>
-    public void ForEach(Action<EngineSession> action)
+    public void ForEach(Action<TMember> action)
     {
         foreach (Partition partition in _partitions)
         {
@@ -78,19 +96,26 @@ internal sealed class FanOut : IDisposable
     {
         _stopping = true;
         Signal();
+        foreach (Partition partition in _partitions)
+        {
+            if (partition.Thread.IsAlive && partition.Thread != Thread.CurrentThread)
+            {
+                partition.Thread.Join();
+            }
+        }
     }
 
     private sealed class Partition
     {
-        private readonly FanOut _owner;
+        private readonly FanOut<TMember> _owner;
         private readonly int _index;
-        public readonly ConcurrentQueue<EngineSession> Incoming = new();
+        public readonly ConcurrentQueue<TMember> Incoming = new();
         public readonly SemaphoreSlim Wake = new(0, int.MaxValue);
         public readonly Thread Thread;
-        public EngineSession[] Members = new EngineSession[64];
+        public TMember[] Members = new TMember[64];
         public int Count;
 
-        public Partition(FanOut owner, int index)
+        public Partition(FanOut<TMember> owner, int index)
         {
             _owner = owner;
             _index = index;
@@ -99,14 +124,14 @@ internal sealed class FanOut : IDisposable
 
         public void DrainIncoming()
         {
-            while (Incoming.TryDequeue(out EngineSession? session))
+            while (Incoming.TryDequeue(out TMember? member))
             {
                 if (Count == Members.Length)
                 {
                     Array.Resize(ref Members, Members.Length * 2);
                 }
 
-                Members[Count++] = session;
+                Members[Count++] = member;
             }
         }
 
@@ -132,17 +157,17 @@ internal sealed class FanOut : IDisposable
             }
         }
 
-        private void Pass()
+        public void Pass()
         {
             lock (this)
             {
                 DrainIncoming();
-                EngineSession[] members = Members;
+                TMember[] members = Members;
                 int i = 0;
                 while (i < Count)
                 {
-                    EngineSession session = members[i];
-                    if (session.IsClosed)
+                    TMember member = members[i];
+                    if (member.IsClosed)
                     {
                         // Swap-remove: order does not matter, and only this thread touches the array.
                         members[i] = members[--Count];
@@ -150,7 +175,17 @@ internal sealed class FanOut : IDisposable
                         continue;
                     }
 
-                    session.PumpBroadcasts();
+                    try
+                    {
+                        member.PumpBroadcasts();
+                    }
+                    catch (Exception ex)
+                    {
+                        // One faulty member must not cost its partition the rest of the pass.
+                        Log.FanOutMemberFailed(_owner._logger, _index, ex);
+                        member.OnPumpFailed(ex);
+                    }
+
                     i++;
                 }
 

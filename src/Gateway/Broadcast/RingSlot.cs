@@ -2,7 +2,8 @@ namespace Gateway.Broadcast;
 
 /// <summary>
 /// One published message in the <see cref="BroadcastRing"/>: its target and its pre-encoded wire forms. The arrays are
-/// reused when the slot is overwritten (grown from the pool only when a message is larger than any before).
+/// reused when the slot is overwritten, and replaced by larger ones (never pooled: a lapped reader may still be copying
+/// the old one) when a message is larger than any before. Readers go through the ring's validated reads only.
 /// </summary>
 internal sealed class RingSlot
 {

@@ -29,6 +29,9 @@ internal static partial class Log
     [LoggerMessage(6, LogLevel.Error, "Fan-out worker {Worker} failed")]
     public static partial void FanOutFailed(ILogger logger, int worker, Exception exception);
 
+    [LoggerMessage(9, LogLevel.Error, "Fan-out worker {Worker}: a member failed and is closed")]
+    public static partial void FanOutMemberFailed(ILogger logger, int worker, Exception exception);
+
     [LoggerMessage(20, LogLevel.Warning, "Redis: {Reason}")]
     public static partial void RedisUnavailable(ILogger logger, string reason, Exception? exception);
 

@@ -33,7 +33,7 @@ internal sealed partial class EngineSession
     }
 
     /// <summary>The WebSocket carrying this session ended (peer closed, or the read loop failed).</summary>
-    public void OnTransportClosed(string reason)
+    public void OnTransportClosed(CloseReason reason)
     {
         lock (this)
         {
@@ -46,7 +46,7 @@ internal sealed partial class EngineSession
     {
         _runtime.Metrics.ProtocolError();
         Log.BadInput(_runtime.Logger, Sid, error.ToString());
-        CloseLocked("protocol error: " + error, clientInitiated: false, WebSocketCloseCode.ForError(error), sendClose: true);
+        CloseLocked(CloseReason.ProtocolError, clientInitiated: false, WebSocketCloseCode.ForError(error), sendClose: true);
     }
 
     /// <summary>One Engine.IO text packet. False when it ended the session for bad input.</summary>
@@ -68,7 +68,7 @@ internal sealed partial class EngineSession
                 return OnSocketIOTextLocked(data);
             case EngineIOPacketType.Close:
                 _closedByClientPacket = true;
-                CloseLocked("client close", clientInitiated: true, WebSocketCloseCode.NormalClosure, sendClose: true);
+                CloseLocked(CloseReason.ClientClose, clientInitiated: true, WebSocketCloseCode.NormalClosure, sendClose: true);
                 return true;
             case EngineIOPacketType.Ping:
                 // Engine.IO v4 heartbeats go server → client; a client ping is an error (engine.io: "invalid heartbeat direction").

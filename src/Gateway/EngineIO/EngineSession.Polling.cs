@@ -35,7 +35,7 @@ internal sealed partial class EngineSession
             if (_parkedPoll is not null)
             {
                 // engine.io: "overlap from client" is an error that closes the session; the held GET gets "1".
-                CloseLocked("poll overlap", clientInitiated: false, WebSocketCloseCode.NormalClosure, sendClose: true);
+                CloseLocked(CloseReason.PollOverlap, clientInitiated: false, WebSocketCloseCode.NormalClosure, sendClose: true);
                 return PollOutcome.BadRequest;
             }
 
@@ -73,7 +73,7 @@ internal sealed partial class EngineSession
             http.ParkedFor = null;
             if (!_closed && !_isWebSocket && _probing is null)
             {
-                CloseLocked("poll connection closed prematurely", clientInitiated: true, WebSocketCloseCode.NormalClosure, sendClose: false);
+                CloseLocked(CloseReason.PollClosedPrematurely, clientInitiated: true, WebSocketCloseCode.NormalClosure, sendClose: false);
             }
         }
     }
@@ -153,7 +153,7 @@ internal sealed partial class EngineSession
             }
 
             _probing = probe;
-            _probeAt = Time.TimingWheel.Now;
+            _probeAt = _runtime.Wheel.Now;
             return true;
         }
     }

@@ -2,6 +2,7 @@
 #pragma warning disable CA2012
 using System.Buffers;
 using System.IO.Pipelines;
+using Gateway.Broadcast;
 using Gateway.Diagnostics;
 using Gateway.Hosting;
 using Gateway.Protocol.Buffers;
@@ -21,7 +22,7 @@ namespace Gateway.EngineIO;
 /// sealed; locking the object itself saves a lock object per socket). Writers: the connection's read loop, the
 /// fan-out worker, the timing wheel and flush completions — never two at once.
 /// </remarks>
-internal sealed partial class EngineSession : WheelEntry
+internal sealed partial class EngineSession : WheelEntry, IFanOutMember
 {
     private readonly GatewayRuntime _runtime;
     private bool _isWebSocket;
@@ -44,7 +45,7 @@ internal sealed partial class EngineSession : WheelEntry
 
     private long _cursor;
 
-    // Heartbeat (TimingWheel.Now clock).
+    // Heartbeat (the wheel's clock: TimingWheel.Now).
     private readonly long _openedAt;
     private long _nextPingAt;
     private long _pingSentAt;
@@ -63,7 +64,7 @@ internal sealed partial class EngineSession : WheelEntry
             _pollQueue = new PooledBufferWriter(0);
         }
 
-        _openedAt = TimingWheel.Now;
+        _openedAt = runtime.Wheel.Now;
         _nextPingAt = _openedAt + runtime.Options.PingInterval;
         _cursor = runtime.Ring.Head;
     }
@@ -71,8 +72,6 @@ internal sealed partial class EngineSession : WheelEntry
     public string Sid { get; }
 
     public bool IsClosed => _closed;
-
-    public bool IsWebSocket => _isWebSocket;
 
     private GatewayOptions Options => _runtime.Options;
 
@@ -261,12 +260,12 @@ internal sealed partial class EngineSession : WheelEntry
             FlushResult result = flush.GetAwaiter().GetResult();
             if (result.IsCompleted)
             {
-                CloseLocked("transport closed", clientInitiated: true, WebSocketCloseCode.NormalClosure, sendClose: false);
+                CloseLocked(CloseReason.TransportClosed, clientInitiated: true, WebSocketCloseCode.NormalClosure, sendClose: false);
             }
         }
         catch (Exception)
         {
-            CloseLocked("transport error", clientInitiated: true, WebSocketCloseCode.NormalClosure, sendClose: false);
+            CloseLocked(CloseReason.TransportError, clientInitiated: true, WebSocketCloseCode.NormalClosure, sendClose: false);
         }
     }
 
@@ -311,9 +310,11 @@ internal sealed partial class EngineSession : WheelEntry
         }
     }
 
+    void IFanOutMember.OnPumpFailed(Exception exception) => Close(CloseReason.ServerError, clientInitiated: false, WebSocketCloseCode.InternalError);
+
     private void PumpLocked()
     {
-        Broadcast.BroadcastRing ring = _runtime.Ring;
+        BroadcastRing ring = _runtime.Ring;
         long head = ring.Head;
         long cursor = _cursor;
         if (cursor == head)
@@ -334,38 +335,39 @@ internal sealed partial class EngineSession : WheelEntry
 
         for (long sequence = cursor; sequence < head; sequence++)
         {
-            Broadcast.RingSlot slot = ring.SlotFor(sequence);
-            if (Volatile.Read(ref slot.Sequence) != sequence)
+            if (ring.TryReadTarget(sequence, out int namespaceIndex, out int channelId) == RingRead.Lapped)
             {
                 SlowConsumerLocked("lapped by the broadcast ring");
                 return;
             }
 
-            NamespaceSocket? socket = FindSocket(slot.NamespaceIndex);
-            if (socket is not null && sequence >= socket.JoinedAt && (slot.ChannelId < 0 || socket.HasChannel(slot.ChannelId)))
+            NamespaceSocket? socket = FindSocket(namespaceIndex);
+            if (socket is null || sequence < socket.JoinedAt || (channelId >= 0 && !socket.HasChannel(channelId)))
             {
-                if (_isWebSocket)
-                {
-                    _ws!.Write(new ReadOnlySpan<byte>(slot.WebSocketFrames, 0, slot.WebSocketLength));
-                }
-                else
-                {
-                    PooledBufferWriter queue = _pollQueue!;
-                    if (queue.WrittenCount > 0)
-                    {
-                        queue.Write(EngineIOPollingPayload.RecordSeparator);
-                    }
+                continue;
+            }
 
-                    queue.Write(new ReadOnlySpan<byte>(slot.PollingRecords, 0, slot.PollingLength));
+            RingRead copied;
+            if (_isWebSocket)
+            {
+                copied = ring.TryCopyTo(sequence, RingForm.WebSocket, _ws!);
+            }
+            else
+            {
+                PooledBufferWriter queue = _pollQueue!;
+                if (queue.WrittenCount > 0)
+                {
+                    queue.Write(EngineIOPollingPayload.RecordSeparator);
                 }
 
-                // Seqlock: the copy is good only if the writer has not started reusing the slot meanwhile.
-                Interlocked.MemoryBarrier();
-                if (Volatile.Read(ref slot.Sequence) != sequence)
-                {
-                    SlowConsumerLocked("lapped by the broadcast ring");
-                    return;
-                }
+                copied = ring.TryCopyTo(sequence, RingForm.Polling, queue);
+            }
+
+            if (copied == RingRead.Lapped)
+            {
+                // What was appended may be torn: the session closes without sending it.
+                SlowConsumerLocked("lapped by the broadcast ring");
+                return;
             }
         }
 
@@ -376,13 +378,13 @@ internal sealed partial class EngineSession : WheelEntry
     {
         _runtime.Metrics.SlowConsumer();
         Log.SlowConsumer(_runtime.Logger, Sid, reason);
-        CloseLocked("slow consumer: " + reason, clientInitiated: false, WebSocketCloseCode.PolicyViolation, sendClose: true);
+        CloseLocked(CloseReason.SlowConsumer, clientInitiated: false, WebSocketCloseCode.PolicyViolation, sendClose: true);
     }
 
     // ---- Heartbeat ----------------------------------------------------------------------------------------------
 
     /// <summary>A pong arrived: only a timestamp; the wheel does the rest.</summary>
-    private void OnPong() => Volatile.Write(ref _lastPongAt, TimingWheel.Now);
+    private void OnPong() => Volatile.Write(ref _lastPongAt, _runtime.Wheel.Now);
 
     protected internal override long OnTimer(long now)
     {
@@ -396,7 +398,7 @@ internal sealed partial class EngineSession : WheelEntry
             long connectDeadline = _socket0 is null && _moreCount == 0 && !_joinedAny ? _openedAt + Options.ConnectTimeout : long.MaxValue;
             if (now >= connectDeadline)
             {
-                CloseLocked("connect timeout", clientInitiated: false, WebSocketCloseCode.NormalClosure, sendClose: true);
+                CloseLocked(CloseReason.ConnectTimeout, clientInitiated: false, WebSocketCloseCode.NormalClosure, sendClose: true);
                 return -1;
             }
 
@@ -422,7 +424,7 @@ internal sealed partial class EngineSession : WheelEntry
                 else if (now - _pingSentAt >= Options.PingTimeout)
                 {
                     _runtime.Metrics.HeartbeatTimeout();
-                    CloseLocked("ping timeout", clientInitiated: false, WebSocketCloseCode.NormalClosure, sendClose: true);
+                    CloseLocked(CloseReason.PingTimeout, clientInitiated: false, WebSocketCloseCode.NormalClosure, sendClose: true);
                     return -1;
                 }
             }
@@ -456,13 +458,13 @@ internal sealed partial class EngineSession : WheelEntry
                 return true;
             }
 
-            long now = TimingWheel.Now;
+            long now = _runtime.Wheel.Now;
             long pingDue = _awaitingPong ? _pingSentAt : _nextPingAt;
             bool pongSince = Volatile.Read(ref _lastPongAt) >= pingDue;
             if (!pongSince && now >= pingDue + Options.PingTimeout)
             {
                 _runtime.Metrics.HeartbeatTimeout();
-                CloseLocked("ping timeout", clientInitiated: false, WebSocketCloseCode.NormalClosure, sendClose: true);
+                CloseLocked(CloseReason.PingTimeout, clientInitiated: false, WebSocketCloseCode.NormalClosure, sendClose: true);
             }
 
             return _closed;
@@ -472,7 +474,7 @@ internal sealed partial class EngineSession : WheelEntry
     // ---- Close --------------------------------------------------------------------------------------------------
 
     /// <summary>Closes the session and its transport. False when it was already closed.</summary>
-    public bool Close(string reason, bool clientInitiated, ushort webSocketCode = WebSocketCloseCode.NormalClosure)
+    public bool Close(CloseReason reason, bool clientInitiated, ushort webSocketCode = WebSocketCloseCode.NormalClosure)
     {
         lock (this)
         {
@@ -486,14 +488,14 @@ internal sealed partial class EngineSession : WheelEntry
         }
     }
 
-    private void CloseLocked(string reason, bool clientInitiated, ushort webSocketCode, bool sendClose)
+    private void CloseLocked(CloseReason reason, bool clientInitiated, ushort webSocketCode, bool sendClose)
     {
         if (_closed)
         {
             return;
         }
 
-        Log.SessionClosed(_runtime.Logger, Sid, reason);
+        Log.SessionClosed(_runtime.Logger, Sid, reason.ToText());
         if (_isWebSocket)
         {
             if (sendClose && !_flushPending)
@@ -522,7 +524,7 @@ internal sealed partial class EngineSession : WheelEntry
         _probing = null;
         _runtime.Unregister(this);
         _pollQueue?.Dispose();
-        if (_runtime.OffersRecovery && !reason.StartsWith("protocol error", StringComparison.Ordinal))
+        if (_runtime.OffersRecovery && reason.IsRecoverable())
         {
             // socket.io's recoverable disconnects: transport close/error, ping timeout, server shutdown, drain.
             SaveRecoverableSocketsLocked();

@@ -17,7 +17,7 @@ internal sealed class GatewayRuntime : IDisposable
 {
     private readonly ConcurrentDictionary<string, EngineSession> _sessions = new(StringComparer.Ordinal);
 
-    public GatewayRuntime(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory)
+    public GatewayRuntime(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory, TimeProvider? time = null)
     {
         Options = options.Value;
         LoggerFactory = loggerFactory;
@@ -30,10 +30,10 @@ internal sealed class GatewayRuntime : IDisposable
         Metrics = new GatewayMetrics(NamespaceNames);
         Ring = new BroadcastRing(Options.RingCapacity);
         Channels = new ChannelRegistry();
-        FanOut = new FanOut(Options.FanOutWorkers, loggerFactory.CreateLogger<FanOut>());
+        FanOut = new FanOut<EngineSession>(Options.FanOutWorkers, loggerFactory.CreateLogger("Gateway.Broadcast.FanOut"));
         // Resolution 1% of the shortest heartbeat period: 100 ms with socket.io's defaults, ~2 ms when a test runs
         // 300/200 ms heartbeats and expects a timeout to the millisecond.
-        Wheel = new TimingWheel(loggerFactory.CreateLogger<TimingWheel>(), tickMs: Math.Clamp(Math.Min(Options.PingInterval, Options.PingTimeout) / 100, 1, 100));
+        Wheel = new TimingWheel(time ?? TimeProvider.System, loggerFactory.CreateLogger<TimingWheel>(), tickMs: Math.Clamp(Math.Min(Options.PingInterval, Options.PingTimeout) / 100, 1, 100));
         Broadcaster = new Broadcaster(Ring, FanOut, Channels, Metrics, Namespaces, lateJoin: Options.LateJoin.MaxAge > 0);
         if (Options.RedisMode)
         {
@@ -79,7 +79,7 @@ internal sealed class GatewayRuntime : IDisposable
 
     public ChannelRegistry Channels { get; }
 
-    public FanOut FanOut { get; }
+    public FanOut<EngineSession> FanOut { get; }
 
     public TimingWheel Wheel { get; }
 
@@ -119,7 +119,7 @@ internal sealed class GatewayRuntime : IDisposable
     public void Unregister(EngineSession session) => _sessions.TryRemove(new KeyValuePair<string, EngineSession>(session.Sid, session));
 
     /// <summary>Closes every session's transport (admin drain; clients reconnect).</summary>
-    public int CloseAll(string reason)
+    public int CloseAll(CloseReason reason)
     {
         int closed = 0;
         FanOut.ForEach(session =>
@@ -144,6 +144,13 @@ internal sealed class GatewayRuntime : IDisposable
             }
         });
         return disconnected;
+    }
+
+    /// <summary>Starts the fan-out workers and the timing wheel (the hosted <c>RuntimeService</c> calls it).</summary>
+    public void Start()
+    {
+        FanOut.Start();
+        Wheel.Start();
     }
 
     public void Dispose()

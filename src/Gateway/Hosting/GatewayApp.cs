@@ -29,6 +29,7 @@ public static class GatewayApp
         builder.Services.AddSingleton<GatewayRuntime>();
         // The public port is served by PublicListener on Kestrel's socket transport; Kestrel itself serves the admin port.
         builder.Services.AddSingleton<GatewayConnectionHandler>();
+        builder.Services.AddHostedService<RuntimeService>();
         builder.Services.AddHostedService<PublicListener>();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(Diagnostics.GatewayMetrics.MeterName)
@@ -57,7 +58,7 @@ public static class GatewayApp
         app.Lifetime.ApplicationStopping.Register(() =>
         {
             runtime.Stopping = true;
-            runtime.CloseAll("server shutting down");
+            runtime.CloseAll(CloseReason.ServerShutdown);
             app.Services.GetRequiredService<GatewayConnectionHandler>().EndHttpConnections();
             // Redis mode: the closes queued one session record per socket; they must land before the process ends.
             runtime.Region?.Stop();

@@ -346,7 +346,7 @@ internal sealed class PromptStreamReader
     {
         _runtime.Metrics.StreamGap();
         Log.StreamGap(_region.Logger, _region.Prompts.Key!, what);
-        _runtime.CloseAll("prompt stream gap");
+        _runtime.CloseAll(CloseReason.StreamGap);
     }
 
     private static StreamId ParseOrZero(RedisValue value) =>

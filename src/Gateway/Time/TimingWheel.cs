@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Numerics;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Time;
@@ -10,8 +11,8 @@ public abstract class WheelEntry
     internal long WheelDue;
 
     /// <summary>
-    /// Called on the wheel thread at or after the due time. Returns the next due time (ms, <see cref="TimingWheel.Now"/>
-    /// clock), or -1 to leave the wheel.
+    /// Called on the wheel thread at or after the due time. Returns the next due time (ms, the wheel's
+    /// <see cref="TimingWheel.Now"/> clock), or -1 to leave the wheel.
     /// </summary>
     protected internal abstract long OnTimer(long now);
 }
@@ -21,6 +22,10 @@ public abstract class WheelEntry
 /// socket costs no timer, task or cancellation source. Entries are intrusive (no allocation per schedule); new ones
 /// arrive through a queue, and only the wheel thread touches the slots.
 /// </summary>
+/// <remarks>
+/// Time comes from the injected <see cref="TimeProvider"/>: tests drive it with a fake clock and call
+/// <see cref="RunDue"/> themselves instead of starting the thread (<see cref="Start"/>); <see cref="Dispose"/> joins it.
+/// </remarks>
 public sealed class TimingWheel : IDisposable
 {
     private readonly WheelEntry?[] _slots;
@@ -29,22 +34,37 @@ public sealed class TimingWheel : IDisposable
     private readonly ConcurrentQueue<WheelEntry> _incoming = new();
     private readonly Thread _thread;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly long _timestampsPerMs;
     private volatile bool _stopping;
     private long _processedTick;
 
-    public TimingWheel(ILogger<TimingWheel> logger, int tickMs = 10, int slotCount = 1024)
+    public TimingWheel(TimeProvider time, ILogger logger, int tickMs = 10, int slotCount = 1024)
     {
+        if (!BitOperations.IsPow2(slotCount))
+        {
+            throw new ArgumentOutOfRangeException(nameof(slotCount), slotCount, "a power of two");
+        }
+
+        _time = time;
+        // Stopwatch ticks (ns on Linux) or TimeSpan ticks (FakeTimeProvider): both whole multiples of a millisecond.
+        _timestampsPerMs = Math.Max(1, time.TimestampFrequency / 1000);
         _logger = logger;
         _tickMs = tickMs;
         _slots = new WheelEntry?[slotCount];
         _mask = slotCount - 1;
         _processedTick = Now / tickMs;
         _thread = new Thread(Run) { IsBackground = true, Name = "gateway-timing-wheel" };
-        _thread.Start();
     }
 
-    /// <summary>The wheel's clock: milliseconds, monotonic.</summary>
-    public static long Now => Environment.TickCount64;
+    /// <summary>The wheel's clock: milliseconds, monotonic, from the injected <see cref="TimeProvider"/>.</summary>
+    public long Now => _time.GetTimestamp() / _timestampsPerMs;
+
+    /// <summary>Starts the wheel's thread, which runs due entries every tick.</summary>
+    public void Start() => _thread.Start();
+
+    /// <summary>Runs every entry due by <see cref="Now"/> on the calling thread (what the wheel's thread does each tick).</summary>
+    internal void RunDue() => Advance(Now);
 
     public int TickMs => _tickMs;
 
@@ -134,5 +154,9 @@ public sealed class TimingWheel : IDisposable
     public void Dispose()
     {
         _stopping = true;
+        if (_thread.IsAlive && _thread != Thread.CurrentThread)
+        {
+            _thread.Join();
+        }
     }
 }

@@ -383,7 +383,7 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
             if (bodyTooLarge)
             {
                 _runtime.Metrics.ProtocolError();
-                session.Close("payload too large", clientInitiated: false);
+                session.Close(CloseReason.PayloadTooLarge, clientInitiated: false);
                 http.KeepAlive = false;
                 http.Respond(413, "text/plain"u8, "Payload Too Large"u8);
                 return true;

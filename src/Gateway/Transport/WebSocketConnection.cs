@@ -65,7 +65,7 @@ internal sealed class WebSocketConnection
     {
         _stopped = true;
         _fragments?.Dispose();
-        _session?.OnTransportClosed("transport close");
+        _session?.OnTransportClosed(CloseReason.TransportClosed);
         _probeTarget?.AbortUpgrade(this);
     }
 
@@ -196,7 +196,7 @@ internal sealed class WebSocketConnection
                 ushort answer = code == 1005 ? WebSocketCloseCode.NormalClosure : code;
                 if (_session is not null)
                 {
-                    _session.Close("client closed websocket", clientInitiated: true, answer);
+                    _session.Close(CloseReason.ClientClosedWebSocket, clientInitiated: true, answer);
                 }
                 else
                 {
