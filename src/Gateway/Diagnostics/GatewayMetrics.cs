@@ -20,7 +20,8 @@ public sealed class GatewayMetrics : IDisposable
     private long _published;
     private long _heartbeatTimeouts;
     private long _sessionsOpened;
-    private long _sessionsClosed;
+    private readonly long[] _sessionsClosed;
+    private readonly KeyValuePair<string, object?>[] _closeReasonTags;
     private long _connectionsRefused;
 
     // Redis mode.
@@ -34,9 +35,13 @@ public sealed class GatewayMetrics : IDisposable
     private long _answersWritten;
     private long _answersRefused;
 
-    public GatewayMetrics(IReadOnlyList<string> namespaces)
+    /// <param name="namespaces">The configured namespaces (sockets per namespace).</param>
+    /// <param name="closeReasons">The name of each close reason, by its number (sessions closed per reason).</param>
+    public GatewayMetrics(IReadOnlyList<string> namespaces, IReadOnlyList<string> closeReasons)
     {
         Namespaces = namespaces;
+        _sessionsClosed = new long[closeReasons.Count];
+        _closeReasonTags = closeReasons.Select(reason => new KeyValuePair<string, object?>("reason", reason)).ToArray();
         _namespaceSockets = new long[namespaces.Count];
         _meter = new Meter(MeterName);
         _meter.CreateObservableGauge("gateway.connections", () => new[]
@@ -44,6 +49,8 @@ public sealed class GatewayMetrics : IDisposable
             new Measurement<long>(Volatile.Read(ref _websocketSessions), new KeyValuePair<string, object?>("transport", "websocket")),
             new Measurement<long>(Volatile.Read(ref _pollingSessions), new KeyValuePair<string, object?>("transport", "polling")),
         }, description: "Open Engine.IO sessions by transport");
+        _meter.CreateObservableCounter("gateway.sessions.opened", () => Volatile.Read(ref _sessionsOpened), description: "Engine.IO sessions opened");
+        _meter.CreateObservableCounter("gateway.sessions.closed", SessionsClosedByReason, description: "Engine.IO sessions closed, by reason");
         _meter.CreateObservableCounter("gateway.slow_consumers", () => Volatile.Read(ref _slowConsumers), description: "Sockets closed for falling behind");
         _meter.CreateObservableCounter("gateway.unknown_events", () => Volatile.Read(ref _unknownEvents), description: "Client events no handler knows");
         _meter.CreateObservableCounter("gateway.protocol_errors", () => Volatile.Read(ref _protocolErrors), description: "Connections ended for bad input");
@@ -91,7 +98,8 @@ public sealed class GatewayMetrics : IDisposable
 
     public long SessionsOpened => Volatile.Read(ref _sessionsOpened);
 
-    public long SessionsClosed => Volatile.Read(ref _sessionsClosed);
+    /// <summary>Sessions closed for the reason numbered <paramref name="reason"/>.</summary>
+    public long SessionsClosed(int reason) => Volatile.Read(ref _sessionsClosed[reason]);
 
     public long StreamEntries => Volatile.Read(ref _streamEntries);
 
@@ -141,10 +149,21 @@ public sealed class GatewayMetrics : IDisposable
         Interlocked.Increment(ref _websocketSessions);
     }
 
-    internal void SessionClosed(bool websocket)
+    internal void SessionClosed(bool websocket, int reason)
     {
         Interlocked.Decrement(ref websocket ? ref _websocketSessions : ref _pollingSessions);
-        Interlocked.Increment(ref _sessionsClosed);
+        Interlocked.Increment(ref _sessionsClosed[reason]);
+    }
+
+    private IEnumerable<Measurement<long>> SessionsClosedByReason()
+    {
+        var measurements = new Measurement<long>[_sessionsClosed.Length];
+        for (int i = 0; i < measurements.Length; i++)
+        {
+            measurements[i] = new Measurement<long>(Volatile.Read(ref _sessionsClosed[i]), _closeReasonTags[i]);
+        }
+
+        return measurements;
     }
 
     internal void NamespaceJoined(int index) => Interlocked.Increment(ref _namespaceSockets[index]);

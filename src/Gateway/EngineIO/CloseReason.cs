@@ -62,6 +62,11 @@ internal static class CloseReasons
     /// </summary>
     public static bool IsRecoverable(this CloseReason reason) => reason != CloseReason.ProtocolError;
 
+    /// <summary>The metric tag of each reason, by number: snake_case of the enum name ("ping_timeout").</summary>
+    public static readonly string[] Names = Enum.GetValues<CloseReason>()
+        .Select(reason => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(reason.ToString()))
+        .ToArray();
+
     /// <summary>The text logs use (stable: operators grep for it).</summary>
     public static string ToText(this CloseReason reason) => reason switch
     {

@@ -532,7 +532,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember
 
         LeaveAllNamespacesLocked();
         _pendingBinary = null;
-        _runtime.Metrics.SessionClosed(_isWebSocket);
+        _runtime.Metrics.SessionClosed(_isWebSocket, (int)reason);
 
         // The wheel and the fan-out drop closed sessions lazily (at the next tick / pass): keep only this object
         // alive until then, not the transport's pipes, buffers and the exception they completed with.

@@ -27,7 +27,7 @@ internal sealed class GatewayRuntime : IDisposable
         PathBytes = Encoding.ASCII.GetBytes(Options.Path);
         CorsOrigins = Options.Cors.Origins.Select(o => Encoding.ASCII.GetBytes(o)).ToArray();
         CorsAnyOrigin = Options.Cors.Origins.Contains("*");
-        Metrics = new GatewayMetrics(NamespaceNames);
+        Metrics = new GatewayMetrics(NamespaceNames, CloseReasons.Names);
         Ring = new BroadcastRing(Options.RingCapacity);
         Channels = new ChannelRegistry();
         FanOut = new FanOut<EngineSession>(Options.FanOutWorkers, loggerFactory.CreateLogger("Gateway.Broadcast.FanOut"));
