@@ -325,7 +325,7 @@ internal sealed partial class EngineSession
     private void JoinLocked(int namespaceIndex, byte[]? auth, List<string>? channels, Redis.RecoveredState? recovered)
     {
         // Position before head (the reader moves them the other way round): nothing falls between the two.
-        Redis.StreamPosition position = _runtime.Region?.Reader.Position ?? default;
+        Prompts.StreamPosition position = _runtime.Region?.Reader.Position ?? default;
         string sid = recovered?.Sid ?? NewId();
         string? pid = _runtime.OffersRecovery ? recovered?.Pid ?? _runtime.Region!.IssuePid(sid, _runtime.NamespaceNames[namespaceIndex], position) : null;
         var socket = new NamespaceSocket(namespaceIndex, sid, auth, _runtime.Ring.Head, pid, position);

@@ -4,7 +4,9 @@ using Gateway.Broadcast;
 using Gateway.Diagnostics;
 using Gateway.EngineIO;
 using Gateway.Streams;
+using Gateway.Prompts;
 using StackExchange.Redis;
+using StreamPosition = Gateway.Prompts.StreamPosition;
 
 namespace Gateway.Redis;
 

@@ -6,7 +6,9 @@ using Gateway.Hosting;
 using Gateway.SocketIO;
 using Gateway.Streams;
 using Microsoft.Extensions.Logging;
+using Gateway.Prompts;
 using StackExchange.Redis;
+using StreamPosition = Gateway.Prompts.StreamPosition;
 
 namespace Gateway.Redis;
 

@@ -12,7 +12,7 @@ internal sealed class NamespaceSocket
 
     private const int RememberedAnswers = 64;
 
-    public NamespaceSocket(int namespaceIndex, string id, byte[]? auth, long joinedAt, string? pid = null, Redis.StreamPosition joinPosition = default)
+    public NamespaceSocket(int namespaceIndex, string id, byte[]? auth, long joinedAt, string? pid = null, Prompts.StreamPosition joinPosition = default)
     {
         NamespaceIndex = namespaceIndex;
         Id = id;
@@ -26,7 +26,7 @@ internal sealed class NamespaceSocket
     public string? Pid { get; }
 
     /// <summary>Prompt stream position at join: where a recovery without an offset starts.</summary>
-    public Redis.StreamPosition JoinPosition { get; }
+    public Prompts.StreamPosition JoinPosition { get; }
 
     // Answers: the prompts answered (a small ring: one answer per prompt), and a token bucket.
     private string[]? _answered;
