@@ -45,7 +45,7 @@ public class StreamDecodeBenchmarks
     [Benchmark]
     public long DecodeAndDeliver()
     {
-        StreamPrompt prompt = StreamPrompt.Decode(_runtime!, _entry, NullLogger.Instance)!;
+        StreamPrompt prompt = StreamPrompt.Decode(_runtime!.Context, _runtime.Options.Redis.MaxRevealAhead, _entry, NullLogger.Instance)!;
         prompt.Deliver(_runtime!.Broadcaster, withOffset: true);
         return _runtime.Ring.Head;
     }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Gateway.EngineIO;
 using Gateway.Hosting;
+using Gateway.Prompts;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -30,8 +31,9 @@ internal static class AdminApi
                 return Results.Json(new { status = "stopping" }, statusCode: StatusCodes.Status503ServiceUnavailable);
             }
 
-            // Redis mode: not ready while the region's Redis is away (sockets stay; prompts resume from the cursor).
-            string? reason = runtime.Region?.NotReadyReason;
+            // Not ready while the prompt source is (Redis mode: the region's Redis is away; sockets stay, prompts
+            // resume from the cursor).
+            string? reason = runtime.Prompts.NotReadyReason;
             return reason is null
                 ? Results.Json(new { status = "ready" })
                 : Results.Json(new { status = "not ready", reason }, statusCode: StatusCodes.Status503ServiceUnavailable);
@@ -139,34 +141,17 @@ internal static class AdminApi
                     revealAt = ms;
                 }
 
-                if (runtime.Region is { } region)
+                // Embedded: into this gateway's ring. Redis mode: through the region's stream, so every gateway of the
+                // region delivers it (this one too).
+                PublishOutcome outcome = await runtime.Prompts.PublishAsync(new PublishRequest(namespaceIndex, ns, channel, eventName, data, id, revealAt));
+                return outcome.Status switch
                 {
-                    // Redis mode: through the region's stream, so every gateway of the region delivers it (this one too).
-                    var prompt = new Streams.PromptEntry(id ?? Guid.NewGuid().ToString("N"), ns, channel, eventName, data.GetRawText(), revealAt);
-                    string? invalid = prompt.Validate();
-                    if (invalid is not null)
-                    {
-                        return BadRequest(invalid);
-                    }
-
-                    try
-                    {
-                        string streamId = await region.PublishAsync(prompt);
-                        return Results.Json(new { id = prompt.Id, streamId }, statusCode: StatusCodes.Status202Accepted);
-                    }
-                    catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException or InvalidOperationException)
-                    {
-                        return Results.Json(new { error = "redis unavailable: " + e.Message }, statusCode: StatusCodes.Status503ServiceUnavailable);
-                    }
-                }
-
-                if (revealAt is not null)
-                {
-                    return BadRequest("revealAt needs Redis mode (Gateway:Redis:Configuration)");
-                }
-
-                var result = runtime.Broadcaster.Publish(namespaceIndex, channel, eventName, data, id);
-                return Results.Json(new { id = result.Id, sequence = result.Sequence }, statusCode: StatusCodes.Status202Accepted);
+                    PublishStatus.Accepted when outcome.StreamId is not null =>
+                        Results.Json(new { id = outcome.Id, streamId = outcome.StreamId }, statusCode: StatusCodes.Status202Accepted),
+                    PublishStatus.Accepted => Results.Json(new { id = outcome.Id, sequence = outcome.Sequence }, statusCode: StatusCodes.Status202Accepted),
+                    PublishStatus.Invalid => BadRequest(outcome.Error!),
+                    _ => Results.Json(new { error = outcome.Error }, statusCode: StatusCodes.Status503ServiceUnavailable),
+                };
             }
         });
 
@@ -232,7 +217,7 @@ internal static class AdminApi
 
     private static object? RedisStats(GatewayRuntime runtime)
     {
-        if (runtime.Region is not { } region)
+        if (runtime.Prompts.Stream is not { } stream)
         {
             return null;
         }
@@ -240,10 +225,10 @@ internal static class AdminApi
         var metrics = runtime.Metrics;
         return new
         {
-            ready = region.NotReadyReason is null,
-            reason = region.NotReadyReason,
-            cursor = region.Reader.Cursor,
-            held = region.Reader.Held,
+            ready = runtime.Prompts.NotReadyReason is null,
+            reason = runtime.Prompts.NotReadyReason,
+            cursor = stream.Cursor,
+            held = stream.Held,
             delivered = metrics.StreamEntries,
             duplicates = metrics.StreamDuplicates,
             invalid = metrics.StreamInvalid,
@@ -253,7 +238,7 @@ internal static class AdminApi
             notRecovered = metrics.NotRecovered,
             answersWritten = metrics.AnswersWritten,
             answersRefused = metrics.AnswersRefused,
-            answersPending = region.Answers.Pending,
+            answersPending = runtime.Answers.Pending,
         };
     }
 

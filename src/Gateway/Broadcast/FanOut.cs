@@ -16,8 +16,7 @@ namespace Gateway.Broadcast;
 /// A member whose pump throws is told so and dropped; the pass goes on with the next member. The workers start with
 /// <see cref="Start"/> and are joined by <see cref="Dispose"/>.
 /// </remarks>
-internal sealed class FanOut<TMember> : IRingSignal, IDisposable
-    where TMember : class, IFanOutMember
+internal sealed class FanOut : IRingSignal, IDisposable
 {
     private readonly Partition[] _partitions;
     private readonly ILogger _logger;
@@ -60,7 +59,7 @@ internal sealed class FanOut<TMember> : IRingSignal, IDisposable
     }
 
     /// <summary>Adds a session to a partition (round-robin). It is visited from the next pass on.</summary>
-    public void Add(TMember member)
+    public void Add(IFanOutMember member)
     {
         int index = (int)((uint)Interlocked.Increment(ref _nextPartition) % (uint)_partitions.Length);
         _partitions[index].Incoming.Enqueue(member);
@@ -77,7 +76,7 @@ internal sealed class FanOut<TMember> : IRingSignal, IDisposable
     }
 
     /// <summary>Visits every live session (admin operations; not on the broadcast path).</summary>
-    public void ForEach(Action<TMember> action)
+    public void ForEach(Action<IFanOutMember> action)
     {
         foreach (Partition partition in _partitions)
         {
@@ -107,15 +106,15 @@ internal sealed class FanOut<TMember> : IRingSignal, IDisposable
 
     private sealed class Partition
     {
-        private readonly FanOut<TMember> _owner;
+        private readonly FanOut _owner;
         private readonly int _index;
-        public readonly ConcurrentQueue<TMember> Incoming = new();
+        public readonly ConcurrentQueue<IFanOutMember> Incoming = new();
         public readonly SemaphoreSlim Wake = new(0, int.MaxValue);
         public readonly Thread Thread;
-        public TMember[] Members = new TMember[64];
+        public IFanOutMember[] Members = new IFanOutMember[64];
         public int Count;
 
-        public Partition(FanOut<TMember> owner, int index)
+        public Partition(FanOut owner, int index)
         {
             _owner = owner;
             _index = index;
@@ -124,7 +123,7 @@ internal sealed class FanOut<TMember> : IRingSignal, IDisposable
 
         public void DrainIncoming()
         {
-            while (Incoming.TryDequeue(out TMember? member))
+            while (Incoming.TryDequeue(out IFanOutMember? member))
             {
                 if (Count == Members.Length)
                 {
@@ -162,11 +161,11 @@ internal sealed class FanOut<TMember> : IRingSignal, IDisposable
             lock (this)
             {
                 DrainIncoming();
-                TMember[] members = Members;
+                IFanOutMember[] members = Members;
                 int i = 0;
                 while (i < Count)
                 {
-                    TMember member = members[i];
+                    IFanOutMember member = members[i];
                     if (member.IsClosed)
                     {
                         // Swap-remove: order does not matter, and only this thread touches the array.

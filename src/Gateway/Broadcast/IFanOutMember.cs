@@ -1,6 +1,6 @@
 namespace Gateway.Broadcast;
 
-/// <summary>What the <see cref="FanOut{TMember}"/> needs of a recipient: its state and one call to catch up.</summary>
+/// <summary>What the <see cref="FanOut"/> needs of a recipient: its state, one call to catch up, and how it ends.</summary>
 internal interface IFanOutMember
 {
     /// <summary>Closed members are dropped from their partition when met.</summary>
@@ -13,4 +13,10 @@ internal interface IFanOutMember
     /// <see cref="PumpBroadcasts"/> threw (a gateway bug): the member ends itself; the rest of the partition goes on.
     /// </summary>
     void OnPumpFailed(Exception exception);
+
+    /// <summary>
+    /// The prompt stream had a gap: the member ends its transport so the client reconnects and resyncs (recovery
+    /// answers <c>recovered: false</c>). False when it was closed already.
+    /// </summary>
+    bool CloseForResync();
 }

@@ -20,8 +20,9 @@ public sealed class GatewayMetrics : IDisposable
     private long _published;
     private long _heartbeatTimeouts;
     private long _sessionsOpened;
-    private readonly long[] _sessionsClosed;
-    private readonly KeyValuePair<string, object?>[] _closeReasonTags;
+    // Indexed by the close reason's number; its names come from the layer that defines the reasons.
+    private readonly long[] _sessionsClosed = new long[MaxCloseReasons];
+    private KeyValuePair<string, object?>[] _closeReasonTags = [];
     private long _connectionsRefused;
 
     // Redis mode.
@@ -35,13 +36,12 @@ public sealed class GatewayMetrics : IDisposable
     private long _answersWritten;
     private long _answersRefused;
 
-    /// <param name="namespaces">The configured namespaces (sockets per namespace).</param>
-    /// <param name="closeReasons">The name of each close reason, by its number (sessions closed per reason).</param>
-    public GatewayMetrics(IReadOnlyList<string> namespaces, IReadOnlyList<string> closeReasons)
+    /// <summary>Close reasons a session can be counted under (<see cref="SessionClosed"/>).</summary>
+    public const int MaxCloseReasons = 32;
+
+    public GatewayMetrics(IReadOnlyList<string> namespaces)
     {
         Namespaces = namespaces;
-        _sessionsClosed = new long[closeReasons.Count];
-        _closeReasonTags = closeReasons.Select(reason => new KeyValuePair<string, object?>("reason", reason)).ToArray();
         _namespaceSockets = new long[namespaces.Count];
         _meter = new Meter(MeterName);
         _meter.CreateObservableGauge("gateway.connections", () => new[]
@@ -155,12 +155,24 @@ public sealed class GatewayMetrics : IDisposable
         Interlocked.Increment(ref _sessionsClosed[reason]);
     }
 
+    /// <summary>Names the close reasons (the metric's <c>reason</c> tag), by number.</summary>
+    internal void DescribeCloseReasons(IReadOnlyList<string> names)
+    {
+        if (names.Count > MaxCloseReasons)
+        {
+            throw new ArgumentOutOfRangeException(nameof(names), names.Count, $"at most {MaxCloseReasons} close reasons");
+        }
+
+        _closeReasonTags = names.Select(name => new KeyValuePair<string, object?>("reason", name)).ToArray();
+    }
+
     private IEnumerable<Measurement<long>> SessionsClosedByReason()
     {
-        var measurements = new Measurement<long>[_sessionsClosed.Length];
+        KeyValuePair<string, object?>[] tags = _closeReasonTags;
+        var measurements = new Measurement<long>[tags.Length];
         for (int i = 0; i < measurements.Length; i++)
         {
-            measurements[i] = new Measurement<long>(Volatile.Read(ref _sessionsClosed[i]), _closeReasonTags[i]);
+            measurements[i] = new Measurement<long>(Volatile.Read(ref _sessionsClosed[i]), tags[i]);
         }
 
         return measurements;

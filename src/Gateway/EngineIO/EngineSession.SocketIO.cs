@@ -1,17 +1,20 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Gateway.Answers;
 using Gateway.Broadcast;
 using Gateway.Protocol;
 using Gateway.Protocol.Buffers;
 using Gateway.Protocol.EngineIO;
 using Gateway.Protocol.SocketIO;
 using Gateway.Protocol.WebSockets;
+using Gateway.Prompts;
+using Gateway.Recovery;
 using Gateway.SocketIO;
 
 namespace Gateway.EngineIO;
 
-internal sealed partial class EngineSession
+internal sealed partial class EngineSession : IRecoveryTarget, IAnswerAcknowledger
 {
     // Most sessions use one namespace: it lives in a field; further ones in a small array.
     private NamespaceSocket? _socket0;
@@ -117,16 +120,22 @@ internal sealed partial class EngineSession
 
     private void SaveRecoverableSocketsLocked()
     {
-        Redis.Region region = _runtime.Region!;
         if (_socket0 is { } first)
         {
-            region.SaveSession(first, _runtime.NamespaceNames[first.NamespaceIndex]);
+            SaveRecoverableSocket(first);
         }
 
         for (int i = 0; i < _moreCount; i++)
         {
-            NamespaceSocket socket = _moreSockets![i]!;
-            region.SaveSession(socket, _runtime.NamespaceNames[socket.NamespaceIndex]);
+            SaveRecoverableSocket(_moreSockets![i]!);
+        }
+    }
+
+    private void SaveRecoverableSocket(NamespaceSocket socket)
+    {
+        if (socket.Pid is not null)
+        {
+            _runtime.Recovery.SaveSession(socket.Pid, socket.Id, _runtime.NamespaceNames[socket.NamespaceIndex], socket.JoinPosition, socket.ChannelNames);
         }
     }
 
@@ -279,10 +288,10 @@ internal sealed partial class EngineSession
         if (pid is not null && _runtime.OffersRecovery)
         {
             // The reply waits for the prompt reader: it knows what this socket missed.
-            var request = new Redis.RecoveryRequest(this, namespaceIndex, pid, offset, auth, channels);
+            var request = new RecoveryRequest(this, namespaceIndex, pid, offset, auth, channels);
             (_pendingConnects ??= []).Add(namespaceIndex);
             _joinedAny = true;
-            if (_runtime.Region!.Reader.TryRequestRecovery(request))
+            if (_runtime.Recovery.TryRequest(request))
             {
                 return;
             }
@@ -298,10 +307,10 @@ internal sealed partial class EngineSession
     private List<int>? _pendingConnects;
 
     /// <summary>
-    /// The reader's answer to a recovery request: <paramref name="state"/> restores the socket (same id, channels,
-    /// the prompts it missed, <c>recovered: true</c>); null connects it fresh.
+    /// The answer to a recovery request: <paramref name="state"/> restores the socket (same id, channels, the prompts
+    /// it missed, <c>recovered: true</c>); null connects it fresh.
     /// </summary>
-    public void CompleteConnect(Redis.RecoveryRequest request, Redis.RecoveredState? state)
+    public void CompleteRecovery(RecoveryRequest request, RecoveredState? state)
     {
         lock (this)
         {
@@ -322,12 +331,12 @@ internal sealed partial class EngineSession
     }
 
     /// <summary>Adds the socket and writes the CONNECT reply, then what it should have: missed or current prompts.</summary>
-    private void JoinLocked(int namespaceIndex, byte[]? auth, List<string>? channels, Redis.RecoveredState? recovered)
+    private void JoinLocked(int namespaceIndex, byte[]? auth, List<string>? channels, RecoveredState? recovered)
     {
-        // Position before head (the reader moves them the other way round): nothing falls between the two.
-        Redis.StreamPosition position = _runtime.Region?.Reader.Position ?? default;
+        // Position before head (the source moves them the other way round): nothing falls between the two.
+        StreamPosition position = _runtime.Prompts.Position;
         string sid = recovered?.Sid ?? NewId();
-        string? pid = _runtime.OffersRecovery ? recovered?.Pid ?? _runtime.Region!.IssuePid(sid, _runtime.NamespaceNames[namespaceIndex], position) : null;
+        string? pid = _runtime.OffersRecovery ? recovered?.Pid ?? _runtime.Recovery.IssuePid(sid, _runtime.NamespaceNames[namespaceIndex], position) : null;
         var socket = new NamespaceSocket(namespaceIndex, sid, auth, _runtime.Ring.Head, pid, position);
         if (channels is not null)
         {
@@ -466,7 +475,7 @@ internal sealed partial class EngineSession
             if (property is 2 or 3)
             {
                 // socket.io-client's recovery fields; anything but a short string is ignored, as socket.io does. Our
-                // signed pids are ≈ 90 characters (Region.IssuePid).
+                // signed pids are ≈ 90 characters (IRecovery.IssuePid in Redis mode).
                 if (reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length <= 128)
                 {
                     if (property == 2)
@@ -601,19 +610,23 @@ internal sealed partial class EngineSession
     /// </summary>
     private void OnAnswerLocked(NamespaceSocket socket, in SocketIOPacket packet)
     {
-        string? error = TryReadAnswer(packet.Payload, out string? promptId, out string? data);
+        AnswerRefusal refusal = TryReadAnswer(packet.Payload, out string? promptId, out string? data);
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        Redis.Region? region = _runtime.Region;
-        if (error is null && region is null)
+        IAnswerSink answers = _runtime.Answers;
+        if (refusal == AnswerRefusal.None && !answers.Stores)
         {
-            error = "unavailable"; // answers are stored in the region's Redis: embedded mode has none
+            refusal = AnswerRefusal.Unavailable; // nowhere to store it: refused before the socket's own checks
         }
 
-        error ??= socket.TryAnswer(promptId!, Options.Answers.PerSocketPerSecond, now);
-        if (error is null)
+        if (refusal == AnswerRefusal.None)
         {
-            var answer = new Redis.PendingAnswer(this, socket, packet.HasAckId ? packet.AckId : -1, promptId!, data!, now);
-            if (region!.Answers.TryEnqueue(answer, out error))
+            refusal = socket.TryAnswer(promptId!, Options.Answers.PerSocketPerSecond, now);
+        }
+
+        if (refusal == AnswerRefusal.None)
+        {
+            var answer = new PendingAnswer(this, socket, socket.Id, packet.HasAckId ? packet.AckId : -1, promptId!, data!, now);
+            if (answers.TryAccept(answer, out refusal))
             {
                 return; // acked by CompleteAnswer
             }
@@ -624,49 +637,50 @@ internal sealed partial class EngineSession
         _runtime.Metrics.AnswerRefused();
         if (packet.HasAckId)
         {
-            WriteAnswerAckLocked(packet.Namespace, packet.AckId, error);
+            WriteAnswerAckLocked(packet.Namespace, packet.AckId, refusal);
         }
     }
 
-    /// <summary>The answers writer's verdict on one answer: acks the client (if it still is here).</summary>
-    public void CompleteAnswer(Redis.PendingAnswer answer, string? error)
+    /// <summary>The answer sink's verdict on one answer: acks the client (if it still is here).</summary>
+    public void CompleteAnswer(PendingAnswer answer, AnswerRefusal refusal)
     {
+        var socket = (NamespaceSocket)answer.Socket;
         lock (this)
         {
-            if (error is not null)
+            if (refusal != AnswerRefusal.None)
             {
-                answer.Socket.ForgetAnswer(answer.PromptId);
+                socket.ForgetAnswer(answer.PromptId);
             }
 
-            if (_closed || answer.AckId < 0 || FindSocket(answer.Socket.NamespaceIndex) != answer.Socket)
+            if (_closed || answer.AckId < 0 || FindSocket(socket.NamespaceIndex) != socket)
             {
                 return;
             }
 
-            WriteAnswerAckLocked(_runtime.Namespaces[answer.Socket.NamespaceIndex], answer.AckId, error);
+            WriteAnswerAckLocked(_runtime.Namespaces[socket.NamespaceIndex], answer.AckId, refusal);
             CommitLocked();
         }
     }
 
-    private void WriteAnswerAckLocked(ReadOnlySpan<byte> nsp, long ackId, string? error)
+    private void WriteAnswerAckLocked(ReadOnlySpan<byte> nsp, long ackId, AnswerRefusal refusal)
     {
         PooledBufferWriter scratch = Scratch;
         SocketIOPacketWriter.WriteHeader(scratch, SocketIOPacketType.Ack, nsp, ackId);
-        if (error is null)
+        if (refusal == AnswerRefusal.None)
         {
             scratch.WriteBytes("[{\"ok\":true}]"u8);
         }
         else
         {
             scratch.WriteBytes("[{\"ok\":false,\"error\":\""u8);
-            scratch.WriteAscii(error);
+            scratch.WriteBytes(AnswerRefusals.WireText(refusal));
             scratch.WriteBytes("\"}]"u8);
         }
 
         WriteTextPacketLocked(EngineIOPacketType.Message, scratch.WrittenSpan);
     }
 
-    private static string? TryReadAnswer(ReadOnlySpan<byte> payload, out string? promptId, out string? data)
+    private static AnswerRefusal TryReadAnswer(ReadOnlySpan<byte> payload, out string? promptId, out string? data)
     {
         promptId = null;
         data = null;
@@ -677,7 +691,7 @@ internal sealed partial class EngineSession
             reader.Read(); // "answer"
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
-                return "invalid answer: the argument must be an object with promptId";
+                return AnswerRefusal.InvalidAnswerNotAnObject;
             }
 
             int start = (int)reader.TokenStartIndex;
@@ -708,14 +722,14 @@ internal sealed partial class EngineSession
             data = Encoding.UTF8.GetString(payload[start..(int)reader.BytesConsumed]);
             if (!reader.Read() || reader.TokenType != JsonTokenType.EndArray)
             {
-                return "invalid answer: one argument expected";
+                return AnswerRefusal.InvalidAnswerOneArgumentExpected;
             }
 
-            return promptId is null ? "invalid answer: promptId is required" : null;
+            return promptId is null ? AnswerRefusal.InvalidAnswerPromptIdRequired : AnswerRefusal.None;
         }
         catch (JsonException)
         {
-            return "invalid answer";
+            return AnswerRefusal.InvalidAnswer;
         }
     }
 
@@ -811,10 +825,10 @@ internal sealed partial class EngineSession
                 }
             }
 
-            if (_runtime.OffersRecovery)
+            if (_runtime.OffersRecovery && socket.Pid is not null)
             {
                 // A crash writes no session record: keep what the auth payload does not say where a recovery finds it.
-                _runtime.Region!.SaveChannels(socket);
+                _runtime.Recovery.SaveChannels(socket.Pid, socket.ChannelNames);
             }
         }
 

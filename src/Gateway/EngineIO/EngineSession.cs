@@ -75,23 +75,8 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember
 
     private GatewayOptions Options => _runtime.Options;
 
-    /// <summary>Engine.IO / Socket.IO ids: 15 random bytes, base64url (20 chars), as base64id does.</summary>
-    /// <remarks>
-    /// The bytes come from <see cref="Guid.NewGuid"/>, which on Unix reads the kernel's CSPRNG (getrandom) as
-    /// <c>RandomNumberGenerator</c> does, but without loading OpenSSL (≈ 5 MB of RSS on Linux). A v4 GUID has 122
-    /// random bits: bytes 0–6 and 9–15 (the version nibble is in byte 7, the variant bits in byte 8), so two GUIDs.
-    /// </remarks>
-    public static string NewId()
-    {
-        Span<byte> guids = stackalloc byte[32];
-        Guid.NewGuid().TryWriteBytes(guids);
-        Guid.NewGuid().TryWriteBytes(guids.Slice(16));
-        Span<byte> bytes = stackalloc byte[15];
-        guids.Slice(0, 7).CopyTo(bytes);
-        guids.Slice(9, 7).CopyTo(bytes.Slice(7));
-        bytes[14] = guids[16];
-        return System.Buffers.Text.Base64Url.EncodeToString(bytes);
-    }
+    /// <summary>A new Engine.IO / Socket.IO id (<see cref="SessionIds.New"/>).</summary>
+    public static string NewId() => SessionIds.New();
 
     /// <summary>Starts heartbeats and broadcasts. Call once, after the open packet is on its way.</summary>
     public void Start()
@@ -311,6 +296,8 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember
     }
 
     void IFanOutMember.OnPumpFailed(Exception exception) => Close(CloseReason.ServerError, clientInitiated: false, WebSocketCloseCode.InternalError);
+
+    bool IFanOutMember.CloseForResync() => Close(CloseReason.StreamGap, clientInitiated: false);
 
     private void PumpLocked()
     {

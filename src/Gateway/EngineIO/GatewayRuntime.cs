@@ -1,45 +1,68 @@
 using System.Collections.Concurrent;
 using System.Text;
+using Gateway.Answers;
 using Gateway.Broadcast;
 using Gateway.Diagnostics;
 using Gateway.Hosting;
+using Gateway.Prompts;
+using Gateway.Recovery;
 using Gateway.Time;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.EngineIO;
 
 /// <summary>
-/// The process-wide parts every session uses: options in the form the hot paths want, the ring, the fan-out, the
-/// timing wheel, the session table and the metrics. One instance per gateway (a DI singleton).
+/// The process-wide parts every session uses: options in the form the hot paths want, the delivery pieces (ring,
+/// fan-out, metrics), the timing wheel, the session table, and the ports (prompt source, recovery, answers) whose
+/// implementations the composition root chose. One instance per gateway (a DI singleton).
 /// </summary>
 internal sealed class GatewayRuntime : IDisposable
 {
     private readonly ConcurrentDictionary<string, EngineSession> _sessions = new(StringComparer.Ordinal);
 
+    private readonly bool _ownsContext;
+
+    /// <summary>An embedded gateway built by hand (benchmarks, in-process tests): its own delivery pieces, no Redis.</summary>
     public GatewayRuntime(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory, TimeProvider? time = null)
+        : this(options, loggerFactory, new BroadcastContext(options, loggerFactory), time ?? TimeProvider.System)
+    {
+    }
+
+    private GatewayRuntime(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory, BroadcastContext context, TimeProvider time)
+        : this(options, loggerFactory, context, new EmbeddedPromptSource(context.Broadcaster), NoRecovery.Instance, EmbeddedAnswerSink.Instance, time)
+    {
+        _ownsContext = true;
+    }
+
+    /// <summary>The composition root's runtime: the ports are the implementations it registered.</summary>
+    [ActivatorUtilitiesConstructor]
+    public GatewayRuntime(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory, BroadcastContext context, IPromptSource prompts, IRecovery recovery, IAnswerSink answers, TimeProvider time)
     {
         Options = options.Value;
         LoggerFactory = loggerFactory;
         Logger = loggerFactory.CreateLogger("Gateway.Connections");
-        NamespaceNames = Options.Namespaces.ToArray();
-        Namespaces = NamespaceNames.Select(n => Encoding.ASCII.GetBytes(n)).ToArray();
+        Context = context;
+        // Copied, not forwarded: the fan-out reads the ring per socket and pays no extra indirection.
+        NamespaceNames = context.NamespaceNames;
+        Namespaces = context.Namespaces;
+        Metrics = context.Metrics;
+        Ring = context.Ring;
+        Channels = context.Channels;
+        FanOut = context.FanOut;
+        Broadcaster = context.Broadcaster;
         PathBytes = Encoding.ASCII.GetBytes(Options.Path);
         CorsOrigins = Options.Cors.Origins.Select(o => Encoding.ASCII.GetBytes(o)).ToArray();
         CorsAnyOrigin = Options.Cors.Origins.Contains("*");
-        Metrics = new GatewayMetrics(NamespaceNames, CloseReasons.Names);
-        Ring = new BroadcastRing(Options.RingCapacity);
-        Channels = new ChannelRegistry();
-        FanOut = new FanOut<EngineSession>(Options.FanOutWorkers, loggerFactory.CreateLogger("Gateway.Broadcast.FanOut"));
         // Resolution 1% of the shortest heartbeat period: 100 ms with socket.io's defaults, ~2 ms when a test runs
         // 300/200 ms heartbeats and expects a timeout to the millisecond.
-        Wheel = new TimingWheel(time ?? TimeProvider.System, loggerFactory.CreateLogger<TimingWheel>(), tickMs: Math.Clamp(Math.Min(Options.PingInterval, Options.PingTimeout) / 100, 1, 100));
-        Broadcaster = new Broadcaster(Ring, FanOut, Channels, Metrics, Namespaces, lateJoin: Options.LateJoin.MaxAge > 0);
-        if (Options.RedisMode)
-        {
-            Region = new Redis.Region(this);
-            OffersRecovery = Options.Recovery.Enabled;
-        }
+        Metrics.DescribeCloseReasons(CloseReasons.Names);
+        Wheel = new TimingWheel(time, loggerFactory.CreateLogger<TimingWheel>(), tickMs: Math.Clamp(Math.Min(Options.PingInterval, Options.PingTimeout) / 100, 1, 100));
+        Prompts = prompts;
+        Recovery = recovery;
+        Answers = answers;
+        OffersRecovery = recovery.Offered;
     }
 
     public ILoggerFactory LoggerFactory { get; }
@@ -53,10 +76,19 @@ internal sealed class GatewayRuntime : IDisposable
         set => _stopping = value;
     }
 
-    /// <summary>Redis mode: the region's stream reader, answers writer and session records; null when embedded.</summary>
-    public Redis.Region? Region { get; }
+    /// <summary>The delivery pieces (ring, fan-out, broadcaster, metrics, namespaces), shared with the prompt source.</summary>
+    public BroadcastContext Context { get; }
 
-    /// <summary>CONNECT replies carry a pid and prompts their offset (socket.io connection-state recovery).</summary>
+    /// <summary>Where prompts come from: readiness, the position a socket joins at, the admin publish.</summary>
+    public IPromptSource Prompts { get; }
+
+    /// <summary>Connection-state recovery: pids, session records, recovery requests.</summary>
+    public IRecovery Recovery { get; }
+
+    /// <summary>Where answers go.</summary>
+    public IAnswerSink Answers { get; }
+
+    /// <summary>CONNECT replies carry a pid and prompts their offset (<see cref="IRecovery.Offered"/>, read once).</summary>
     public bool OffersRecovery { get; }
 
     public GatewayOptions Options { get; }
@@ -79,27 +111,16 @@ internal sealed class GatewayRuntime : IDisposable
 
     public ChannelRegistry Channels { get; }
 
-    public FanOut<EngineSession> FanOut { get; }
+    public FanOut FanOut { get; }
 
     public TimingWheel Wheel { get; }
 
     public Broadcaster Broadcaster { get; }
 
     /// <summary>Index of a configured namespace, or -1.</summary>
-    public int FindNamespace(ReadOnlySpan<byte> name)
-    {
-        for (int i = 0; i < Namespaces.Length; i++)
-        {
-            if (name.SequenceEqual(Namespaces[i]))
-            {
-                return i;
-            }
-        }
+    public int FindNamespace(ReadOnlySpan<byte> name) => Context.FindNamespace(name);
 
-        return -1;
-    }
-
-    public int FindNamespace(string name) => Array.IndexOf(NamespaceNames, name);
+    public int FindNamespace(string name) => Context.FindNamespace(name);
 
     /// <summary>Sessions that can be addressed by sid (polling, or polling being upgraded).</summary>
     public bool TryGetSession(ReadOnlySpan<byte> sid, out EngineSession? session)
@@ -122,9 +143,9 @@ internal sealed class GatewayRuntime : IDisposable
     public int CloseAll(CloseReason reason)
     {
         int closed = 0;
-        FanOut.ForEach(session =>
+        FanOut.ForEach(member =>
         {
-            if (session.Close(reason, clientInitiated: false))
+            if (((EngineSession)member).Close(reason, clientInitiated: false))
             {
                 closed++;
             }
@@ -136,9 +157,9 @@ internal sealed class GatewayRuntime : IDisposable
     public int DisconnectNamespace(int namespaceIndex)
     {
         int disconnected = 0;
-        FanOut.ForEach(session =>
+        FanOut.ForEach(member =>
         {
-            if (session.DisconnectNamespace(namespaceIndex))
+            if (((EngineSession)member).DisconnectNamespace(namespaceIndex))
             {
                 disconnected++;
             }
@@ -155,9 +176,10 @@ internal sealed class GatewayRuntime : IDisposable
 
     public void Dispose()
     {
-        Region?.Dispose();
-        FanOut.Dispose();
         Wheel.Dispose();
-        Metrics.Dispose();
+        if (_ownsContext)
+        {
+            Context.Dispose();
+        }
     }
 }

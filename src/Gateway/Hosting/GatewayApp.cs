@@ -1,6 +1,11 @@
 using System.Net;
 using Gateway.Admin;
+using Gateway.Answers;
+using Gateway.Broadcast;
 using Gateway.EngineIO;
+using Gateway.Prompts;
+using Gateway.Recovery;
+using Gateway.Redis;
 using Gateway.Transport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
@@ -26,11 +31,27 @@ public static class GatewayApp
         GatewayOptions options = LoadOptions(builder.Configuration);
 
         builder.Services.AddSingleton(Options.Create(options));
+        // The clock of the timing wheel (heartbeats, deadlines); tests build the runtime on a fake one.
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<BroadcastContext>();
         builder.Services.AddSingleton<GatewayRuntime>();
         // The public port is served by PublicListener on Kestrel's socket transport; Kestrel itself serves the admin port.
         builder.Services.AddSingleton<GatewayConnectionHandler>();
         builder.Services.AddHostedService<RuntimeService>();
         builder.Services.AddHostedService<PublicListener>();
+        // The ports, chosen once. Redis mode's loops are hosted services registered after the listener, so the host
+        // stops them first (after the ApplicationStopping callback below has closed the sockets and flushed).
+        if (options.RedisMode)
+        {
+            builder.Services.AddRedisRegion();
+        }
+        else
+        {
+            builder.Services.AddSingleton<IPromptSource>(sp => new EmbeddedPromptSource(sp.GetRequiredService<BroadcastContext>().Broadcaster));
+            builder.Services.AddSingleton<IRecovery>(NoRecovery.Instance);
+            builder.Services.AddSingleton<IAnswerSink>(EmbeddedAnswerSink.Instance);
+        }
+
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(Diagnostics.GatewayMetrics.MeterName)
             .AddPrometheusExporter());
@@ -60,10 +81,10 @@ public static class GatewayApp
             runtime.Stopping = true;
             runtime.CloseAll(CloseReason.ServerShutdown);
             app.Services.GetRequiredService<GatewayConnectionHandler>().EndHttpConnections();
-            // Redis mode: the closes queued one session record per socket; they must land before the process ends.
-            runtime.Region?.Stop();
+            // Recovery: the closes queued one session record per socket; they must land before the process ends (and
+            // before the hosted services stop the Redis loops).
+            runtime.Recovery.Flush();
         });
-        runtime.Region?.Start();
         return app;
     }
 

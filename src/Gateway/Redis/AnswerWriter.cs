@@ -1,21 +1,19 @@
 using System.Globalization;
 using System.Threading.Channels;
+using Gateway.Answers;
+using Gateway.Broadcast;
 using Gateway.Diagnostics;
-using Gateway.EngineIO;
-using Gateway.SocketIO;
+using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
 
 namespace Gateway.Redis;
-
-/// <summary>An answer waiting for Redis, and who to ack when it is stored.</summary>
-internal sealed record PendingAnswer(EngineSession Session, NamespaceSocket Socket, long AckId, string PromptId, string Data, long AtMs);
 
 /// <summary>
 /// Appends answers to the region's answers stream: a bounded buffer drained in batches of pipelined XADDs. Each
 /// answer is acked to its client only after Redis accepted it (<c>{"ok":true}</c>), or refused with the reason —
 /// never dropped silently.
 /// </summary>
-internal sealed class AnswerWriter
+internal sealed class AnswerWriter : BackgroundService, IAnswerSink
 {
     public const string PromptIdField = "prompt_id";
     public const string SidField = "sid";
@@ -24,52 +22,56 @@ internal sealed class AnswerWriter
 
     private const int Batch = 512;
 
-    private readonly GatewayRuntime _runtime;
-    private readonly Region _region;
+    private readonly BroadcastContext _context;
+    private readonly RegionConnection _connection;
+    private readonly RedisPromptSource _prompts;
     private readonly Channel<PendingAnswer> _pending;
     private readonly RedisKey _key;
     private int _count;
 
-    public AnswerWriter(GatewayRuntime runtime, Region region)
+    public AnswerWriter(BroadcastContext context, RegionConnection connection, RedisPromptSource prompts)
     {
-        _runtime = runtime;
-        _region = region;
-        _key = runtime.Options.Redis.AnswerStream;
-        _pending = Channel.CreateBounded<PendingAnswer>(new BoundedChannelOptions(runtime.Options.Answers.MaxPending)
+        _context = context;
+        _connection = connection;
+        _prompts = prompts;
+        _key = connection.Options.Redis.AnswerStream;
+        _pending = Channel.CreateBounded<PendingAnswer>(new BoundedChannelOptions(connection.Options.Answers.MaxPending)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait, // TryWrite fails when full: the caller refuses with "busy"
         });
     }
 
+    public bool Stores => true;
+
     public int Pending => Volatile.Read(ref _count);
 
-    /// <summary>False when the buffer is full or Redis is away: the caller acks the refusal at once.</summary>
-    public bool TryEnqueue(PendingAnswer answer, out string? error)
+    /// <summary>False when the buffer is full or Redis is away (the region is not ready): the caller acks the refusal at once.</summary>
+    public bool TryAccept(PendingAnswer answer, out AnswerRefusal refusal)
     {
-        if (_region.NotReadyReason is not null)
+        if (_prompts.NotReadyReason is not null)
         {
-            error = "unavailable";
+            refusal = AnswerRefusal.Unavailable;
             return false;
         }
 
         if (!_pending.Writer.TryWrite(answer))
         {
-            error = "busy";
+            refusal = AnswerRefusal.Busy;
             return false;
         }
 
         Interlocked.Increment(ref _count);
-        error = null;
+        refusal = AnswerRefusal.None;
         return true;
     }
 
-    public async Task RunAsync(Task<ConnectionMultiplexer> connecting)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         ConnectionMultiplexer redis;
         try
         {
-            redis = await connecting.WaitAsync(_region.Stopping).ConfigureAwait(false);
+            redis = await _connection.ConnectedAsync(stoppingToken).ConfigureAwait(false);
         }
         catch (Exception)
         {
@@ -77,13 +79,13 @@ internal sealed class AnswerWriter
         }
 
         IDatabase db = redis.GetDatabase();
-        long maxLength = _runtime.Options.Redis.AnswerMaxLength;
+        long maxLength = _connection.Options.Redis.AnswerMaxLength;
         var batch = new List<PendingAnswer>(Batch);
         var writes = new List<Task<RedisValue>>(Batch);
         ChannelReader<PendingAnswer> reader = _pending.Reader;
         try
         {
-            while (await reader.WaitToReadAsync(_region.Stopping).ConfigureAwait(false))
+            while (await reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
             {
                 while (batch.Count < Batch && reader.TryRead(out PendingAnswer? answer))
                 {
@@ -96,7 +98,7 @@ internal sealed class AnswerWriter
                     writes.Add(db.StreamAddAsync(_key,
                     [
                         new NameValueEntry(PromptIdField, answer.PromptId),
-                        new NameValueEntry(SidField, answer.Socket.Id),
+                        new NameValueEntry(SidField, answer.Sid),
                         new NameValueEntry(DataField, answer.Data),
                         new NameValueEntry(AtField, answer.AtMs.ToString(CultureInfo.InvariantCulture)),
                     ], maxLength: maxLength, useApproximateMaxLength: true));
@@ -116,14 +118,14 @@ internal sealed class AnswerWriter
                     bool stored = writes[i].IsCompletedSuccessfully;
                     if (stored)
                     {
-                        _runtime.Metrics.AnswerWritten();
+                        _context.Metrics.AnswerWritten();
                     }
                     else
                     {
-                        _runtime.Metrics.AnswerRefused();
+                        _context.Metrics.AnswerRefused();
                     }
 
-                    batch[i].Session.CompleteAnswer(batch[i], stored ? null : "unavailable");
+                    batch[i].Acknowledger.CompleteAnswer(batch[i], stored ? AnswerRefusal.None : AnswerRefusal.Unavailable);
                 }
 
                 Interlocked.Add(ref _count, -batch.Count);
@@ -136,13 +138,13 @@ internal sealed class AnswerWriter
         }
         catch (Exception e)
         {
-            Log.RedisLoopFailed(_region.Logger, "answers", e);
+            Log.RedisLoopFailed(_connection.Logger, "answers", e);
         }
 
         // Stopping: whatever is left is refused, not dropped.
         while (reader.TryRead(out PendingAnswer? answer))
         {
-            answer.Session.CompleteAnswer(answer, "unavailable");
+            answer.Acknowledger.CompleteAnswer(answer, AnswerRefusal.Unavailable);
         }
     }
 }

@@ -1,4 +1,6 @@
+using Gateway.Answers;
 using Gateway.EngineIO;
+using Gateway.Prompts;
 
 namespace Gateway.SocketIO;
 
@@ -12,7 +14,7 @@ internal sealed class NamespaceSocket
 
     private const int RememberedAnswers = 64;
 
-    public NamespaceSocket(int namespaceIndex, string id, byte[]? auth, long joinedAt, string? pid = null, Redis.StreamPosition joinPosition = default)
+    public NamespaceSocket(int namespaceIndex, string id, byte[]? auth, long joinedAt, string? pid = null, StreamPosition joinPosition = default)
     {
         NamespaceIndex = namespaceIndex;
         Id = id;
@@ -26,7 +28,7 @@ internal sealed class NamespaceSocket
     public string? Pid { get; }
 
     /// <summary>Prompt stream position at join: where a recovery without an offset starts.</summary>
-    public Redis.StreamPosition JoinPosition { get; }
+    public StreamPosition JoinPosition { get; }
 
     // Answers: the prompts answered (a small ring: one answer per prompt), and a token bucket.
     private string[]? _answered;
@@ -35,13 +37,14 @@ internal sealed class NamespaceSocket
     private long _answerRefilledAt;
 
     /// <summary>
-    /// Checks and records an answer to <paramref name="promptId"/>: the refusal reason, or null when it may be sent.
+    /// Checks and records an answer to <paramref name="promptId"/>: the refusal, or <see cref="AnswerRefusal.None"/>
+    /// when it may be sent.
     /// </summary>
-    public string? TryAnswer(string promptId, int perSecond, long nowMs)
+    public AnswerRefusal TryAnswer(string promptId, int perSecond, long nowMs)
     {
         if (_answered is not null && Array.IndexOf(_answered, promptId) >= 0)
         {
-            return "duplicate";
+            return AnswerRefusal.Duplicate;
         }
 
         double burst = perSecond * 2.0;
@@ -49,17 +52,17 @@ internal sealed class NamespaceSocket
         _answerRefilledAt = nowMs;
         if (_answerTokens < 1)
         {
-            return "rate limited";
+            return AnswerRefusal.RateLimited;
         }
 
         _answerTokens -= 1;
         _answered ??= new string[RememberedAnswers];
         _answered[_answeredNext] = promptId;
         _answeredNext = (_answeredNext + 1) % RememberedAnswers;
-        return null;
+        return AnswerRefusal.None;
     }
 
-    /// <summary>An answer Redis did not take may be sent again.</summary>
+    /// <summary>An answer the sink did not take may be sent again.</summary>
     public void ForgetAnswer(string promptId)
     {
         int index = _answered is null ? -1 : Array.IndexOf(_answered, promptId);

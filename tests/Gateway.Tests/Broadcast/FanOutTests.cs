@@ -8,7 +8,7 @@ public class FanOutTests
     [Fact]
     public void Pass_OneMemberThrows_TheOthersAreStillPumpedAndTheFaultyOneIsToldAndDropped()
     {
-        using var fanOut = new FanOut<Member>(workers: 1, NullLogger.Instance);
+        using var fanOut = new FanOut(workers: 1, NullLogger.Instance);
         var before = new Member();
         var faulty = new Member { Throws = true };
         var after = new Member();
@@ -32,7 +32,7 @@ public class FanOutTests
     [Fact]
     public void ForEach_VisitsEveryLiveMemberOfEveryPartition()
     {
-        using var fanOut = new FanOut<Member>(workers: 3, NullLogger.Instance);
+        using var fanOut = new FanOut(workers: 3, NullLogger.Instance);
         var members = Enumerable.Range(0, 10).Select(_ => new Member()).ToArray();
         foreach (Member member in members)
         {
@@ -43,15 +43,33 @@ public class FanOutTests
         fanOut.PassAll(); // drops the closed one
 
         var seen = new List<Member>();
-        fanOut.ForEach(seen.Add);
+        fanOut.ForEach(member => seen.Add((Member)member));
         Assert.Equal(members.Where(m => !m.IsClosed).ToHashSet(), seen.ToHashSet());
         Assert.Equal(9, seen.Count);
     }
 
     [Fact]
+    public void ResyncAll_ClosesEveryOpenMember_CountsThoseItClosed()
+    {
+        var context = new BroadcastContext(Microsoft.Extensions.Options.Options.Create(new Gateway.Hosting.GatewayOptions { FanOutWorkers = 2 }), NullLoggerFactory.Instance);
+        using (context)
+        {
+            var members = Enumerable.Range(0, 5).Select(_ => new Member()).ToArray();
+            foreach (Member member in members)
+            {
+                context.FanOut.Add(member);
+            }
+
+            members[0].CloseForResync();
+            Assert.Equal(4, context.ResyncAll());
+            Assert.All(members, member => Assert.True(member.IsClosed));
+        }
+    }
+
+    [Fact]
     public void Signal_StartedWorkers_PumpEveryMember()
     {
-        using var fanOut = new FanOut<Member>(workers: 2, NullLogger.Instance);
+        using var fanOut = new FanOut(workers: 2, NullLogger.Instance);
         var members = Enumerable.Range(0, 4).Select(_ => new Member()).ToArray();
         foreach (Member member in members)
         {
@@ -96,6 +114,13 @@ public class FanOutTests
         {
             Failure = exception;
             _closed = true;
+        }
+
+        public bool CloseForResync()
+        {
+            bool wasOpen = !_closed;
+            _closed = true;
+            return wasOpen;
         }
     }
 }

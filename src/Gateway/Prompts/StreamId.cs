@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Gateway.Redis;
+namespace Gateway.Prompts;
 
 /// <summary>A Redis stream entry id, <c>&lt;ms&gt;-&lt;seq&gt;</c>, compared as Redis compares them.</summary>
 internal readonly record struct StreamId(long Ms, long Seq) : IComparable<StreamId>
@@ -41,32 +41,4 @@ internal readonly record struct StreamId(long Ms, long Seq) : IComparable<Stream
     public static bool operator >=(StreamId a, StreamId b) => a.CompareTo(b) >= 0;
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Ms}-{Seq}");
-}
-
-/// <summary>
-/// Where an entry stands in delivery order: by the instant it becomes visible (its stream time, or its
-/// <c>reveal_at</c> when that is later), then by stream id. Every gateway of a region pushes entries in this order,
-/// so "everything up to position P" names the same set of prompts on all of them — which is what lets a client
-/// recover on any instance from the offset another one gave it.
-/// </summary>
-internal readonly record struct StreamPosition(long VisibleAt, StreamId Id) : IComparable<StreamPosition>
-{
-    public static readonly StreamPosition Start = new(0, StreamId.Zero);
-
-    public static StreamPosition Of(StreamId id, long? revealAtMs) =>
-        new(revealAtMs is long reveal && reveal > id.Ms ? reveal : id.Ms, id);
-
-    public int CompareTo(StreamPosition other)
-    {
-        int byTime = VisibleAt.CompareTo(other.VisibleAt);
-        return byTime != 0 ? byTime : Id.CompareTo(other.Id);
-    }
-
-    public static bool operator <(StreamPosition a, StreamPosition b) => a.CompareTo(b) < 0;
-
-    public static bool operator >(StreamPosition a, StreamPosition b) => a.CompareTo(b) > 0;
-
-    public static bool operator <=(StreamPosition a, StreamPosition b) => a.CompareTo(b) <= 0;
-
-    public static bool operator >=(StreamPosition a, StreamPosition b) => a.CompareTo(b) >= 0;
 }

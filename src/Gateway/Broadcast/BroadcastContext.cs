@@ -1,0 +1,77 @@
+using System.Text;
+using Gateway.Diagnostics;
+using Gateway.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Broadcast;
+
+/// <summary>
+/// The process-wide delivery pieces: the namespaces served, the ring, the channels, the fan-out, the broadcaster and
+/// the metrics. What a prompt source needs to deliver (and, on a stream gap, to close every socket) without knowing
+/// the Engine.IO runtime that sessions use. One per gateway (a DI singleton, or owned by a runtime built by hand).
+/// </summary>
+internal sealed class BroadcastContext : IDisposable
+{
+    public BroadcastContext(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory)
+    {
+        GatewayOptions o = options.Value;
+        NamespaceNames = o.Namespaces.ToArray();
+        Namespaces = NamespaceNames.Select(n => Encoding.ASCII.GetBytes(n)).ToArray();
+        Metrics = new GatewayMetrics(NamespaceNames);
+        Ring = new BroadcastRing(o.RingCapacity);
+        Channels = new ChannelRegistry();
+        FanOut = new FanOut(o.FanOutWorkers, loggerFactory.CreateLogger<FanOut>());
+        Broadcaster = new Broadcaster(Ring, FanOut, Channels, Metrics, Namespaces, lateJoin: o.LateJoin.MaxAge > 0);
+    }
+
+    public string[] NamespaceNames { get; }
+
+    public byte[][] Namespaces { get; }
+
+    public GatewayMetrics Metrics { get; }
+
+    public BroadcastRing Ring { get; }
+
+    public ChannelRegistry Channels { get; }
+
+    public FanOut FanOut { get; }
+
+    public Broadcaster Broadcaster { get; }
+
+    /// <summary>Index of a configured namespace, or -1.</summary>
+    public int FindNamespace(ReadOnlySpan<byte> name)
+    {
+        for (int i = 0; i < Namespaces.Length; i++)
+        {
+            if (name.SequenceEqual(Namespaces[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    public int FindNamespace(string name) => Array.IndexOf(NamespaceNames, name);
+
+    /// <summary>A gap in the prompt stream: every member closes so its client reconnects and resyncs.</summary>
+    public int ResyncAll()
+    {
+        int closed = 0;
+        FanOut.ForEach(member =>
+        {
+            if (member.CloseForResync())
+            {
+                closed++;
+            }
+        });
+        return closed;
+    }
+
+    public void Dispose()
+    {
+        FanOut.Dispose();
+        Metrics.Dispose();
+    }
+}

@@ -1,0 +1,74 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Hosting;
+using StackExchange.Redis;
+
+namespace Gateway.Redis;
+
+/// <summary>
+/// Every 250 ms: "this instance is alive at T" (expiring after MaxDisconnection), and the region's pid-signing secret
+/// (created once by whichever gateway comes first). A gateway that crashes writes no session records; its last
+/// heartbeat tells the others when its sockets were cut off.
+/// </summary>
+internal sealed class RegionLiveness(RegionConnection connection, PidSigner signer) : BackgroundService
+{
+    /// <summary>Instance heartbeat period; a recovery waits up to 4 of them to tell a crashed instance from a live one.</summary>
+    public const int HeartbeatMs = 250;
+
+    private string InstanceKey(string instance) => connection.SessionPrefix + "instance:" + instance;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        ConnectionMultiplexer redis;
+        try
+        {
+            redis = await connection.ConnectedAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            return;
+        }
+
+        IDatabase db = redis.GetDatabase();
+        var expiry = TimeSpan.FromMilliseconds(connection.Options.Recovery.MaxDisconnection + 5000);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (signer.Secret is null)
+                {
+                    RedisKey secretKey = connection.SessionPrefix + "secret";
+                    await db.StringSetAsync(secretKey, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), when: When.NotExists).ConfigureAwait(false);
+                    string? secret = await db.StringGetAsync(secretKey).ConfigureAwait(false);
+                    signer.Secret = secret is null ? null : Convert.FromBase64String(secret);
+                }
+
+                await db.StringSetAsync(InstanceKey(signer.InstanceId), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), expiry).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException or FormatException)
+            {
+            }
+
+            try
+            {
+                await Task.Delay(HeartbeatMs, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    /// <summary>When the instance was last alive (ms), 0 when it has been gone longer than its key lives, -1 alive now.</summary>
+    public async Task<long> InstanceLastSeenAsync(IDatabase db, string instance)
+    {
+        RedisValue value = await db.StringGetAsync(InstanceKey(instance)).ConfigureAwait(false);
+        if (value.IsNull || !value.TryParse(out long lastSeen))
+        {
+            return 0;
+        }
+
+        // Four missed heartbeats mean the process is gone.
+        return instance != signer.InstanceId && DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - lastSeen > 4 * HeartbeatMs ? lastSeen : -1;
+    }
+}

@@ -1,0 +1,52 @@
+using System.Text.Json;
+using Gateway.Broadcast;
+using Gateway.Diagnostics;
+using Gateway.Prompts;
+using Gateway.Streams;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+using StreamPosition = Gateway.Prompts.StreamPosition;
+
+namespace Gateway.Redis;
+
+/// <summary>A prompt stream entry decoded for this gateway: where it stands in delivery order and its target.</summary>
+internal sealed record StreamPrompt(StreamId StreamId, string RawId, StreamPosition Position, PromptEntry Prompt, int NamespaceIndex)
+{
+    /// <summary>A stream entry as a prompt this gateway serves, or null (invalid: counted and logged; or not ours).</summary>
+    public static StreamPrompt? Decode(BroadcastContext context, long maxRevealAhead, StreamEntry raw, ILogger logger)
+    {
+        string rawId = raw.Id.ToString();
+        if (!StreamId.TryParse(rawId, out StreamId id))
+        {
+            return null;
+        }
+
+        string? error = PromptEntry.TryRead(raw, out PromptEntry? prompt);
+        if (error is null && prompt!.RevealAtMs is long reveal && reveal - id.Ms > maxRevealAhead)
+        {
+            error = $"reveal_at is more than Gateway:Redis:MaxRevealAhead ({maxRevealAhead} ms) after the entry";
+        }
+
+        if (error is not null)
+        {
+            context.Metrics.StreamInvalidEntry();
+            Log.InvalidEntry(logger, rawId, error);
+            return null;
+        }
+
+        int namespaceIndex = context.FindNamespace(prompt!.Namespace);
+        if (namespaceIndex < 0)
+        {
+            return null; // a namespace this gateway does not serve
+        }
+
+        return new StreamPrompt(id, rawId, StreamPosition.Of(id, prompt.RevealAtMs), prompt, namespaceIndex);
+    }
+
+    /// <summary>Into the ring: encoded once, with the stream id as the recovery offset when offered.</summary>
+    public void Deliver(Broadcaster broadcaster, bool withOffset)
+    {
+        using JsonDocument data = JsonDocument.Parse(Prompt.Data);
+        broadcaster.Publish(NamespaceIndex, Prompt.Channel, Prompt.Event, data.RootElement, Prompt.Id, withOffset ? RawId : null);
+    }
+}

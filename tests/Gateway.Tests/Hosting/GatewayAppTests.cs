@@ -1,0 +1,62 @@
+using Gateway.Answers;
+using Gateway.Broadcast;
+using Gateway.EngineIO;
+using Gateway.Hosting;
+using Gateway.Prompts;
+using Gateway.Recovery;
+using Gateway.Redis;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Gateway.Tests.Hosting;
+
+/// <summary>The composition root picks the ports' implementations once, by configuration. Built, never started.</summary>
+public sealed class GatewayAppTests
+{
+    private static WebApplication Build(params string[] args) =>
+        GatewayApp.Build(["--Gateway:Port=0", "--Gateway:AdminPort=0", "--Logging:LogLevel:Default=Warning", .. args]);
+
+    [Fact]
+    public async Task Build_Embedded_RegistersTheEmbeddedPortsAndNoRedisLoop()
+    {
+        await using WebApplication app = Build();
+        GatewayRuntime runtime = app.Services.GetRequiredService<GatewayRuntime>();
+
+        Assert.IsType<EmbeddedPromptSource>(runtime.Prompts);
+        Assert.Same(NoRecovery.Instance, runtime.Recovery);
+        Assert.Same(EmbeddedAnswerSink.Instance, runtime.Answers);
+        Assert.False(runtime.OffersRecovery);
+        Assert.Same(app.Services.GetRequiredService<BroadcastContext>(), runtime.Context);
+        Assert.DoesNotContain(app.Services.GetServices<IHostedService>(), s => s.GetType().Namespace == "Gateway.Redis");
+    }
+
+    [Fact]
+    public async Task Build_RedisMode_RegistersTheRedisPortsAndTheirLoopsAfterTheListener()
+    {
+        // Nothing connects: the loops are hosted services and the app is never started.
+        await using WebApplication app = Build("--Gateway:Redis:Configuration=127.0.0.1:1");
+        GatewayRuntime runtime = app.Services.GetRequiredService<GatewayRuntime>();
+
+        Assert.IsType<RedisPromptSource>(runtime.Prompts);
+        Assert.IsType<RedisRecovery>(runtime.Recovery);
+        Assert.IsType<AnswerWriter>(runtime.Answers);
+        Assert.True(runtime.OffersRecovery);
+        Type[] hosted = app.Services.GetServices<IHostedService>().Select(s => s.GetType()).ToArray();
+        int listener = Array.IndexOf(hosted, typeof(PublicListener));
+        Assert.True(listener >= 0);
+        Assert.Equal(
+            [typeof(RegionConnection), typeof(PromptStreamReader), typeof(RegionLiveness), typeof(AnswerWriter)],
+            hosted.Where(t => t.Namespace == "Gateway.Redis").ToArray());
+        Assert.All(hosted.Where(t => t.Namespace == "Gateway.Redis"), t => Assert.True(Array.IndexOf(hosted, t) > listener, $"{t.Name} stops before the listener"));
+        Assert.Same(app.Services.GetRequiredService<AnswerWriter>(), runtime.Answers);
+    }
+
+    [Fact]
+    public async Task Build_RedisModeRecoveryDisabled_OffersNoPid()
+    {
+        await using WebApplication app = Build("--Gateway:Redis:Configuration=127.0.0.1:1", "--Gateway:Recovery:Enabled=false");
+
+        Assert.False(app.Services.GetRequiredService<GatewayRuntime>().OffersRecovery);
+    }
+}
