@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gateway.Configuration;
 using Gateway.Hosting;
 using Gateway.Protocol.WebSockets;
 using Microsoft.Extensions.Configuration;

@@ -1,5 +1,5 @@
+using Gateway.Configuration;
 using Gateway.EngineIO;
-using Gateway.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 

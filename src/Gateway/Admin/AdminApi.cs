@@ -1,6 +1,6 @@
 using System.Text.Json;
+using Gateway.Configuration;
 using Gateway.EngineIO;
-using Gateway.Hosting;
 using Gateway.Prompts;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

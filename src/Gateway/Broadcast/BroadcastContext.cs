@@ -1,6 +1,6 @@
 using System.Text;
+using Gateway.Configuration;
 using Gateway.Diagnostics;
-using Gateway.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 

@@ -3,8 +3,8 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using Gateway.Broadcast;
+using Gateway.Configuration;
 using Gateway.Diagnostics;
-using Gateway.Hosting;
 using Gateway.Protocol.Buffers;
 using Gateway.Protocol.EngineIO;
 using Gateway.Protocol.WebSockets;

@@ -2,6 +2,7 @@ using System.Net;
 using Gateway.Admin;
 using Gateway.Answers;
 using Gateway.Broadcast;
+using Gateway.Configuration;
 using Gateway.EngineIO;
 using Gateway.Prompts;
 using Gateway.Recovery;
@@ -103,7 +104,7 @@ public static class GatewayApp
         }
 
         options.Normalize();
-        string[] errors = options.Validate().ToArray();
+        string[] errors = options.Validate().Concat(RedisOptionsValidation.Validate(options)).ToArray();
         if (errors.Length > 0)
         {
             throw new ConfigurationException("Invalid configuration:\n  " + string.Join("\n  ", errors));

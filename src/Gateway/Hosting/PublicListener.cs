@@ -1,4 +1,5 @@
 using System.Net;
+using Gateway.Configuration;
 using Gateway.Diagnostics;
 using Gateway.EngineIO;
 using Gateway.Transport;

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Gateway.Broadcast;
+using Gateway.Configuration;
 using Gateway.Diagnostics;
-using Gateway.Hosting;
 using Gateway.Prompts;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

@@ -1,5 +1,5 @@
+using Gateway.Configuration;
 using Gateway.Diagnostics;
-using Gateway.Hosting;
 using Gateway.Streams;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

@@ -1,12 +1,11 @@
 using Gateway.Answers;
-using Gateway.EngineIO;
 using Gateway.Prompts;
 
 namespace Gateway.SocketIO;
 
 /// <summary>
 /// One Socket.IO socket: a session's membership of one namespace, with its channels and its auth payload. Guarded by
-/// the owning <see cref="EngineSession"/>'s lock.
+/// the owning Engine.IO session's lock.
 /// </summary>
 internal sealed class NamespaceSocket
 {

@@ -1,9 +1,9 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
+using Gateway.Configuration;
 using Gateway.Diagnostics;
 using Gateway.EngineIO;
-using Gateway.Hosting;
 using Gateway.Protocol;
 using Gateway.Protocol.Buffers;
 using Gateway.Protocol.Http;

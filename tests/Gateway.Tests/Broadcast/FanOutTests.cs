@@ -51,7 +51,7 @@ public class FanOutTests
     [Fact]
     public void ResyncAll_ClosesEveryOpenMember_CountsThoseItClosed()
     {
-        var context = new BroadcastContext(Microsoft.Extensions.Options.Options.Create(new Gateway.Hosting.GatewayOptions { FanOutWorkers = 2 }), NullLoggerFactory.Instance);
+        var context = new BroadcastContext(Microsoft.Extensions.Options.Options.Create(new Gateway.Configuration.GatewayOptions { FanOutWorkers = 2 }), NullLoggerFactory.Instance);
         using (context)
         {
             var members = Enumerable.Range(0, 5).Select(_ => new Member()).ToArray();

@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
+using Gateway.Configuration;
 using Gateway.EngineIO;
-using Gateway.Hosting;
 using Gateway.Protocol.WebSockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Gateway.Broadcast;
-using Gateway.Hosting;
+using Gateway.Configuration;
 using Gateway.Prompts;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;

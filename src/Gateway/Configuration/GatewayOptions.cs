@@ -1,4 +1,4 @@
-namespace Gateway.Hosting;
+namespace Gateway.Configuration;
 
 /// <summary>The <c>Gateway</c> configuration section. Every limit has a safe default; see <see cref="Validate"/>.</summary>
 public sealed class GatewayOptions
@@ -280,20 +280,8 @@ public sealed class GatewayOptions
                 }
             }
 
-            string? configurationError = null;
-            try
-            {
-                StackExchange.Redis.ConfigurationOptions.Parse(Redis.Configuration!);
-            }
-            catch (Exception e) when (e is ArgumentException or FormatException or NotSupportedException)
-            {
-                configurationError = e.Message;
-            }
-
-            if (configurationError is not null)
-            {
-                yield return $"Gateway:Redis:Configuration is not a valid StackExchange.Redis configuration ({configurationError}).";
-            }
+            // The configuration string itself is checked by the Redis adapter (RedisOptionsValidation), which knows
+            // its syntax; nothing outside Redis/ names StackExchange.Redis.
         }
 
         if (Redis.PromptMaxLength < 1 || Redis.AnswerMaxLength < 1)
