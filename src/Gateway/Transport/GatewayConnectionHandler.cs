@@ -298,7 +298,13 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
                 return Reject(http, upgrade, EngineIOError.UnknownSid);
             }
 
-            if (!upgrade && isWebSocket)
+            // The protocol revision is checked on every request, not only on the handshake: a session is EIO=4 only.
+            if (!IsSupportedProtocol(head.Query))
+            {
+                return Reject(http, upgrade, EngineIOError.UnsupportedProtocolVersion);
+            }
+
+            if (!upgrade && (isWebSocket || session.IsWebSocket))
             {
                 return Reject(http, upgrade, EngineIOError.BadRequest); // engine.io TRANSPORT_MISMATCH
             }
@@ -322,7 +328,7 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
             return Reject(http, upgrade, EngineIOError.BadRequest);
         }
 
-        if (!HttpRequestParser.TryGetQueryValue(head.Query, "EIO"u8, out ReadOnlySpan<byte> eio) || !eio.SequenceEqual("4"u8))
+        if (!IsSupportedProtocol(head.Query))
         {
             return Reject(http, upgrade, EngineIOError.UnsupportedProtocolVersion);
         }
@@ -398,8 +404,15 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
             return false;
         }
 
-        return Reject(http, upgrade: false, EngineIOError.BadRequest);
+        // engine.io's polling transport (onRequest): neither GET nor POST is answered 500 without a body; the
+        // session stays.
+        http.KeepAlive = false;
+        http.Respond(500, default, default);
+        return true;
     }
+
+    private static bool IsSupportedProtocol(ReadOnlySpan<byte> query) =>
+        HttpRequestParser.TryGetQueryValue(query, "EIO"u8, out ReadOnlySpan<byte> eio) && eio.SequenceEqual("4"u8);
 
     private bool AcceptUpgrade(HttpConnection http, ref HttpRequestHead head, EngineSession session, out WebSocketConnection? webSocket)
     {
