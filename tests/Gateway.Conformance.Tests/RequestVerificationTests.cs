@@ -62,4 +62,61 @@ public sealed class RequestVerificationTests(GatewayServer server)
         Assert.Equal((200, "ok"), (status, body));
         await server.AssertNoConnectionsAsync();
     }
+
+    [Fact]
+    public async Task Post_WhileAnotherPostIsInProgress_Returns400AndClosesSession()
+    {
+        string sid = await HandshakeAsync();
+        string head = $"POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n";
+        // Two POSTs whose bodies never complete: whichever head the gateway reads second overlaps the first, whatever
+        // the order, so no timing decides the outcome.
+        using RawClient a = await RawClient.ConnectAsync(server.Port);
+        using RawClient b = await RawClient.ConnectAsync(server.Port);
+        await a.SendAsync(head + "4hel");
+        await b.SendAsync(head + "4hel");
+
+        (int Status, string Head, string Body)?[] answers = await Task.WhenAll(ReadResponseOrEndAsync(a), ReadResponseOrEndAsync(b));
+        // The second gets 400; the one in progress is destroyed without an answer (engine.io: dataReq.destroy()).
+        (int status, _, string body) = Assert.Single(answers, x => x is not null)!.Value;
+        Assert.Equal(400, status);
+        Assert.Equal("{\"code\":3,\"message\":\"Bad request\"}", body);
+        Assert.Single(answers, x => x is null);
+
+        // The session is gone.
+        (status, _, body) = await RequestAsync("GET", $"EIO=4&transport=polling&sid={sid}");
+        Assert.Equal((400, "{\"code\":1,\"message\":\"Session ID unknown\"}"), (status, body));
+        await server.AssertNoConnectionsAsync();
+    }
+
+    [Fact]
+    public async Task Post_OneAfterAnother_OnTwoConnections_AreBothAccepted()
+    {
+        string sid = await HandshakeAsync();
+        string url = $"EIO=4&transport=polling&sid={sid}";
+        using RawClient a = await RawClient.ConnectAsync(server.Port);
+        // A POST whose body comes in two writes, then a second POST once the first is answered: no overlap.
+        await a.SendAsync($"POST /socket.io/?{url} HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n");
+        await a.SendAsync("6");
+        Assert.Equal((200, "ok"), Pick(await a.ReadHttpResponseAsync()));
+        (int status, _, string body) = await RequestAsync("POST", url, "6");
+        Assert.Equal((200, "ok"), (status, body));
+        (status, _, body) = await RequestAsync("POST", url, "1");
+        Assert.Equal((200, "ok"), (status, body));
+        await server.AssertNoConnectionsAsync();
+    }
+
+    private static (int, string) Pick((int Status, string Head, string Body) response) => (response.Status, response.Body);
+
+    /// <summary>The response, or null when the gateway ends the connection without one.</summary>
+    private static async Task<(int Status, string Head, string Body)?> ReadResponseOrEndAsync(RawClient client)
+    {
+        try
+        {
+            return await client.ReadHttpResponseAsync();
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+        {
+            return null;
+        }
+    }
 }

@@ -38,6 +38,9 @@ internal sealed partial class EngineSession : WheelEntry
     private PooledBufferWriter? _pollQueue;
     private HttpConnection? _parkedPoll;
 
+    // The connection whose POST body is still arriving (engine.io's dataReq): a second POST meanwhile is an overlap.
+    private HttpConnection? _dataRequest;
+
     // The connection probing an upgrade (between "2probe" and "5").
     private WebSocketConnection? _probing;
     private long _probeAt;

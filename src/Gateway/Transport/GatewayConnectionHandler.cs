@@ -121,6 +121,7 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
             {
                 _httpPhase.TryRemove(http, out _);
                 http.ParkedFor?.OnPollConnectionClosed(http);
+                http.DataFor?.OnDataConnectionClosed(http);
             }
 
             webSocket?.OnEnded();
@@ -191,7 +192,8 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
                 bool tooLarge = bodyLength > options.MaxPayload;
                 if (!tooLarge && buffer.Length < headLength + bodyLength)
                 {
-                    return inputEnded; // wait for the body
+                    // Wait for the body; a POST on a session is in progress from now on (engine.io's dataReq).
+                    return !TryBeginDataRequest(http, ref head) || inputEnded;
                 }
 
                 ReadOnlySpan<byte> body = default;
@@ -238,6 +240,30 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
         }
 
         return inputEnded;
+    }
+
+    /// <summary>
+    /// A POST to a polling session whose body is still arriving: registers it with the session. False (after a 400)
+    /// when another POST is already in progress there.
+    /// </summary>
+    private bool TryBeginDataRequest(HttpConnection http, ref HttpRequestHead head)
+    {
+        if (http.DataFor is not null || head.Method != HttpMethod.Post || head.IsWebSocketUpgrade || !PathMatches(head.Path) ||
+            !HttpRequestParser.TryGetQueryValue(head.Query, "transport"u8, out ReadOnlySpan<byte> transport) || !transport.SequenceEqual("polling"u8) ||
+            !IsSupportedProtocol(head.Query) || !HttpRequestParser.TryGetQueryValue(head.Query, "sid"u8, out ReadOnlySpan<byte> sid) ||
+            !_runtime.TryGetSession(sid, out EngineSession? session))
+        {
+            return true; // verified (and answered) once the body is complete
+        }
+
+        if (session!.TryBeginDataRequest(http))
+        {
+            return true;
+        }
+
+        http.KeepAlive = head.KeepAlive;
+        ApplyCors(http, head.Origin);
+        return !Reject(http, upgrade: false, EngineIOError.BadRequest);
     }
 
     // A request line that is already wrong need not wait for the rest of the head.
@@ -395,7 +421,7 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
                 return true;
             }
 
-            if (session.OnPollData(body) == EngineSession.PollOutcome.BadRequest)
+            if (session.OnPollData(http, body) == EngineSession.PollOutcome.BadRequest)
             {
                 return Reject(http, upgrade: false, EngineIOError.BadRequest);
             }
