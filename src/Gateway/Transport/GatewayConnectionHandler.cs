@@ -471,7 +471,13 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
 
         if (!head.SecWebSocketVersion.SequenceEqual("13"u8))
         {
-            RejectUpgrade(http, "Missing or invalid Sec-WebSocket-Version header"u8);
+            // RFC 6455 §4.4: a version the server does not speak gets 426 and the versions it does speak; a missing
+            // header is a malformed handshake (§4.2.2: 400), told the same.
+            RejectUpgrade(
+                http,
+                "Missing or invalid Sec-WebSocket-Version header"u8,
+                head.SecWebSocketVersion.IsEmpty ? "400 Bad Request"u8 : "426 Upgrade Required"u8,
+                "Sec-WebSocket-Version: 13\r\n"u8);
             return false;
         }
 
@@ -514,10 +520,17 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
         return true;
     }
 
-    private static void RejectUpgrade(HttpConnection http, ReadOnlySpan<byte> message)
+    private static void RejectUpgrade(HttpConnection http, ReadOnlySpan<byte> message) =>
+        RejectUpgrade(http, message, "400 Bad Request"u8, default);
+
+    private static void RejectUpgrade(HttpConnection http, ReadOnlySpan<byte> message, ReadOnlySpan<byte> status, ReadOnlySpan<byte> extraHeaders)
     {
         var response = new PooledBufferWriter(256);
-        response.WriteBytes("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\nContent-Length: "u8);
+        response.WriteBytes("HTTP/1.1 "u8);
+        response.WriteBytes(status);
+        response.WriteBytes("\r\nConnection: close\r\n"u8);
+        response.WriteBytes(extraHeaders);
+        response.WriteBytes("Content-type: text/html\r\nContent-Length: "u8);
         response.WriteInt64(message.Length);
         response.WriteBytes("\r\n\r\n"u8);
         response.WriteBytes(message);
