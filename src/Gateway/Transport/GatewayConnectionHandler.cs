@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
+using System.Net.Sockets;
 using Gateway.Diagnostics;
 using Gateway.EngineIO;
 using Gateway.Hosting;
@@ -9,6 +10,7 @@ using Gateway.Protocol.Buffers;
 using Gateway.Protocol.Http;
 using Gateway.Protocol.WebSockets;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using HttpMethod = Gateway.Protocol.Http.HttpMethod;
 
 namespace Gateway.Transport;
@@ -67,6 +69,7 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
         _httpPhase.TryAdd(http, 0);
         PipeReader input = connection.Transport.Input;
         WebSocketConnection? webSocket = null;
+        bool linger = false;
         try
         {
             while (true)
@@ -103,6 +106,8 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
 
                 if (stop || (result.IsCompleted && !upgradedNow))
                 {
+                    // A WebSocket we are closing (the peer has not): its close frame must reach the peer.
+                    linger = webSocket is not null && !result.IsCompleted;
                     break;
                 }
             }
@@ -125,6 +130,49 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
             }
 
             webSocket?.OnEnded();
+        }
+
+        if (linger)
+        {
+            await LingerAsync(connection);
+        }
+    }
+
+    /// <summary>How long a closed WebSocket's input is drained, at most, waiting for the peer to close.</summary>
+    private const int LingerTimeoutMs = 2000;
+
+    /// <summary>
+    /// After our close frame: half-close, then read and discard until the peer closes or <see cref="LingerTimeoutMs"/>
+    /// passes (a lingering close, as Kestrel's and IIS's). Closing a socket whose receive queue still holds bytes makes
+    /// the kernel answer with a reset instead of a FIN; a peer still sending (a message over MaxPayload is refused from
+    /// its header, while its payload is on the way) then fails its next write and, as WebSocket clients do, aborts —
+    /// before it has read the close frame. The drain is bounded and exists only while a connection closes: nothing is
+    /// kept per connection at rest.
+    /// </summary>
+    private async Task LingerAsync(ConnectionContext connection)
+    {
+        PipeReader input = connection.Transport.Input;
+        try
+        {
+            // RFC 6455 §7.1.1: the server closes the TCP connection first. The close frame was flushed before the read
+            // loop was told to stop, so it is ahead of the FIN.
+            connection.Features.Get<IConnectionSocketFeature>()?.Socket.Shutdown(SocketShutdown.Send);
+            using var timeout = new CancellationTokenSource(LingerTimeoutMs);
+            using CancellationTokenRegistration wake = timeout.Token.UnsafeRegister(static state => ((PipeReader)state!).CancelPendingRead(), input);
+            while (true)
+            {
+                ReadResult result = await input.ReadAsync();
+                input.AdvanceTo(result.Buffer.End);
+                // A cancellation without the timeout is a leftover CancelPendingRead from the close itself.
+                if (result.IsCompleted || timeout.IsCancellationRequested)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is ConnectionResetException or IOException or OperationCanceledException or ConnectionAbortedException or SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            Log.ConnectionReset(_runtime.Logger, connection.ConnectionId);
         }
     }
 
