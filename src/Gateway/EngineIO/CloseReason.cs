@@ -21,7 +21,7 @@ internal enum CloseReason
     /// <summary>A pending polling GET's connection ended before it was answered.</summary>
     PollClosedPrematurely,
 
-    /// <summary>A second GET arrived while one was pending (engine.io closes the session).</summary>
+    /// <summary>A second GET, or a second POST, arrived while one was in progress (engine.io closes the session).</summary>
     PollOverlap,
 
     /// <summary>The client broke the protocol (bad frame, bad packet, bad UTF-8): the session is not recoverable.</summary>

@@ -92,14 +92,79 @@ internal sealed partial class EngineSession
         queue.Reset(keepAtMost: 16 * 1024);
     }
 
+    /// <summary>
+    /// A POST's head arrived on <paramref name="http"/> and its body has not yet: the data request is in progress
+    /// until <see cref="OnPollData"/>. False when another one already is: an overlap, which closed the session.
+    /// </summary>
+    public bool TryBeginDataRequest(HttpConnection http)
+    {
+        lock (this)
+        {
+            if (_closed || _isWebSocket || _dataRequest == http)
+            {
+                return true; // answered when the body is complete
+            }
+
+            if (_dataRequest is not null)
+            {
+                DataRequestOverlapLocked();
+                return false;
+            }
+
+            _dataRequest = http;
+            http.DataFor = this;
+            return true;
+        }
+    }
+
+    /// <summary>The connection of a data request in progress went away before its body was complete.</summary>
+    public void OnDataConnectionClosed(HttpConnection http)
+    {
+        lock (this)
+        {
+            if (_dataRequest == http)
+            {
+                _dataRequest = null;
+                http.DataFor = null;
+            }
+        }
+    }
+
+    // engine.io (polling.ts onDataRequest): "data request overlap from client" is an error that closes the session;
+    // the second request gets 400, the one in progress is destroyed (its connection ends without an answer).
+    private void DataRequestOverlapLocked()
+    {
+        HttpConnection? inProgress = _dataRequest;
+        _dataRequest = null;
+        if (inProgress is not null)
+        {
+            inProgress.DataFor = null;
+        }
+
+        CloseLocked(CloseReason.PollOverlap, clientInitiated: false, WebSocketCloseCode.NormalClosure, sendClose: true);
+        inProgress?.Abort();
+    }
+
     /// <summary>A POST body: one or more records. Answers 200 "ok" unless the body is bad.</summary>
-    public PollOutcome OnPollData(ReadOnlySpan<byte> body)
+    public PollOutcome OnPollData(HttpConnection http, ReadOnlySpan<byte> body)
     {
         lock (this)
         {
             if (_closed || _isWebSocket)
             {
                 return PollOutcome.BadRequest;
+            }
+
+            if (_dataRequest is not null && _dataRequest != http)
+            {
+                DataRequestOverlapLocked();
+                return PollOutcome.BadRequest;
+            }
+
+            if (_dataRequest == http)
+            {
+                _dataRequest = null;
+                http.DataFor = null;
             }
 
             PooledBufferWriter? decoded = null;

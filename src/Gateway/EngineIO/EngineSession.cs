@@ -39,6 +39,9 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember
     private PooledBufferWriter? _pollQueue;
     private HttpConnection? _parkedPoll;
 
+    // The connection whose POST body is still arriving (engine.io's dataReq): a second POST meanwhile is an overlap.
+    private HttpConnection? _dataRequest;
+
     // The connection probing an upgrade (between "2probe" and "5").
     private WebSocketConnection? _probing;
     private long _probeAt;
@@ -72,6 +75,9 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember
     public string Sid { get; }
 
     public bool IsClosed => _closed;
+
+    /// <summary>Whether the session is on WebSocket now (read without the lock: a request's routing hint).</summary>
+    public bool IsWebSocket => Volatile.Read(ref _isWebSocket);
 
     private GatewayOptions Options => _runtime.Options;
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
+using System.Net.Sockets;
 using Gateway.Configuration;
 using Gateway.Diagnostics;
 using Gateway.EngineIO;
@@ -9,6 +10,7 @@ using Gateway.Protocol.Buffers;
 using Gateway.Protocol.Http;
 using Gateway.Protocol.WebSockets;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using HttpMethod = Gateway.Protocol.Http.HttpMethod;
 
 namespace Gateway.Transport;
@@ -67,6 +69,7 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
         _httpPhase.TryAdd(http, 0);
         PipeReader input = connection.Transport.Input;
         WebSocketConnection? webSocket = null;
+        bool linger = false;
         try
         {
             while (true)
@@ -103,6 +106,8 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
 
                 if (stop || (result.IsCompleted && !upgradedNow))
                 {
+                    // A WebSocket we are closing (the peer has not): its close frame must reach the peer.
+                    linger = webSocket is not null && !result.IsCompleted;
                     break;
                 }
             }
@@ -121,9 +126,53 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
             {
                 _httpPhase.TryRemove(http, out _);
                 http.ParkedFor?.OnPollConnectionClosed(http);
+                http.DataFor?.OnDataConnectionClosed(http);
             }
 
             webSocket?.OnEnded();
+        }
+
+        if (linger)
+        {
+            await LingerAsync(connection);
+        }
+    }
+
+    /// <summary>How long a closed WebSocket's input is drained, at most, waiting for the peer to close.</summary>
+    private const int LingerTimeoutMs = 2000;
+
+    /// <summary>
+    /// After our close frame: half-close, then read and discard until the peer closes or <see cref="LingerTimeoutMs"/>
+    /// passes (a lingering close, as Kestrel's and IIS's). Closing a socket whose receive queue still holds bytes makes
+    /// the kernel answer with a reset instead of a FIN; a peer still sending (a message over MaxPayload is refused from
+    /// its header, while its payload is on the way) then fails its next write and, as WebSocket clients do, aborts —
+    /// before it has read the close frame. The drain is bounded and exists only while a connection closes: nothing is
+    /// kept per connection at rest.
+    /// </summary>
+    private async Task LingerAsync(ConnectionContext connection)
+    {
+        PipeReader input = connection.Transport.Input;
+        try
+        {
+            // RFC 6455 §7.1.1: the server closes the TCP connection first. The close frame was flushed before the read
+            // loop was told to stop, so it is ahead of the FIN.
+            connection.Features.Get<IConnectionSocketFeature>()?.Socket.Shutdown(SocketShutdown.Send);
+            using var timeout = new CancellationTokenSource(LingerTimeoutMs);
+            using CancellationTokenRegistration wake = timeout.Token.UnsafeRegister(static state => ((PipeReader)state!).CancelPendingRead(), input);
+            while (true)
+            {
+                ReadResult result = await input.ReadAsync();
+                input.AdvanceTo(result.Buffer.End);
+                // A cancellation without the timeout is a leftover CancelPendingRead from the close itself.
+                if (result.IsCompleted || timeout.IsCancellationRequested)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is ConnectionResetException or IOException or OperationCanceledException or ConnectionAbortedException or SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            Log.ConnectionReset(_runtime.Logger, connection.ConnectionId);
         }
     }
 
@@ -191,7 +240,8 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
                 bool tooLarge = bodyLength > options.MaxPayload;
                 if (!tooLarge && buffer.Length < headLength + bodyLength)
                 {
-                    return inputEnded; // wait for the body
+                    // Wait for the body; a POST on a session is in progress from now on (engine.io's dataReq).
+                    return !TryBeginDataRequest(http, ref head) || inputEnded;
                 }
 
                 ReadOnlySpan<byte> body = default;
@@ -238,6 +288,30 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
         }
 
         return inputEnded;
+    }
+
+    /// <summary>
+    /// A POST to a polling session whose body is still arriving: registers it with the session. False (after a 400)
+    /// when another POST is already in progress there.
+    /// </summary>
+    private bool TryBeginDataRequest(HttpConnection http, ref HttpRequestHead head)
+    {
+        if (http.DataFor is not null || head.Method != HttpMethod.Post || head.IsWebSocketUpgrade || !PathMatches(head.Path) ||
+            !HttpRequestParser.TryGetQueryValue(head.Query, "transport"u8, out ReadOnlySpan<byte> transport) || !transport.SequenceEqual("polling"u8) ||
+            !IsSupportedProtocol(head.Query) || !HttpRequestParser.TryGetQueryValue(head.Query, "sid"u8, out ReadOnlySpan<byte> sid) ||
+            !_runtime.TryGetSession(sid, out EngineSession? session))
+        {
+            return true; // verified (and answered) once the body is complete
+        }
+
+        if (session!.TryBeginDataRequest(http))
+        {
+            return true;
+        }
+
+        http.KeepAlive = head.KeepAlive;
+        ApplyCors(http, head.Origin);
+        return !Reject(http, upgrade: false, EngineIOError.BadRequest);
     }
 
     // A request line that is already wrong need not wait for the rest of the head.
@@ -298,7 +372,13 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
                 return Reject(http, upgrade, EngineIOError.UnknownSid);
             }
 
-            if (!upgrade && isWebSocket)
+            // The protocol revision is checked on every request, not only on the handshake: a session is EIO=4 only.
+            if (!IsSupportedProtocol(head.Query))
+            {
+                return Reject(http, upgrade, EngineIOError.UnsupportedProtocolVersion);
+            }
+
+            if (!upgrade && (isWebSocket || session.IsWebSocket))
             {
                 return Reject(http, upgrade, EngineIOError.BadRequest); // engine.io TRANSPORT_MISMATCH
             }
@@ -322,7 +402,7 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
             return Reject(http, upgrade, EngineIOError.BadRequest);
         }
 
-        if (!HttpRequestParser.TryGetQueryValue(head.Query, "EIO"u8, out ReadOnlySpan<byte> eio) || !eio.SequenceEqual("4"u8))
+        if (!IsSupportedProtocol(head.Query))
         {
             return Reject(http, upgrade, EngineIOError.UnsupportedProtocolVersion);
         }
@@ -389,7 +469,7 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
                 return true;
             }
 
-            if (session.OnPollData(body) == EngineSession.PollOutcome.BadRequest)
+            if (session.OnPollData(http, body) == EngineSession.PollOutcome.BadRequest)
             {
                 return Reject(http, upgrade: false, EngineIOError.BadRequest);
             }
@@ -398,8 +478,15 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
             return false;
         }
 
-        return Reject(http, upgrade: false, EngineIOError.BadRequest);
+        // engine.io's polling transport (onRequest): neither GET nor POST is answered 500 without a body; the
+        // session stays.
+        http.KeepAlive = false;
+        http.Respond(500, default, default);
+        return true;
     }
+
+    private static bool IsSupportedProtocol(ReadOnlySpan<byte> query) =>
+        HttpRequestParser.TryGetQueryValue(query, "EIO"u8, out ReadOnlySpan<byte> eio) && eio.SequenceEqual("4"u8);
 
     private bool AcceptUpgrade(HttpConnection http, ref HttpRequestHead head, EngineSession session, out WebSocketConnection? webSocket)
     {
@@ -432,7 +519,13 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
 
         if (!head.SecWebSocketVersion.SequenceEqual("13"u8))
         {
-            RejectUpgrade(http, "Missing or invalid Sec-WebSocket-Version header"u8);
+            // RFC 6455 §4.4: a version the server does not speak gets 426 and the versions it does speak; a missing
+            // header is a malformed handshake (§4.2.2: 400), told the same.
+            RejectUpgrade(
+                http,
+                "Missing or invalid Sec-WebSocket-Version header"u8,
+                head.SecWebSocketVersion.IsEmpty ? "400 Bad Request"u8 : "426 Upgrade Required"u8,
+                "Sec-WebSocket-Version: 13\r\n"u8);
             return false;
         }
 
@@ -475,10 +568,17 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
         return true;
     }
 
-    private static void RejectUpgrade(HttpConnection http, ReadOnlySpan<byte> message)
+    private static void RejectUpgrade(HttpConnection http, ReadOnlySpan<byte> message) =>
+        RejectUpgrade(http, message, "400 Bad Request"u8, default);
+
+    private static void RejectUpgrade(HttpConnection http, ReadOnlySpan<byte> message, ReadOnlySpan<byte> status, ReadOnlySpan<byte> extraHeaders)
     {
         var response = new PooledBufferWriter(256);
-        response.WriteBytes("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\nContent-Length: "u8);
+        response.WriteBytes("HTTP/1.1 "u8);
+        response.WriteBytes(status);
+        response.WriteBytes("\r\nConnection: close\r\n"u8);
+        response.WriteBytes(extraHeaders);
+        response.WriteBytes("Content-type: text/html\r\nContent-Length: "u8);
         response.WriteInt64(message.Length);
         response.WriteBytes("\r\n\r\n"u8);
         response.WriteBytes(message);

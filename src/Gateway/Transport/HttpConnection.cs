@@ -31,6 +31,9 @@ internal sealed class HttpConnection
     /// <summary>The session whose GET this connection holds, if any.</summary>
     public EngineSession? ParkedFor { get; set; }
 
+    /// <summary>The session whose POST this connection is receiving (head read, body not yet complete), if any.</summary>
+    public EngineSession? DataFor { get; set; }
+
     /// <summary>Whether the request being answered keeps the connection.</summary>
     public bool KeepAlive { get; set; } = true;
 
@@ -113,6 +116,9 @@ internal sealed class HttpConnection
 
         w.WriteBytes("\r\n"u8);
     }
+
+    /// <summary>Ends the connection without an answer to the request in progress (its read loop stops).</summary>
+    public void Abort() => Context.Transport.Input.CancelPendingRead();
 
     /// <summary>Writes raw bytes (the 101 response, or an upgrade refusal) and flushes.</summary>
     public void WriteRaw(ReadOnlySpan<byte> bytes, bool close)

@@ -10,8 +10,11 @@ namespace Gateway.Protocol.SocketIO;
 /// </summary>
 public static class SocketIOPacketParser
 {
-    /// <summary>Largest attachment count accepted in one packet.</summary>
-    public const int MaxAttachments = 64;
+    /// <summary>
+    /// Largest attachment count accepted in one packet: socket.io-parser 4.2's <c>maxAttachments</c> default. A packet
+    /// announcing more is a parse error (socket.io then closes the client's connection).
+    /// </summary>
+    public const int MaxAttachments = 10;
 
     /// <summary>Ack ids are JavaScript numbers; 15 digits keeps them exact.</summary>
     public const int MaxAckIdDigits = 15;

@@ -37,6 +37,8 @@ public class SocketIOPacketParserTests
         { "61-/admin,1[{\"_placeholder\":true,\"num\":0}]", SocketIOPacketType.BinaryAck, 1, "/admin", 1, "[{\"_placeholder\":true,\"num\":0}]", "", "" },
         // A placeholder whose key is repeated: the last value wins, as in JSON.parse.
         { "51-[\"x\",{\"_placeholder\":true,\"num\":7,\"num\":0}]", SocketIOPacketType.BinaryEvent, 1, "/", -1, "[\"x\",{\"_placeholder\":true,\"num\":7,\"num\":0}]", "x", "{\"_placeholder\":true,\"num\":7,\"num\":0}" },
+        // socket.io-parser's maxAttachments (10) itself is allowed.
+        { "510-[\"x\"]", SocketIOPacketType.BinaryEvent, 10, "/", -1, "[\"x\"]", "x", "" },
         // Not a placeholder: "_placeholder" is not true.
         { "50-[\"x\",{\"_placeholder\":false,\"num\":9}]", SocketIOPacketType.BinaryEvent, 0, "/", -1, "[\"x\",{\"_placeholder\":false,\"num\":9}]", "x", "{\"_placeholder\":false,\"num\":9}" },
     };
@@ -99,6 +101,8 @@ public class SocketIOPacketParserTests
         { "attachments end of packet", "51", ProtocolError.InvalidAttachments },
         { "attachments not digits", "5a-[\"hello\"]", ProtocolError.InvalidAttachments },
         { "attachments too many", "565-[\"hello\"]", ProtocolError.InvalidAttachments },
+        { "attachments one over maxAttachments (10)", "511-[\"hello\"]", ProtocolError.InvalidAttachments },
+        { "attachments over maxAttachments, leading zeros", "5011-[\"hello\"]", ProtocolError.InvalidAttachments },
         { "binary ack without dash", "61[{\"_placeholder\":true,\"num\":0}]", ProtocolError.InvalidAttachments },
         { "placeholder index = count", "51-[\"hello\",{\"_placeholder\":true,\"num\":1}]", ProtocolError.InvalidAttachments },
         { "placeholder index negative", "51-[\"hello\",{\"_placeholder\":true,\"num\":-1}]", ProtocolError.InvalidAttachments },
