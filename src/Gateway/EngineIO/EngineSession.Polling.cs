@@ -3,7 +3,6 @@ using Gateway.Protocol;
 using Gateway.Protocol.Buffers;
 using Gateway.Protocol.EngineIO;
 using Gateway.Protocol.WebSockets;
-using Gateway.Transport;
 
 namespace Gateway.EngineIO;
 
@@ -23,7 +22,7 @@ internal sealed partial class EngineSession
     }
 
     /// <summary>A GET on this session: answer now with what is queued, or hold it until something is.</summary>
-    public PollOutcome OnPollRequest(HttpConnection http)
+    public PollOutcome OnPollRequest(IPollingRequest http)
     {
         lock (this)
         {
@@ -60,7 +59,7 @@ internal sealed partial class EngineSession
     }
 
     /// <summary>The TCP connection holding our GET went away: engine.io treats that as a transport error.</summary>
-    public void OnPollConnectionClosed(HttpConnection http)
+    public void OnPollConnectionClosed(IPollingRequest http)
     {
         lock (this)
         {
@@ -78,7 +77,7 @@ internal sealed partial class EngineSession
         }
     }
 
-    private void RespondToPollLocked(HttpConnection http)
+    private void RespondToPollLocked(IPollingRequest http)
     {
         if (_parkedPoll == http)
         {
@@ -96,7 +95,7 @@ internal sealed partial class EngineSession
     /// A POST's head arrived on <paramref name="http"/> and its body has not yet: the data request is in progress
     /// until <see cref="OnPollData"/>. False when another one already is: an overlap, which closed the session.
     /// </summary>
-    public bool TryBeginDataRequest(HttpConnection http)
+    public bool TryBeginDataRequest(IPollingRequest http)
     {
         lock (this)
         {
@@ -118,7 +117,7 @@ internal sealed partial class EngineSession
     }
 
     /// <summary>The connection of a data request in progress went away before its body was complete.</summary>
-    public void OnDataConnectionClosed(HttpConnection http)
+    public void OnDataConnectionClosed(IPollingRequest http)
     {
         lock (this)
         {
@@ -134,7 +133,7 @@ internal sealed partial class EngineSession
     // the second request gets 400, the one in progress is destroyed (its connection ends without an answer).
     private void DataRequestOverlapLocked()
     {
-        HttpConnection? inProgress = _dataRequest;
+        IPollingRequest? inProgress = _dataRequest;
         _dataRequest = null;
         if (inProgress is not null)
         {
@@ -146,7 +145,7 @@ internal sealed partial class EngineSession
     }
 
     /// <summary>A POST body: one or more records. Answers 200 "ok" unless the body is bad.</summary>
-    public PollOutcome OnPollData(HttpConnection http, ReadOnlySpan<byte> body)
+    public PollOutcome OnPollData(IPollingRequest http, ReadOnlySpan<byte> body)
     {
         lock (this)
         {
@@ -208,7 +207,7 @@ internal sealed partial class EngineSession
     // ---- Upgrade (polling → WebSocket) --------------------------------------------------------------------------
 
     /// <summary>Whether a WebSocket may start probing this session.</summary>
-    public bool TryBeginProbe(WebSocketConnection probe)
+    public bool TryBeginProbe(IUpgradeProbe probe)
     {
         lock (this)
         {
@@ -224,7 +223,7 @@ internal sealed partial class EngineSession
     }
 
     /// <summary>"2probe" arrived on the probing socket: it answers "3probe"; the held poll ends with a noop.</summary>
-    public void OnProbe(WebSocketConnection probe)
+    public void OnProbe(IUpgradeProbe probe)
     {
         lock (this)
         {
@@ -242,7 +241,7 @@ internal sealed partial class EngineSession
     }
 
     /// <summary>"5" arrived: the WebSocket becomes the transport; what was queued for polling moves onto it.</summary>
-    public bool CompleteUpgrade(WebSocketConnection probe, PipeWriter output, PipeReader input)
+    public bool CompleteUpgrade(IUpgradeProbe probe, PipeWriter output, PipeReader input)
     {
         lock (this)
         {
@@ -256,7 +255,7 @@ internal sealed partial class EngineSession
             _pollQueue = null;
             if (_parkedPoll is not null)
             {
-                HttpConnection parked = _parkedPoll;
+                IPollingRequest parked = _parkedPoll;
                 _parkedPoll = null;
                 parked.ParkedFor = null;
                 parked.Respond(200, TextPlain, "6"u8);
@@ -296,7 +295,7 @@ internal sealed partial class EngineSession
     }
 
     /// <summary>The probing socket went away or misbehaved: the session stays on polling.</summary>
-    public void AbortUpgrade(WebSocketConnection probe)
+    public void AbortUpgrade(IUpgradeProbe probe)
     {
         lock (this)
         {
@@ -309,7 +308,7 @@ internal sealed partial class EngineSession
 
     private void AbortUpgradeLocked()
     {
-        WebSocketConnection? probe = _probing;
+        IUpgradeProbe? probe = _probing;
         _probing = null;
         probe?.CloseProbe();
     }

@@ -10,7 +10,6 @@ using Gateway.Protocol.EngineIO;
 using Gateway.Protocol.WebSockets;
 using Gateway.SocketIO;
 using Gateway.Time;
-using Gateway.Transport;
 
 namespace Gateway.EngineIO;
 
@@ -37,13 +36,13 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember
 
     // Polling transport: records waiting for a GET, and the GET waiting for records.
     private PooledBufferWriter? _pollQueue;
-    private HttpConnection? _parkedPoll;
+    private IPollingRequest? _parkedPoll;
 
     // The connection whose POST body is still arriving (engine.io's dataReq): a second POST meanwhile is an overlap.
-    private HttpConnection? _dataRequest;
+    private IPollingRequest? _dataRequest;
 
     // The connection probing an upgrade (between "2probe" and "5").
-    private WebSocketConnection? _probing;
+    private IUpgradeProbe? _probing;
     private long _probeAt;
 
     private long _cursor;

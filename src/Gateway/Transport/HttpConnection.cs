@@ -12,7 +12,7 @@ namespace Gateway.Transport;
 /// One TCP connection speaking HTTP/1.1 (polling requests, or the handshake before a WebSocket upgrade). Responses
 /// may be written by another thread (a session answering a parked poll), so every write holds this object's lock.
 /// </summary>
-internal sealed class HttpConnection
+internal sealed class HttpConnection : IPollingRequest
 {
     private bool _flushPending;
     private ValueTask<FlushResult> _pendingFlush;

@@ -14,7 +14,7 @@ namespace Gateway.Transport;
 /// The read side of one RFC 6455 connection: frames, fragmentation, control frames, limits. Complete messages go
 /// to the session. Before an upgrade completes the connection only probes its session ("2probe" / "5").
 /// </summary>
-internal sealed class WebSocketConnection
+internal sealed class WebSocketConnection : IUpgradeProbe
 {
     private static ReadOnlySpan<byte> ProbePing => "2probe"u8;
     private static ReadOnlySpan<byte> ProbePong => "3probe"u8;
