@@ -11,8 +11,10 @@ public partial class DependencyRulesTests
 {
     /// <summary>
     /// Each folder of src/Gateway and its rank: a folder may name folders of a lower rank or its own, never a higher
-    /// one. Redis/ is an adapter beside the core (it implements the ports); only Hosting/, the composition root, sits
-    /// above everything.
+    /// one. The transport drives Engine.IO sessions; a session's Socket.IO dispatch hands events to the application's
+    /// handlers (Events/), which work on a namespace socket's state (SocketIO/) and reach the rest through the ports
+    /// and the broadcast layer. Redis/ is an adapter beside the core (it implements the ports); only Hosting/, the
+    /// composition root, sits above everything.
     /// </summary>
     private static readonly Dictionary<string, int> s_ranks = new()
     {
@@ -24,11 +26,12 @@ public partial class DependencyRulesTests
         ["Recovery"] = 2,
         ["Answers"] = 2,
         ["SocketIO"] = 3,
-        ["EngineIO"] = 4,
-        ["Transport"] = 5,
-        ["Admin"] = 6,
-        ["Redis"] = 6,
-        ["Hosting"] = 7,
+        ["Events"] = 4,
+        ["EngineIO"] = 5,
+        ["Transport"] = 6,
+        ["Admin"] = 7,
+        ["Redis"] = 7,
+        ["Hosting"] = 8,
     };
 
     private static string GatewaySources => Path.Combine(TestPaths.RepoRoot, "src", "Gateway");

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Gateway.Answers;
 using Gateway.Broadcast;
+using Gateway.Events;
 using Gateway.Protocol;
 using Gateway.Protocol.Buffers;
 using Gateway.Protocol.EngineIO;
@@ -14,7 +15,7 @@ using Gateway.SocketIO;
 
 namespace Gateway.EngineIO;
 
-internal sealed partial class EngineSession : IRecoveryTarget, IAnswerAcknowledger
+internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
 {
     // Most sessions use one namespace: it lives in a field; further ones in a small array.
     private NamespaceSocket? _socket0;
@@ -110,7 +111,7 @@ internal sealed partial class EngineSession : IRecoveryTarget, IAnswerAcknowledg
             }
 
             RemoveSocket(socket);
-            PooledBufferWriter scratch = Scratch;
+            PooledBufferWriter scratch = PacketScratch.Get();
             SocketIOPacketWriter.WriteHeader(scratch, SocketIOPacketType.Disconnect, _runtime.Namespaces[namespaceIndex]);
             WriteTextPacketLocked(EngineIOPacketType.Message, scratch.WrittenSpan);
             CommitLocked();
@@ -228,7 +229,7 @@ internal sealed partial class EngineSession : IRecoveryTarget, IAnswerAcknowledg
                     return false;
                 }
 
-                OnEventLocked(socket, packet, attachments);
+                _runtime.Events.OnEvent(this, socket, packet, attachments);
                 return true;
             case SocketIOPacketType.Ack:
             case SocketIOPacketType.BinaryAck:
@@ -238,7 +239,7 @@ internal sealed partial class EngineSession : IRecoveryTarget, IAnswerAcknowledg
                     return false;
                 }
 
-                OnAckLocked(socket, packet, attachments);
+                ApplicationEvents.OnAck(this, socket, packet, attachments);
                 return true;
             default:
                 // CONNECT_ERROR goes server → client only.
@@ -353,7 +354,7 @@ internal sealed partial class EngineSession : IRecoveryTarget, IAnswerAcknowledg
         AddSocket(socket);
         _runtime.Metrics.NamespaceJoined(namespaceIndex);
 
-        PooledBufferWriter scratch = Scratch;
+        PooledBufferWriter scratch = PacketScratch.Get();
         SocketIOPacketWriter.WriteHeader(scratch, SocketIOPacketType.Connect, _runtime.Namespaces[namespaceIndex]);
         scratch.WriteBytes("{\"sid\":\""u8);
         scratch.WriteAscii(socket.Id);
@@ -453,7 +454,7 @@ internal sealed partial class EngineSession : IRecoveryTarget, IAnswerAcknowledg
 
     private void SendConnectErrorLocked(ReadOnlySpan<byte> nsp, ReadOnlySpan<byte> message)
     {
-        PooledBufferWriter scratch = Scratch;
+        PooledBufferWriter scratch = PacketScratch.Get();
         SocketIOPacketWriter.WriteHeader(scratch, SocketIOPacketType.ConnectError, nsp);
         scratch.WriteBytes("{\"message\":\""u8);
         scratch.WriteBytes(message);
@@ -502,7 +503,7 @@ internal sealed partial class EngineSession : IRecoveryTarget, IAnswerAcknowledg
                 continue;
             }
 
-            if (!TryReadChannelList(ref reader, out channels))
+            if (!ChannelList.TryRead(ref reader, out channels))
             {
                 return false;
             }
@@ -511,135 +512,11 @@ internal sealed partial class EngineSession : IRecoveryTarget, IAnswerAcknowledg
         return true;
     }
 
-    /// <summary>Reads a channel name or an array of names at the reader's current token.</summary>
-    private static bool TryReadChannelList(ref Utf8JsonReader reader, out List<string>? channels)
-    {
-        channels = new List<string>();
-        if (reader.TokenType == JsonTokenType.String)
-        {
-            channels.Add(reader.GetString()!);
-            return true;
-        }
+    // ---- EVENT / ACK: the application's events (Events/) ------------------------------------------------------
 
-        if (reader.TokenType != JsonTokenType.StartArray)
-        {
-            return false;
-        }
+    void ISocketReplies.Send(ReadOnlySpan<byte> socketIOPacket, List<byte[]>? attachments) => SendWithAttachmentsLocked(socketIOPacket, attachments);
 
-        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-        {
-            if (reader.TokenType != JsonTokenType.String)
-            {
-                return false;
-            }
-
-            channels.Add(reader.GetString()!);
-            if (channels.Count > 1024)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    // ---- EVENT / ACK --------------------------------------------------------------------------------------------
-
-    private void OnEventLocked(NamespaceSocket socket, in SocketIOPacket packet, List<byte[]>? attachments)
-    {
-        ReadOnlySpan<byte> name = packet.EventNameEscaped ? default : packet.EventName;
-        bool diagnostics = Options.Diagnostics.Echo;
-        if (name.SequenceEqual("time"u8))
-        {
-            if (packet.HasAckId)
-            {
-                PooledBufferWriter scratch = Scratch;
-                SocketIOPacketWriter.WriteHeader(scratch, SocketIOPacketType.Ack, packet.Namespace, packet.AckId);
-                scratch.WriteBytes("[{\"now\":"u8);
-                scratch.WriteInt64(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-                scratch.WriteBytes("}]"u8);
-                WriteTextPacketLocked(EngineIOPacketType.Message, scratch.WrittenSpan);
-            }
-        }
-        else if (name.SequenceEqual("subscribe"u8) || name.SequenceEqual("unsubscribe"u8))
-        {
-            OnSubscriptionLocked(socket, packet, subscribe: name[0] == (byte)'s');
-        }
-        else if (name.SequenceEqual("answer"u8))
-        {
-            OnAnswerLocked(socket, packet);
-        }
-        else if (diagnostics && name.SequenceEqual("echo"u8))
-        {
-            // Emit the same event back; with an ack id, ask the client for an ack and relay it to the original call.
-            long serverAckId = packet.HasAckId ? socket.AddRelay(packet.AckId) : -1;
-            PooledBufferWriter scratch = Scratch;
-            SocketIOPacketWriter.WriteHeader(scratch, packet.Type, packet.Namespace, serverAckId, packet.Attachments);
-            scratch.WriteBytes(packet.Payload);
-            SendWithAttachmentsLocked(scratch.WrittenSpan, attachments);
-        }
-        else if (diagnostics && name.SequenceEqual("ack"u8))
-        {
-            if (packet.HasAckId)
-            {
-                PooledBufferWriter scratch = Scratch;
-                SocketIOPacketWriter.WriteAck(scratch, packet.Namespace, packet.AckId, packet.EventArguments, attachments?.Count ?? 0);
-                SendWithAttachmentsLocked(scratch.WrittenSpan, attachments);
-            }
-        }
-        else if (diagnostics && name.SequenceEqual("auth"u8))
-        {
-            if (packet.HasAckId)
-            {
-                PooledBufferWriter scratch = Scratch;
-                SocketIOPacketWriter.WriteAck(scratch, packet.Namespace, packet.AckId, socket.Auth ?? "{}"u8.ToArray());
-                WriteTextPacketLocked(EngineIOPacketType.Message, scratch.WrittenSpan);
-            }
-        }
-        else
-        {
-            _runtime.Metrics.UnknownEvent();
-        }
-    }
-
-    // ---- Answers ------------------------------------------------------------------------------------------------
-
-    /// <summary>
-    /// <c>answer</c>: one argument, an object with <c>promptId</c>. Goes to the answers stream; the ack says whether
-    /// it was stored (<c>{"ok":true}</c>) or why not.
-    /// </summary>
-    private void OnAnswerLocked(NamespaceSocket socket, in SocketIOPacket packet)
-    {
-        AnswerRefusal refusal = TryReadAnswer(packet.Payload, out string? promptId, out string? data);
-        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        IAnswerSink answers = _runtime.Answers;
-        if (refusal == AnswerRefusal.None && !answers.Stores)
-        {
-            refusal = AnswerRefusal.Unavailable; // nowhere to store it: refused before the socket's own checks
-        }
-
-        if (refusal == AnswerRefusal.None)
-        {
-            refusal = socket.TryAnswer(promptId!, Options.Answers.PerSocketPerSecond, now);
-        }
-
-        if (refusal == AnswerRefusal.None)
-        {
-            var answer = new PendingAnswer(this, socket, socket.Id, packet.HasAckId ? packet.AckId : -1, promptId!, data!, now);
-            if (answers.TryAccept(answer, out refusal))
-            {
-                return; // acked by CompleteAnswer
-            }
-
-            socket.ForgetAnswer(promptId!);
-        }
-
-        _runtime.Metrics.AnswerRefused();
-        if (packet.HasAckId)
-        {
-            WriteAnswerAckLocked(packet.Namespace, packet.AckId, refusal);
-        }
-    }
+    void ISocketReplies.SendCurrentPrompts(NamespaceSocket socket, List<int> channelIds) => SendCurrentPromptsLocked(socket, channelIds);
 
     /// <summary>The answer sink's verdict on one answer: acks the client (if it still is here).</summary>
     public void CompleteAnswer(PendingAnswer answer, AnswerRefusal refusal)
@@ -657,94 +534,11 @@ internal sealed partial class EngineSession : IRecoveryTarget, IAnswerAcknowledg
                 return;
             }
 
-            WriteAnswerAckLocked(_runtime.Namespaces[socket.NamespaceIndex], answer.AckId, refusal);
+            PooledBufferWriter scratch = PacketScratch.Get();
+            AnswerAck.Write(scratch, _runtime.Namespaces[socket.NamespaceIndex], answer.AckId, refusal);
+            WriteTextPacketLocked(EngineIOPacketType.Message, scratch.WrittenSpan);
             CommitLocked();
         }
-    }
-
-    private void WriteAnswerAckLocked(ReadOnlySpan<byte> nsp, long ackId, AnswerRefusal refusal)
-    {
-        PooledBufferWriter scratch = Scratch;
-        SocketIOPacketWriter.WriteHeader(scratch, SocketIOPacketType.Ack, nsp, ackId);
-        if (refusal == AnswerRefusal.None)
-        {
-            scratch.WriteBytes("[{\"ok\":true}]"u8);
-        }
-        else
-        {
-            scratch.WriteBytes("[{\"ok\":false,\"error\":\""u8);
-            scratch.WriteBytes(AnswerRefusals.WireText(refusal));
-            scratch.WriteBytes("\"}]"u8);
-        }
-
-        WriteTextPacketLocked(EngineIOPacketType.Message, scratch.WrittenSpan);
-    }
-
-    private static AnswerRefusal TryReadAnswer(ReadOnlySpan<byte> payload, out string? promptId, out string? data)
-    {
-        promptId = null;
-        data = null;
-        try
-        {
-            var reader = new Utf8JsonReader(payload);
-            reader.Read(); // [
-            reader.Read(); // "answer"
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return AnswerRefusal.InvalidAnswerNotAnObject;
-            }
-
-            int start = (int)reader.TokenStartIndex;
-            int depth = reader.CurrentDepth;
-            while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
-            {
-                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == depth + 1 && reader.ValueTextEquals("promptId"u8))
-                {
-                    reader.Read();
-                    if (reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length is > 0 and <= Streams.PromptEntry.MaxIdLength)
-                    {
-                        promptId = reader.GetString();
-                    }
-                    else if (reader.TokenType == JsonTokenType.Number)
-                    {
-                        promptId = Encoding.UTF8.GetString(reader.ValueSpan);
-                    }
-
-                    continue;
-                }
-
-                if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
-                {
-                    reader.Skip();
-                }
-            }
-
-            data = Encoding.UTF8.GetString(payload[start..(int)reader.BytesConsumed]);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.EndArray)
-            {
-                return AnswerRefusal.InvalidAnswerOneArgumentExpected;
-            }
-
-            return promptId is null ? AnswerRefusal.InvalidAnswerPromptIdRequired : AnswerRefusal.None;
-        }
-        catch (JsonException)
-        {
-            return AnswerRefusal.InvalidAnswer;
-        }
-    }
-
-    private void OnAckLocked(NamespaceSocket socket, in SocketIOPacket packet, List<byte[]>? attachments)
-    {
-        long clientAckId = socket.TakeRelay(packet.AckId);
-        if (clientAckId < 0)
-        {
-            return; // an ack we did not ask for (or gave up on): ignored, as socket.io does
-        }
-
-        PooledBufferWriter scratch = Scratch;
-        SocketIOPacketWriter.WriteHeader(scratch, packet.Type, packet.Namespace, clientAckId, packet.Attachments);
-        scratch.WriteBytes(packet.Payload);
-        SendWithAttachmentsLocked(scratch.WrittenSpan, attachments);
     }
 
     private void SendWithAttachmentsLocked(ReadOnlySpan<byte> socketIOPacket, List<byte[]>? attachments)
@@ -757,123 +551,5 @@ internal sealed partial class EngineSession : IRecoveryTarget, IAnswerAcknowledg
                 WriteBinaryLocked(attachment);
             }
         }
-    }
-
-    // All or nothing: a refused subscribe leaves the socket's channels as they were.
-    private string? SubscribeAll(NamespaceSocket socket, List<string> channels)
-    {
-        int added = 0;
-        foreach (string channel in channels)
-        {
-            int known = _runtime.Channels.Find(channel);
-            if (known < 0 || !socket.HasChannel(known))
-            {
-                added++;
-            }
-        }
-
-        if (socket.ChannelCount + added > Options.MaxChannelsPerSocket)
-        {
-            return "too many channels";
-        }
-
-        List<int>? newlyJoined = null;
-        foreach (string channel in channels)
-        {
-            int id = _runtime.Channels.GetOrAdd(channel);
-            if (id < 0)
-            {
-                return "invalid channel";
-            }
-
-            if (!socket.HasChannel(id) && socket.AddChannel(id, channel, Options.MaxChannelsPerSocket))
-            {
-                (newlyJoined ??= []).Add(id);
-            }
-        }
-
-        _newlyJoined = newlyJoined;
-        return null;
-    }
-
-    // Channels the last subscribe added: their current prompts follow its ack.
-    private List<int>? _newlyJoined;
-
-    private void OnSubscriptionLocked(NamespaceSocket socket, in SocketIOPacket packet, bool subscribe)
-    {
-        var reader = new Utf8JsonReader(packet.Payload);
-        reader.Read(); // [
-        reader.Read(); // "subscribe"
-        string? error = null;
-        if (!reader.Read() || !TryReadChannelList(ref reader, out List<string>? channels) || channels is null)
-        {
-            error = "invalid channel";
-        }
-        else
-        {
-            _newlyJoined = null;
-            error = subscribe ? SubscribeAll(socket, channels) : null;
-            if (!subscribe)
-            {
-                foreach (string channel in channels)
-                {
-                    int id = _runtime.Channels.Find(channel);
-                    if (id >= 0)
-                    {
-                        socket.RemoveChannel(id);
-                    }
-                }
-            }
-
-            if (_runtime.OffersRecovery && socket.Pid is not null)
-            {
-                // A crash writes no session record: keep what the auth payload does not say where a recovery finds it.
-                _runtime.Recovery.SaveChannels(socket.Pid, socket.ChannelNames);
-            }
-        }
-
-        List<int>? joined = _newlyJoined;
-        _newlyJoined = null;
-        if (packet.HasAckId)
-        {
-            WriteSubscriptionAckLocked(socket, packet, error);
-        }
-
-        if (joined is not null)
-        {
-            SendCurrentPromptsLocked(socket, joined);
-        }
-    }
-
-    private void WriteSubscriptionAckLocked(NamespaceSocket socket, in SocketIOPacket packet, string? error)
-    {
-        PooledBufferWriter scratch = Scratch;
-        SocketIOPacketWriter.WriteHeader(scratch, SocketIOPacketType.Ack, packet.Namespace, packet.AckId);
-        using (var json = new Utf8JsonWriter((IBufferWriter<byte>)scratch))
-        {
-            json.WriteStartArray();
-            json.WriteStartObject();
-            if (error is null)
-            {
-                json.WriteBoolean("ok", true);
-                json.WriteStartArray("channels");
-                foreach (string name in socket.ChannelNames)
-                {
-                    json.WriteStringValue(name);
-                }
-
-                json.WriteEndArray();
-            }
-            else
-            {
-                json.WriteBoolean("ok", false);
-                json.WriteString("error", error);
-            }
-
-            json.WriteEndObject();
-            json.WriteEndArray();
-        }
-
-        WriteTextPacketLocked(EngineIOPacketType.Message, scratch.WrittenSpan);
     }
 }

@@ -101,7 +101,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember
     {
         lock (this)
         {
-            var scratch = Scratch;
+            PooledBufferWriter scratch = PacketScratch.Get();
             EngineIOHandshake.WriteOpenPacket(scratch, Sid, offerWebSocketUpgrade: !_isWebSocket, Options.PingInterval, Options.PingTimeout, Options.MaxPayload);
             WriteWebSocketMessageLocked(WebSocketOpcode.Text, scratch.WrittenSpan);
             FlushLocked();
@@ -111,20 +111,6 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember
     /// <summary>The open packet for a polling handshake response body.</summary>
     public void WriteOpenPacket(IBufferWriter<byte> writer) =>
         EngineIOHandshake.WriteOpenPacket(writer, Sid, offerWebSocketUpgrade: true, Options.PingInterval, Options.PingTimeout, Options.MaxPayload);
-
-    [ThreadStatic]
-    private static PooledBufferWriter? s_scratch;
-
-    /// <summary>Per-thread scratch for composing one outbound packet (reset on every use).</summary>
-    private static PooledBufferWriter Scratch
-    {
-        get
-        {
-            PooledBufferWriter scratch = s_scratch ??= new PooledBufferWriter(1024);
-            scratch.Reset(keepAtMost: 64 * 1024);
-            return scratch;
-        }
-    }
 
     // ---- Outbound primitives (hold the lock) -------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ using Gateway.Answers;
 using Gateway.Broadcast;
 using Gateway.Configuration;
 using Gateway.Diagnostics;
+using Gateway.Events;
 using Gateway.Prompts;
 using Gateway.Recovery;
 using Gateway.Time;
@@ -62,6 +63,10 @@ internal sealed class GatewayRuntime : IDisposable
         Prompts = prompts;
         Recovery = recovery;
         Answers = answers;
+        Events = new ApplicationEvents(
+            new PromptEvents(Options, Channels, answers, recovery, Metrics, time),
+            new DiagnosticEvents(Options.Diagnostics.Echo),
+            Metrics);
         OffersRecovery = recovery.Offered;
     }
 
@@ -87,6 +92,9 @@ internal sealed class GatewayRuntime : IDisposable
 
     /// <summary>Where answers go.</summary>
     public IAnswerSink Answers { get; }
+
+    /// <summary>What clients' events do (the application above Socket.IO).</summary>
+    public ApplicationEvents Events { get; }
 
     /// <summary>CONNECT replies carry a pid and prompts their offset (<see cref="IRecovery.Offered"/>, read once).</summary>
     public bool OffersRecovery { get; }

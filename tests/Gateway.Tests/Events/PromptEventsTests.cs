@@ -1,0 +1,121 @@
+using System.Text;
+using Gateway.Answers;
+using Gateway.Broadcast;
+using Gateway.Configuration;
+using Gateway.Diagnostics;
+using Gateway.Events;
+using Gateway.Protocol.SocketIO;
+using Gateway.Recovery;
+using Gateway.SocketIO;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Gateway.Tests.Events;
+
+/// <summary>The prompt application's events in process: a real handler, a recording session.</summary>
+public class PromptEventsTests
+{
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.FromUnixTimeMilliseconds(1_765_000_000_000));
+    private readonly ChannelRegistry _channels = new();
+    private readonly GatewayMetrics _metrics = new(["/"]);
+    private readonly Replies _replies = new();
+    private readonly NamespaceSocket _socket = new(0, "socket-1", auth: null, joinedAt: 0);
+
+    private PromptEvents Events(int maxChannels = 4) =>
+        new(new GatewayOptions { MaxChannelsPerSocket = maxChannels }, _channels, EmbeddedAnswerSink.Instance, NoRecovery.Instance, _metrics, _time);
+
+    [Fact]
+    public void Time_WithAckId_AcksTheInjectedClock()
+    {
+        Handle(Events(), "21[\"time\"]");
+        Assert.Equal(["31[{\"now\":1765000000000}]"], _replies.Sent);
+    }
+
+    [Fact]
+    public void Subscribe_Channels_AcksTheSocketsChannelsAndSendsTheirCurrentPromptsAfterTheAck()
+    {
+        Handle(Events(), "22[\"subscribe\",[\"a\",\"b\"]]");
+
+        Assert.Equal(["32[{\"ok\":true,\"channels\":[\"a\",\"b\"]}]", "current prompts of 2 channels"], _replies.Sent);
+        Assert.True(_socket.HasChannel(_channels.Find("a")));
+    }
+
+    [Fact]
+    public void Subscribe_OverTheLimit_RefusesAllOrNothing()
+    {
+        PromptEvents events = Events(maxChannels: 2);
+        Handle(events, "2[\"subscribe\",\"a\"]");
+        Handle(events, "23[\"subscribe\",[\"b\",\"c\"]]");
+
+        Assert.Equal(["33[{\"ok\":false,\"error\":\"too many channels\"}]"], _replies.Sent.Where(s => s.StartsWith('3')));
+        Assert.Equal(["a"], _socket.ChannelNames.ToArray());
+    }
+
+    [Fact]
+    public void Subscribe_NotAChannelList_AnswersInvalidChannel()
+    {
+        Handle(Events(), "24[\"subscribe\",42]");
+        Assert.Equal(["34[{\"ok\":false,\"error\":\"invalid channel\"}]"], _replies.Sent);
+    }
+
+    [Fact]
+    public void Unsubscribe_LeavesTheChannel()
+    {
+        PromptEvents events = Events();
+        Handle(events, "2[\"subscribe\",[\"a\",\"b\"]]");
+        Handle(events, "25[\"unsubscribe\",\"a\"]");
+        Assert.Equal("35[{\"ok\":true,\"channels\":[\"b\"]}]", _replies.Sent[^1]);
+    }
+
+    [Fact]
+    public void Answer_EmbeddedMode_RefusedUnavailableAndCounted()
+    {
+        Handle(Events(), "26[\"answer\",{\"promptId\":\"p1\",\"choice\":2}]");
+        Assert.Equal(["36[{\"ok\":false,\"error\":\"unavailable\"}]"], _replies.Sent);
+        Assert.Equal(1, _metrics.AnswersRefused);
+    }
+
+    [Theory]
+    [InlineData("[\"answer\",{\"promptId\":\"p1\",\"x\":[1,{\"promptId\":\"nested\"}]}]", nameof(AnswerRefusal.None), "p1")]
+    [InlineData("[\"answer\",{\"promptId\":7}]", nameof(AnswerRefusal.None), "7")]
+    [InlineData("[\"answer\",\"p1\"]", nameof(AnswerRefusal.InvalidAnswerNotAnObject), null)]
+    [InlineData("[\"answer\",{\"promptId\":\"p1\"},2]", nameof(AnswerRefusal.InvalidAnswerOneArgumentExpected), "p1")]
+    [InlineData("[\"answer\",{\"id\":\"p1\"}]", nameof(AnswerRefusal.InvalidAnswerPromptIdRequired), null)]
+    [InlineData("[\"answer\",{\"promptId\":\"\"}]", nameof(AnswerRefusal.InvalidAnswerPromptIdRequired), null)]
+    [InlineData("[\"answer\",{\"promptId\":", nameof(AnswerRefusal.InvalidAnswer), null)]
+    public void TryReadAnswer_Payload_GivesTheRefusalAndPromptId(string payload, string expected, string? promptId)
+    {
+        Assert.Equal(expected, PromptEvents.TryReadAnswer(Encoding.UTF8.GetBytes(payload), out string? id, out _).ToString());
+        Assert.Equal(promptId, id);
+    }
+
+    [Fact]
+    public void TryHandle_AnotherEvent_IsNotHandled()
+    {
+        Assert.False(Events().TryHandle(_replies, _socket, Parse("2[\"echo\"]", out _), "echo"u8));
+        Assert.Empty(_replies.Sent);
+    }
+
+    private void Handle(PromptEvents events, string packet)
+    {
+        SocketIOPacket parsed = Parse(packet, out byte[] name);
+        Assert.True(events.TryHandle(_replies, _socket, parsed, name));
+    }
+
+    private static SocketIOPacket Parse(string packet, out byte[] name)
+    {
+        Assert.Equal(Protocol.ProtocolError.None, SocketIOPacketParser.TryParse(Encoding.UTF8.GetBytes(packet), out SocketIOPacket parsed));
+        name = parsed.EventName.ToArray();
+        return parsed;
+    }
+
+    private sealed class Replies : ISocketReplies
+    {
+        public List<string> Sent { get; } = [];
+
+        public void Send(ReadOnlySpan<byte> socketIOPacket, List<byte[]>? attachments = null) => Sent.Add(Encoding.UTF8.GetString(socketIOPacket));
+
+        public void SendCurrentPrompts(NamespaceSocket socket, List<int> channelIds) => Sent.Add($"current prompts of {channelIds.Count} channels");
+
+        public void CompleteAnswer(PendingAnswer answer, AnswerRefusal refusal) => Sent.Add($"completed {answer.PromptId}: {refusal}");
+    }
+}
