@@ -13,13 +13,15 @@ public partial class DependencyRulesTests
     /// Each folder of src/Gateway and its rank: a folder may name folders of a lower rank or its own, never a higher
     /// one. The transport drives Engine.IO sessions; a session's Socket.IO dispatch hands events to the application's
     /// handlers (Events/), which work on a namespace socket's state (SocketIO/) and reach the rest through the ports
-    /// and the broadcast layer. Redis/ is an adapter beside the core (it implements the ports); only Hosting/, the
+    /// and the broadcast layer. Every outbound byte goes through a connection's ConnectionOutput (Output/), which knows
+    /// nothing but its pipe. Redis/ is an adapter beside the core (it implements the ports); only Hosting/, the
     /// composition root, sits above everything.
     /// </summary>
     private static readonly Dictionary<string, int> s_ranks = new()
     {
         ["Configuration"] = 0,
         ["Diagnostics"] = 0,
+        ["Output"] = 0,
         ["Time"] = 0,
         ["Broadcast"] = 1,
         ["Prompts"] = 2,

@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using Gateway.Output;
 using Gateway.Protocol;
 using Gateway.Protocol.Buffers;
 using Gateway.Protocol.EngineIO;
@@ -241,7 +242,7 @@ internal sealed partial class EngineSession
     }
 
     /// <summary>"5" arrived: the WebSocket becomes the transport; what was queued for polling moves onto it.</summary>
-    public bool CompleteUpgrade(IUpgradeProbe probe, PipeWriter output, PipeReader input)
+    public bool CompleteUpgrade(IUpgradeProbe probe, ConnectionOutput output, PipeReader input)
     {
         lock (this)
         {
@@ -263,6 +264,7 @@ internal sealed partial class EngineSession
 
             _isWebSocket = true;
             _ws = output;
+            output.TransferTo(this);
             _wsInput = input;
             // Still addressable by sid (until closed), as engine.io: a poll now gets "Bad request" (transport
             // mismatch) and a second upgrade is accepted, then closed.

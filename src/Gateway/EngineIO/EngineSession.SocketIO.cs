@@ -438,7 +438,7 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
 
         if (_isWebSocket)
         {
-            _ws!.Write(frames.WebSocketFrame);
+            _ws!.Writer.Write(frames.WebSocketFrame);
         }
         else
         {

@@ -1,10 +1,9 @@
-// Flush ValueTasks are observed exactly once: in place when already complete, else in their completion callback.
-#pragma warning disable CA2012
 using System.Buffers;
 using System.IO.Pipelines;
 using Gateway.Broadcast;
 using Gateway.Configuration;
 using Gateway.Diagnostics;
+using Gateway.Output;
 using Gateway.Protocol.Buffers;
 using Gateway.Protocol.EngineIO;
 using Gateway.Protocol.WebSockets;
@@ -21,18 +20,15 @@ namespace Gateway.EngineIO;
 /// sealed; locking the object itself saves a lock object per socket). Writers: the connection's read loop, the
 /// fan-out worker, the timing wheel and flush completions — never two at once.
 /// </remarks>
-internal sealed partial class EngineSession : WheelEntry, IFanOutMember
+internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutputOwner
 {
     private readonly GatewayRuntime _runtime;
     private bool _isWebSocket;
     private volatile bool _closed;
 
     // WebSocket transport.
-    private PipeWriter? _ws;
+    private ConnectionOutput? _ws;
     private PipeReader? _wsInput;
-    private bool _flushPending;
-    private ValueTask<FlushResult> _pendingFlush;
-    private Action? _onFlushCompleted;
 
     // Polling transport: records waiting for a GET, and the GET waiting for records.
     private PooledBufferWriter? _pollQueue;
@@ -54,12 +50,14 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember
     private long _lastPongAt;
     private bool _awaitingPong;
 
-    public EngineSession(GatewayRuntime runtime, bool webSocket, PipeWriter? output, PipeReader? input)
+    /// <summary>A session on a connection's output (a direct WebSocket: it owns the output from now on), or none (polling).</summary>
+    public EngineSession(GatewayRuntime runtime, bool webSocket, ConnectionOutput? output, PipeReader? input)
     {
         _runtime = runtime;
         Sid = NewId();
         _isWebSocket = webSocket;
         _ws = output;
+        output?.TransferTo(this);
         _wsInput = input;
         if (!webSocket)
         {
@@ -69,6 +67,12 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember
         _openedAt = runtime.Wheel.Now;
         _nextPingAt = _openedAt + runtime.Options.PingInterval;
         _cursor = runtime.Ring.Head;
+    }
+
+    /// <summary>A WebSocket session straight on a writer (benchmarks and in-process tests).</summary>
+    public EngineSession(GatewayRuntime runtime, bool webSocket, PipeWriter? output, PipeReader? input)
+        : this(runtime, webSocket, output is null ? null : new ConnectionOutput(output, owner: null), input)
+    {
     }
 
     public string Sid { get; }
@@ -126,18 +130,19 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember
         {
             int length = 1 + data.Length;
             int header = WebSocketFrameHeader.GetHeaderLength(length, masked: false);
-            Span<byte> span = _ws!.GetSpan(header + length);
+            PipeWriter ws = _ws!.Writer;
+            Span<byte> span = ws.GetSpan(header + length);
             WebSocketFrameHeader.Write(span, WebSocketOpcode.Text, fin: true, length);
             span[header] = (byte)('0' + (byte)type);
             if (header + length <= span.Length)
             {
                 data.CopyTo(span.Slice(header + 1));
-                _ws.Advance(header + length);
+                ws.Advance(header + length);
             }
             else
             {
-                _ws.Advance(header + 1);
-                _ws.Write(data);
+                ws.Advance(header + 1);
+                ws.Write(data);
             }
         }
         else
@@ -179,8 +184,9 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember
 
     private void WriteWebSocketMessageLocked(WebSocketOpcode opcode, ReadOnlySpan<byte> payload)
     {
-        WebSocketFrameHeader.Write(_ws!, opcode, fin: true, payload.Length);
-        _ws!.Write(payload);
+        PipeWriter ws = _ws!.Writer;
+        WebSocketFrameHeader.Write(ws, opcode, fin: true, payload.Length);
+        ws.Write(payload);
     }
 
     /// <summary>Sends what was queued: flush the pipe, or answer the parked poll.</summary>
@@ -193,7 +199,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember
 
         if (_isWebSocket)
         {
-            if (_flushPending && _ws!.UnflushedBytes > Options.MaxOutboundBytes)
+            if (_ws!.IsOverCap(Options.MaxOutboundBytes))
             {
                 SlowConsumerLocked("outbound bytes over the cap");
                 return;
@@ -209,50 +215,39 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember
 
     private void FlushLocked()
     {
-        if (_flushPending || _ws is null || _ws.UnflushedBytes == 0)
+        if (_ws is null)
         {
             return;
         }
 
-        ValueTask<FlushResult> flush = _ws.FlushAsync();
-        if (flush.IsCompleted)
-        {
-            ObserveFlushLocked(flush);
-            return;
-        }
-
-        // Backpressure: the socket has more than Kestrel's write buffer unsent. Broadcasts wait (the cursor stays)
-        // until this completes; the ring's capacity bounds how long.
-        _flushPending = true;
-        _pendingFlush = flush;
-        flush.GetAwaiter().UnsafeOnCompleted(_onFlushCompleted ??= OnFlushCompleted);
+        // Pending: the socket has more than the transport's buffer unsent. Broadcasts wait (the cursor stays) until
+        // the flush completes (OnOutputFlushed); the ring's capacity bounds how long.
+        ObserveLocked(_ws.Flush());
     }
 
-    private void ObserveFlushLocked(ValueTask<FlushResult> flush)
+    private void ObserveLocked(OutputState state)
     {
-        try
+        if (state == OutputState.Closed)
         {
-            // Only called once the flush has completed.
-            FlushResult result = flush.GetAwaiter().GetResult();
-            if (result.IsCompleted)
-            {
-                CloseLocked(CloseReason.TransportClosed, clientInitiated: true, WebSocketCloseCode.NormalClosure, sendClose: false);
-            }
+            CloseLocked(CloseReason.TransportClosed, clientInitiated: true, WebSocketCloseCode.NormalClosure, sendClose: false);
         }
-        catch (Exception)
+        else if (state == OutputState.Faulted)
         {
             CloseLocked(CloseReason.TransportError, clientInitiated: true, WebSocketCloseCode.NormalClosure, sendClose: false);
         }
     }
 
-    private void OnFlushCompleted()
+    /// <summary>The pending flush completed: catch up with the ring and send.</summary>
+    void IOutputOwner.OnOutputFlushed(ConnectionOutput output)
     {
         lock (this)
         {
-            _flushPending = false;
-            ValueTask<FlushResult> flush = _pendingFlush;
-            _pendingFlush = default;
-            ObserveFlushLocked(flush);
+            if (_ws != output)
+            {
+                return; // closed meanwhile
+            }
+
+            ObserveLocked(output.EndFlush());
             if (_closed)
             {
                 return;
@@ -306,7 +301,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember
             return;
         }
 
-        if (_isWebSocket ? _flushPending : _pollQueue!.WrittenCount > Options.MaxOutboundBytes)
+        if (_isWebSocket ? _ws!.FlushPending : _pollQueue!.WrittenCount > Options.MaxOutboundBytes)
         {
             return; // resumes from the cursor when the transport drains
         }
@@ -328,7 +323,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember
             RingRead copied;
             if (_isWebSocket)
             {
-                copied = ring.TryCopyTo(sequence, RingForm.WebSocket, _ws!);
+                copied = ring.TryCopyTo(sequence, RingForm.WebSocket, _ws!.Writer);
             }
             else
             {
@@ -476,9 +471,9 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember
         Log.SessionClosed(_runtime.Logger, Sid, reason.ToText());
         if (_isWebSocket)
         {
-            if (sendClose && !_flushPending)
+            if (sendClose && !_ws!.FlushPending)
             {
-                WebSocketClosePayload.WriteFrame(_ws!, webSocketCode);
+                WebSocketClosePayload.WriteFrame(_ws.Writer, webSocketCode);
                 FlushLocked();
             }
 
@@ -514,10 +509,10 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember
 
         // The wheel and the fan-out drop closed sessions lazily (at the next tick / pass): keep only this object
         // alive until then, not the transport's pipes, buffers and the exception they completed with.
+        _ws?.Release();
         _ws = null;
         _wsInput = null;
         _pollQueue = null;
         _parkedPoll = null;
-        _onFlushCompleted = null;
     }
 }

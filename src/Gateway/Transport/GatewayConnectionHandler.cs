@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using Gateway.Configuration;
 using Gateway.Diagnostics;
 using Gateway.EngineIO;
+using Gateway.Output;
 using Gateway.Protocol;
 using Gateway.Protocol.Buffers;
 using Gateway.Protocol.Http;
@@ -423,7 +424,7 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
                 return Reject(http, upgrade, EngineIOError.BadRequest);
             }
 
-            var session = new EngineSession(_runtime, webSocket: false, output: null, input: null);
+            var session = new EngineSession(_runtime, webSocket: false, output: (ConnectionOutput?)null, input: null);
             session.Start();
             PooledBufferWriter open = new(256);
             session.WriteOpenPacket(open);
@@ -438,10 +439,10 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
         }
 
         ConnectionContext context = http.Context;
-        var direct = new EngineSession(_runtime, webSocket: true, context.Transport.Output, context.Transport.Input);
+        var direct = new EngineSession(_runtime, webSocket: true, http.Output, context.Transport.Input);
         direct.SendOpenPacket();
         direct.Start();
-        webSocket = new WebSocketConnection(_runtime, context, direct);
+        webSocket = new WebSocketConnection(_runtime, context, http.Output, direct);
         return false;
     }
 
@@ -496,7 +497,7 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
             return true;
         }
 
-        var probe = new WebSocketConnection(_runtime, http.Context, session: null);
+        var probe = new WebSocketConnection(_runtime, http.Context, http.Output, session: null);
         if (!session.TryBeginProbe(probe))
         {
             // engine.io completes the handshake, then closes: the session is already upgrading or upgraded.

@@ -1,8 +1,7 @@
-// Flush ValueTasks are observed exactly once: in place when already complete, else in their completion callback.
-#pragma warning disable CA2012
 using System.Buffers;
 using System.IO.Pipelines;
 using Gateway.EngineIO;
+using Gateway.Output;
 using Gateway.Protocol.Buffers;
 using Microsoft.AspNetCore.Connections;
 
@@ -12,21 +11,18 @@ namespace Gateway.Transport;
 /// One TCP connection speaking HTTP/1.1 (polling requests, or the handshake before a WebSocket upgrade). Responses
 /// may be written by another thread (a session answering a parked poll), so every write holds this object's lock.
 /// </summary>
-internal sealed class HttpConnection : IPollingRequest
+internal sealed class HttpConnection : IPollingRequest, IOutputOwner
 {
-    private bool _flushPending;
-    private ValueTask<FlushResult> _pendingFlush;
-    private Action? _onFlushCompleted;
-
     public HttpConnection(ConnectionContext context)
     {
         Context = context;
-        Output = context.Transport.Output;
+        Output = new ConnectionOutput(context.Transport.Output, this);
     }
 
     public ConnectionContext Context { get; }
 
-    public PipeWriter Output { get; }
+    /// <summary>The connection's output, passed on to the WebSocket probe and the session after an upgrade.</summary>
+    public ConnectionOutput Output { get; }
 
     /// <summary>The session whose GET this connection holds, if any.</summary>
     public EngineSession? ParkedFor { get; set; }
@@ -68,16 +64,16 @@ internal sealed class HttpConnection : IPollingRequest
             WriteHead(status, contentType, body.Length, extraHeaders);
             if (!body.IsEmpty)
             {
-                Output.Write(body);
+                Output.Writer.Write(body);
             }
 
-            FlushLocked();
+            Output.Flush();
         }
     }
 
     private void WriteHead(int status, ReadOnlySpan<byte> contentType, int contentLength, ReadOnlySpan<byte> extraHeaders)
     {
-        PipeWriter w = Output;
+        PipeWriter w = Output.Writer;
         w.WriteBytes("HTTP/1.1 "u8);
         w.WriteBytes(StatusText(status));
         w.WriteBytes("\r\n"u8);
@@ -125,55 +121,20 @@ internal sealed class HttpConnection : IPollingRequest
     {
         lock (this)
         {
-            Output.Write(bytes);
+            Output.Writer.Write(bytes);
             CloseAfterResponse |= close;
-            FlushLocked();
+            Output.Flush();
         }
     }
 
-    private void FlushLocked()
-    {
-        if (_flushPending)
-        {
-            return; // the completion flushes what was added meanwhile
-        }
-
-        ValueTask<FlushResult> flush = Output.FlushAsync();
-        if (flush.IsCompleted)
-        {
-            ObserveFlush(flush);
-            return;
-        }
-
-        _flushPending = true;
-        _pendingFlush = flush;
-        flush.GetAwaiter().UnsafeOnCompleted(_onFlushCompleted ??= OnFlushCompleted);
-    }
-
-    private static void ObserveFlush(ValueTask<FlushResult> flush)
-    {
-        try
-        {
-            // Only called once the flush has completed.
-            flush.GetAwaiter().GetResult();
-        }
-        catch (Exception)
-        {
-            // The peer went away; the read loop sees it and cleans up.
-        }
-    }
-
-    private void OnFlushCompleted()
+    /// <summary>A response's flush completed: send what was written meanwhile (a peer gone is the read loop's to see).</summary>
+    void IOutputOwner.OnOutputFlushed(ConnectionOutput output)
     {
         lock (this)
         {
-            _flushPending = false;
-            ValueTask<FlushResult> flush = _pendingFlush;
-            _pendingFlush = default;
-            ObserveFlush(flush);
-            if (Output.UnflushedBytes > 0)
+            if (output.EndFlush() == OutputState.Done)
             {
-                FlushLocked();
+                output.Flush();
             }
         }
     }

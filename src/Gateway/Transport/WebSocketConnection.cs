@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 using Gateway.Diagnostics;
 using Gateway.EngineIO;
+using Gateway.Output;
 using Gateway.Protocol;
 using Gateway.Protocol.Buffers;
 using Gateway.Protocol.WebSockets;
@@ -14,7 +15,7 @@ namespace Gateway.Transport;
 /// The read side of one RFC 6455 connection: frames, fragmentation, control frames, limits. Complete messages go
 /// to the session. Before an upgrade completes the connection only probes its session ("2probe" / "5").
 /// </summary>
-internal sealed class WebSocketConnection : IUpgradeProbe
+internal sealed class WebSocketConnection : IUpgradeProbe, IOutputOwner
 {
     private static ReadOnlySpan<byte> ProbePing => "2probe"u8;
     private static ReadOnlySpan<byte> ProbePong => "3probe"u8;
@@ -23,28 +24,33 @@ internal sealed class WebSocketConnection : IUpgradeProbe
     private readonly GatewayRuntime _runtime;
     private readonly ConnectionContext _context;
     private readonly PipeReader _input;
-    private readonly PipeWriter _output;
+    private readonly ConnectionOutput _output;
     private EngineSession? _session;
     private EngineSession? _probeTarget;
+    private bool _handedOver; // "5" arrived: the session takes the output (guarded by lock (this))
     private WebSocketMessageState _state;
     private PooledBufferWriter? _fragments;
     private volatile bool _stopped;
 
-    public WebSocketConnection(GatewayRuntime runtime, ConnectionContext context, EngineSession? session)
+    /// <summary>
+    /// The read side of an upgraded connection: of <paramref name="session"/> (a direct WebSocket session, which owns
+    /// <paramref name="output"/>), or of a probe (null) that owns the output until its session takes it.
+    /// </summary>
+    public WebSocketConnection(GatewayRuntime runtime, ConnectionContext context, ConnectionOutput output, EngineSession? session)
     {
         _runtime = runtime;
         _context = context;
         _input = context.Transport.Input;
-        _output = context.Transport.Output;
+        _output = output;
         _session = session;
+        if (session is null)
+        {
+            output.TransferTo(this);
+        }
     }
 
     /// <summary>Makes this connection a probe for an upgrade of <paramref name="target"/>.</summary>
     public void SetProbeTarget(EngineSession target) => _probeTarget = target;
-
-    public PipeWriter Output => _output;
-
-    public PipeReader Input => _input;
 
     /// <summary>
     /// Handles what one read returned (the connection handler's loop does the reading, so an upgraded socket costs
@@ -217,14 +223,14 @@ internal sealed class WebSocketConnection : IUpgradeProbe
 
         lock (this)
         {
-            if (_stopped)
+            if (_stopped || _handedOver)
             {
                 return;
             }
 
-            WebSocketFrameHeader.Write(_output, opcode, fin: true, payload.Length);
-            _output.Write(payload);
-            FlushProbe();
+            WebSocketFrameHeader.Write(_output.Writer, opcode, fin: true, payload.Length);
+            _output.Writer.Write(payload);
+            _output.Flush();
         }
     }
 
@@ -268,11 +274,23 @@ internal sealed class WebSocketConnection : IUpgradeProbe
 
         if (opcode == WebSocketOpcode.Text && message.SequenceEqual(UpgradePacket))
         {
+            // From here the probe writes nothing; a flush of its own still pending completes into the session.
+            // (Not holding this lock while calling the session: the session closes probes under its own lock.)
+            lock (this)
+            {
+                _handedOver = true;
+            }
+
             if (target.CompleteUpgrade(this, _output, _input))
             {
                 _session = target;
                 _probeTarget = null;
                 return false;
+            }
+
+            lock (this)
+            {
+                _handedOver = false;
             }
 
             CloseProbe(WebSocketCloseCode.NormalClosure);
@@ -289,36 +307,37 @@ internal sealed class WebSocketConnection : IUpgradeProbe
     {
         lock (this)
         {
-            if (_stopped)
+            if (_stopped || _handedOver)
             {
                 return;
             }
 
             _stopped = true;
-            WebSocketClosePayload.WriteFrame(_output, code);
-            FlushProbe();
+            WebSocketClosePayload.WriteFrame(_output.Writer, code);
+            _output.Flush();
             _input.CancelPendingRead();
         }
     }
 
-    private void FlushProbe()
+    /// <summary>A probe's flush completed: send what was written meanwhile, or pass it on to the session that took over.</summary>
+    void IOutputOwner.OnOutputFlushed(ConnectionOutput output)
     {
-        // Probe traffic is a few bytes: a pending flush just completes later on its own.
-        ValueTask<FlushResult> flush = _output.FlushAsync();
-        if (!flush.IsCompleted)
+        IOutputOwner? next;
+        lock (this)
         {
-            _ = flush.AsTask();
-        }
-        else
-        {
-            try
+            if (!_handedOver)
             {
-                flush.GetAwaiter().GetResult();
+                if (output.EndFlush() == OutputState.Done)
+                {
+                    output.Flush();
+                }
+
+                return;
             }
-            catch (Exception)
-            {
-                // peer gone: the read loop ends
-            }
+
+            next = _probeTarget ?? _session;
         }
+
+        next?.OnOutputFlushed(output);
     }
 }

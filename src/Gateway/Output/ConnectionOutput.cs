@@ -1,0 +1,139 @@
+// Flush ValueTasks are observed exactly once: in place when already complete, else in the completion callback.
+#pragma warning disable CA2012
+using System.IO.Pipelines;
+
+namespace Gateway.Output;
+
+/// <summary>
+/// The only owner of one TCP connection's <see cref="PipeWriter"/>: what is written to it, its one pending flush, and
+/// its byte cap. Over a connection's life it serves an HTTP request, then maybe a WebSocket probe, then an Engine.IO
+/// session; each of them writes through this object, so there is never a second flush while one is pending.
+/// </summary>
+/// <remarks>
+/// Not locked itself: every call is made under the lock of the current owner (<see cref="IOutputOwner"/>), and
+/// <see cref="TransferTo"/> hands the object on at a point where the previous owner writes no more. A flush that does
+/// not complete at once completes on a socket thread, which tells whoever owns the output then.
+/// </remarks>
+internal sealed class ConnectionOutput
+{
+    private readonly PipeWriter _writer;
+    private volatile IOutputOwner? _owner;
+    private bool _flushPending;
+    private ValueTask<FlushResult> _pendingFlush;
+    private Action? _onFlushCompleted;
+
+    /// <param name="writer">The connection's transport output.</param>
+    /// <param name="owner">Its first owner (or null until <see cref="TransferTo"/>).</param>
+    public ConnectionOutput(PipeWriter writer, IOutputOwner? owner)
+    {
+        _writer = writer;
+        _owner = owner;
+    }
+
+    /// <summary>Where packets are written (under the owner's lock); <see cref="Flush"/> sends them.</summary>
+    public PipeWriter Writer => _writer;
+
+    /// <summary>A flush has not completed yet: the socket has more than the transport's buffer unsent.</summary>
+    public bool FlushPending => _flushPending;
+
+    /// <summary>Bytes written and not yet handed to the socket.</summary>
+    public long UnflushedBytes => _writer.UnflushedBytes;
+
+    /// <summary>
+    /// Whether the output is over <paramref name="maxBytes"/> while the socket is not taking bytes: the owner's
+    /// slow-consumer policy decides what to do.
+    /// </summary>
+    public bool IsOverCap(long maxBytes) => _flushPending && _writer.UnflushedBytes > maxBytes;
+
+    /// <summary>Makes <paramref name="owner"/> the one that writes and is told of flush completions from now on.</summary>
+    public void TransferTo(IOutputOwner owner) => _owner = owner;
+
+    /// <summary>
+    /// Sends what was written, unless a flush is pending (its completion tells the owner, which flushes again).
+    /// <see cref="OutputState.Closed"/> when the peer is gone.
+    /// </summary>
+    public OutputState Flush()
+    {
+        if (_flushPending)
+        {
+            return OutputState.Pending;
+        }
+
+        if (_writer.UnflushedBytes == 0)
+        {
+            return OutputState.Done;
+        }
+
+        ValueTask<FlushResult> flush = _writer.FlushAsync();
+        if (flush.IsCompleted)
+        {
+            return Observe(flush);
+        }
+
+        _flushPending = true;
+        _pendingFlush = flush;
+        flush.GetAwaiter().UnsafeOnCompleted(_onFlushCompleted ??= OnFlushCompleted);
+        return OutputState.Pending;
+    }
+
+    /// <summary>
+    /// The owner, told that the pending flush completed, takes its result (under its lock). Then it may write and
+    /// <see cref="Flush"/> again.
+    /// </summary>
+    public OutputState EndFlush()
+    {
+        if (!_flushPending)
+        {
+            return OutputState.Done;
+        }
+
+        _flushPending = false;
+        ValueTask<FlushResult> flush = _pendingFlush;
+        _pendingFlush = default;
+        return Observe(flush);
+    }
+
+    /// <summary>Drops the completion callback (and what it keeps alive) once the connection is done.</summary>
+    public void Release() => _onFlushCompleted = null;
+
+    private static OutputState Observe(ValueTask<FlushResult> flush)
+    {
+        try
+        {
+            // Only called once the flush has completed.
+            return flush.GetAwaiter().GetResult().IsCompleted ? OutputState.Closed : OutputState.Done;
+        }
+        catch (Exception)
+        {
+            return OutputState.Faulted; // the peer went away under a send; the read loop sees it too
+        }
+    }
+
+    private void OnFlushCompleted() => _owner?.OnOutputFlushed(this);
+}
+
+/// <summary>The state of a <see cref="ConnectionOutput"/> after a flush.</summary>
+internal enum OutputState
+{
+    /// <summary>Everything written was handed to the socket.</summary>
+    Done,
+
+    /// <summary>The socket is backed up; the owner is told when the flush completes.</summary>
+    Pending,
+
+    /// <summary>The transport completed: the peer is gone.</summary>
+    Closed,
+
+    /// <summary>A send failed (a reset).</summary>
+    Faulted,
+}
+
+/// <summary>Whoever writes a <see cref="ConnectionOutput"/> now: an HTTP request, a WebSocket probe, a session.</summary>
+internal interface IOutputOwner
+{
+    /// <summary>
+    /// The pending flush completed (on a socket thread). The owner takes its lock, calls
+    /// <see cref="ConnectionOutput.EndFlush"/>, and goes on writing.
+    /// </summary>
+    void OnOutputFlushed(ConnectionOutput output);
+}
