@@ -4,6 +4,7 @@ using Gateway.Protocol;
 using Gateway.Protocol.Buffers;
 using Gateway.Protocol.EngineIO;
 using Gateway.Protocol.WebSockets;
+using Gateway.Time;
 
 namespace Gateway.EngineIO;
 
@@ -219,7 +220,23 @@ internal sealed partial class EngineSession
 
             _probing = probe;
             _probeAt = _runtime.Wheel.Now;
+            // The session's own wheel entry is due at its next heartbeat (PingInterval, 25 s by default), later than
+            // UpgradeTimeout; and an entry cannot be moved once in the wheel: the deadline gets an entry of its own.
+            _runtime.Wheel.Schedule(new ProbeDeadline(this, probe), _probeAt + Options.UpgradeTimeout);
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Ends a probe that has not sent "5" within <c>UpgradeTimeout</c> (engine.io's upgradeTimeout). One per probe
+    /// (a cold path); it holds the session and probe at most that long.
+    /// </summary>
+    private sealed class ProbeDeadline(EngineSession session, IUpgradeProbe probe) : WheelEntry
+    {
+        protected internal override long OnTimer(long now)
+        {
+            session.AbortUpgrade(probe); // nothing when the upgrade completed or ended meanwhile
+            return -1;
         }
     }
 

@@ -38,6 +38,62 @@ internal sealed class SessionHarness : IDisposable
         return (session, output);
     }
 
+    /// <summary>
+    /// A started polling session, as the HTTP handshake makes one (new, <c>Start</c>, then the open packet for the
+    /// response body). Its output is what <see cref="Get"/> and the held requests receive.
+    /// </summary>
+    public (EngineSession Session, string OpenPacket) OpenPolling()
+    {
+        var session = new EngineSession(Runtime, webSocket: false, output: null, input: null);
+        session.Start();
+        var open = new ArrayBufferWriter<byte>();
+        session.WriteOpenPacket(open);
+        return (session, Encoding.UTF8.GetString(open.WrittenSpan));
+    }
+
+    /// <summary>A polling GET: answered at once, held (<see cref="EngineSession.PollOutcome.Parked"/>) or refused.</summary>
+    public static (EngineSession.PollOutcome Outcome, RecordingPollingRequest Request) Get(EngineSession session)
+    {
+        var request = new RecordingPollingRequest();
+        return (session.OnPollRequest(request), request);
+    }
+
+    /// <summary>
+    /// A polling POST whose head and body arrive apart, as the HTTP loop drives it: <c>TryBeginDataRequest</c> on the
+    /// head, <c>OnPollData</c> on the body. Records are joined with the record separator (0x1E).
+    /// </summary>
+    public static EngineSession.PollOutcome Post(EngineSession session, params string[] records)
+    {
+        var request = new RecordingPollingRequest();
+        Assert.True(session.TryBeginDataRequest(request));
+        return session.OnPollData(request, Encoding.UTF8.GetBytes(string.Join('\u001e', records)));
+    }
+
+    /// <summary>A polling session with a Socket.IO socket on "/" and nothing queued (the CONNECT reply was read).</summary>
+    public EngineSession OpenConnectedPolling()
+    {
+        (EngineSession session, _) = OpenPolling();
+        Assert.Equal(EngineSession.PollOutcome.Answered, Post(session, "40"));
+        (EngineSession.PollOutcome outcome, RecordingPollingRequest reply) = Get(session);
+        Assert.Equal(EngineSession.PollOutcome.Answered, outcome);
+        Assert.StartsWith("40{\"sid\":", reply.SingleBody);
+        return session;
+    }
+
+    /// <summary>Publishes a Socket.IO packet to everyone on "/" and runs one fan-out pass.</summary>
+    public void Broadcast(string socketIOPacket, string id)
+    {
+        Runtime.Broadcaster.PublishPacket(0, -1, Encoding.UTF8.GetBytes(socketIOPacket), id);
+        Runtime.FanOut.PassAll();
+    }
+
+    /// <summary>Whether the sid table still holds the session.</summary>
+    public bool IsRegistered(EngineSession session) =>
+        Runtime.TryGetSession(Encoding.ASCII.GetBytes(session.Sid), out EngineSession? found) && found == session;
+
+    /// <summary>Sessions closed so far for <paramref name="reason"/>.</summary>
+    public long ClosedFor(CloseReason reason) => Runtime.Metrics.SessionsClosed((int)reason);
+
     /// <summary>Moves the fake clock and runs what the wheel's thread would have run.</summary>
     public void Advance(int ms)
     {
