@@ -69,9 +69,12 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
         _cursor = runtime.Ring.Head;
     }
 
+    /// <summary>A polling session: its packets wait for GETs; an upgrade gives it a connection's output later.</summary>
+    public static EngineSession ForPolling(GatewayRuntime runtime) => new(runtime, webSocket: false, (ConnectionOutput?)null, input: null);
+
     /// <summary>A WebSocket session straight on a writer (benchmarks and in-process tests).</summary>
-    public EngineSession(GatewayRuntime runtime, bool webSocket, PipeWriter? output, PipeReader? input)
-        : this(runtime, webSocket, output is null ? null : new ConnectionOutput(output, owner: null), input)
+    public EngineSession(GatewayRuntime runtime, bool webSocket, PipeWriter output, PipeReader? input)
+        : this(runtime, webSocket, new ConnectionOutput(output, owner: null), input)
     {
     }
 

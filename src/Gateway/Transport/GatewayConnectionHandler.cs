@@ -424,7 +424,7 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
                 return Reject(http, upgrade, EngineIOError.BadRequest);
             }
 
-            var session = new EngineSession(_runtime, webSocket: false, output: (ConnectionOutput?)null, input: null);
+            var session = EngineSession.ForPolling(_runtime);
             session.Start();
             PooledBufferWriter open = new(256);
             session.WriteOpenPacket(open);

@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using Gateway.EngineIO;
+using Gateway.Output;
 
 namespace Gateway.Tests.EngineIO;
 
@@ -21,5 +22,5 @@ internal sealed class FakeUpgradeProbe : IUpgradeProbe
     public void CloseProbe(ushort code) => Closes.Add(code);
 
     /// <summary>What the transport does on "5": hands its pipes to the session.</summary>
-    public bool CompleteUpgrade(EngineSession session) => session.CompleteUpgrade(this, Output.Writer, Input.Reader);
+    public bool CompleteUpgrade(EngineSession session) => session.CompleteUpgrade(this, new ConnectionOutput(Output.Writer, owner: null), Input.Reader);
 }

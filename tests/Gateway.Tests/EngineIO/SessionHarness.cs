@@ -44,7 +44,7 @@ internal sealed class SessionHarness : IDisposable
     /// </summary>
     public (EngineSession Session, string OpenPacket) OpenPolling()
     {
-        var session = new EngineSession(Runtime, webSocket: false, output: null, input: null);
+        var session = EngineSession.ForPolling(Runtime);
         session.Start();
         var open = new ArrayBufferWriter<byte>();
         session.WriteOpenPacket(open);

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
 using Gateway.EngineIO;
+using Gateway.Output;
 using Gateway.Protocol.WebSockets;
 using Gateway.Transport;
 using Microsoft.AspNetCore.Connections;
@@ -191,6 +192,7 @@ public class UpgradeTests
         var connection = new WebSocketConnection(
             harness.Runtime,
             new DefaultConnectionContext("probe", new DuplexPipe(fromClient.Reader, toClient.Writer), new DuplexPipe(toClient.Reader, fromClient.Writer)),
+            new ConnectionOutput(toClient.Writer, owner: null),
             session: null);
         Assert.True(session.TryBeginProbe(connection));
         connection.SetProbeTarget(session);
@@ -224,6 +226,7 @@ public class UpgradeTests
         var connection = new WebSocketConnection(
             harness.Runtime,
             new DefaultConnectionContext("probe", new DuplexPipe(fromClient.Reader, toClient.Writer), new DuplexPipe(toClient.Reader, fromClient.Writer)),
+            new ConnectionOutput(toClient.Writer, owner: null),
             session: null);
         Assert.True(session.TryBeginProbe(connection));
         connection.SetProbeTarget(session);
