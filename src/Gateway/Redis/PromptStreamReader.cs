@@ -35,6 +35,7 @@ internal sealed partial class PromptStreamReader : BackgroundService
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly ConcurrentQueue<PendingRecovery> _recoveries = new();
     private readonly StreamDelivery _delivery;
+    private readonly TimeProvider _time;
 
     // Loop state.
     private volatile bool _synced;
@@ -44,8 +45,13 @@ internal sealed partial class PromptStreamReader : BackgroundService
     private volatile string? _notReady = "redis: connecting";
     private volatile bool _failing; // the last round failed (an outage, not the start)
 
-    public PromptStreamReader(BroadcastContext context, RegionConnection connection, RegionLiveness liveness, PidSigner signer, SessionStore sessions)
+    /// <summary>
+    /// <paramref name="time"/> is the clock reveals are held by (a wall clock: <c>reveal_at</c> is ms since the Unix
+    /// epoch); the system's when null.
+    /// </summary>
+    public PromptStreamReader(BroadcastContext context, RegionConnection connection, RegionLiveness liveness, PidSigner signer, SessionStore sessions, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         _options = connection.Options;
         _context = context;
         _connection = connection;
@@ -231,7 +237,7 @@ internal sealed partial class PromptStreamReader : BackgroundService
         await _wake.WaitAsync(timeout, stopping).ConfigureAwait(false);
     }
 
-    private static long NowMs() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    private long NowMs() => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     // ---- One round --------------------------------------------------------------------------------------------
 
