@@ -8,8 +8,9 @@ using StreamPosition = Gateway.Prompts.StreamPosition;
 namespace Gateway.Redis;
 
 /// <summary>
-/// Connection-state recovery, served on the reader's loop: it knows what was delivered (and what is still held), so
-/// it can tell exactly what a recovering socket missed.
+/// Connection-state recovery, served on the reader's loop: this part takes the session records and verifies signed
+/// pids, and scans the stream; the <see cref="StreamDelivery"/> knows what was delivered (and what is still held), so
+/// it tells exactly what a recovering socket missed (<see cref="StreamDelivery.Replay"/>).
 /// </summary>
 internal sealed partial class PromptStreamReader
 {
@@ -50,19 +51,15 @@ internal sealed partial class PromptStreamReader
 
         await RecoverFromSignedPidsAsync(db, batch).ConfigureAwait(false);
         var scans = new Dictionary<StreamId, Task<StreamEntry[]>>();
-        long horizon = _options.Redis.MaxRevealAhead;
-        int maxReplay = _options.Recovery.MaxReplay;
         for (int i = 0; i < batch.Count; i++)
         {
             PendingRecovery request = batch[i];
             if (request.Record is not null)
             {
-                long from = request.Offset is StreamId offset ? offset.Ms : request.Record.V;
-                var scanFrom = new StreamId(Math.Max(0, from - horizon), 0);
+                StreamId scanFrom = _delivery.ReplayScanFrom(request);
                 if (!scans.ContainsKey(scanFrom))
                 {
-                    // Held entries written before the start may be revealed after it: look back by the reveal horizon.
-                    scans[scanFrom] = db.StreamRangeAsync(key, minId: scanFrom.ToString(), maxId: _cursor.ToString(), count: maxReplay + 10_000);
+                    scans[scanFrom] = db.StreamRangeAsync(key, minId: scanFrom.ToString(), maxId: _delivery.Cursor.ToString(), count: _delivery.ReplayScanLimit);
                 }
             }
         }
@@ -81,11 +78,9 @@ internal sealed partial class PromptStreamReader
 
             RecoveredState? state = null;
             bool retry = false;
-            if (request.Record is { } record && record.Ns == _context.NamespaceNames[request.NamespaceIndex])
+            if (request.Record is not null)
             {
-                long from = request.Offset is StreamId offset ? offset.Ms : record.V;
-                StreamEntry[] scan = scans[new StreamId(Math.Max(0, from - horizon), 0)].Result;
-                state = Replay(request, record, scan, maxReplay + 10_000, decoded, encoded, out retry);
+                state = _delivery.Replay(request, scans[_delivery.ReplayScanFrom(request)].Result, decoded, encoded, out retry);
             }
 
             if (retry && ++request.Attempts < RecoveryAttempts)
@@ -178,124 +173,5 @@ internal sealed partial class PromptStreamReader
         {
             return null;
         }
-    }
-
-    /// <summary>What the recovering socket missed, or null when that cannot be known exactly (recovered: false).</summary>
-    private RecoveredState? Replay(PendingRecovery request, SessionRecord record, StreamEntry[] scan, int scanLimit,
-        Dictionary<StreamId, StreamPrompt?> decoded, Dictionary<(StreamId, int), PromptFrames> encoded, out bool retry)
-    {
-        retry = false;
-        if (scan.Length >= scanLimit)
-        {
-            return null; // more history than a replay may hold
-        }
-
-        if (request.OffsetText is not null && request.Offset is null)
-        {
-            return null; // not an offset this region issued
-        }
-
-        StreamPosition start;
-        if (request.Offset is StreamId offset)
-        {
-            if (offset > _cursor)
-            {
-                retry = true; // another gateway delivered it already; this one reads it next round
-                return null;
-            }
-
-            StreamPrompt? known = null;
-            foreach (StreamEntry raw in scan)
-            {
-                if (raw.Id.ToString() == request.OffsetText)
-                {
-                    known = DecodeCached(raw, decoded);
-                    break;
-                }
-            }
-
-            if (known is null)
-            {
-                return null; // trimmed away (or never ours): the gap cannot be filled
-            }
-
-            start = known.Position;
-        }
-        else
-        {
-            start = record.Position;
-            if (_maxDeleted > start.Id)
-            {
-                return null;
-            }
-        }
-
-        var channels = new HashSet<string>(record.Ch, StringComparer.Ordinal);
-        if (request.AuthChannels is not null)
-        {
-            channels.UnionWith(request.AuthChannels);
-        }
-
-        var missed = new List<StreamPrompt>();
-        var seenInScan = new HashSet<string>(StringComparer.Ordinal);
-        foreach (StreamEntry raw in scan)
-        {
-            StreamPrompt? entry = DecodeCached(raw, decoded);
-            if (entry is null)
-            {
-                continue;
-            }
-
-            bool first = _delivered.TryGetValue(entry.Prompt.Id, out StreamId firstId) ? firstId == entry.StreamId : !seenInScan.Contains(entry.Prompt.Id);
-            seenInScan.Add(entry.Prompt.Id);
-            if (!first || entry.Position <= start || _heldIds.Contains(entry.StreamId) || entry.NamespaceIndex != request.NamespaceIndex)
-            {
-                continue;
-            }
-
-            if (entry.Prompt.Channel is string channel && !channels.Contains(channel))
-            {
-                continue;
-            }
-
-            missed.Add(entry);
-        }
-
-        if (missed.Count > _options.Recovery.MaxReplay)
-        {
-            return null;
-        }
-
-        missed.Sort(static (a, b) => a.Position.CompareTo(b.Position));
-        var frames = new List<PromptFrames>(missed.Count);
-        foreach (StreamPrompt entry in missed)
-        {
-            if (!encoded.TryGetValue((entry.StreamId, entry.NamespaceIndex), out PromptFrames? frame))
-            {
-                using JsonDocument data = JsonDocument.Parse(entry.Prompt.Data);
-                frame = _context.Broadcaster.Encode(entry.NamespaceIndex, entry.Prompt.Event, data.RootElement, _offsets ? entry.RawId : null);
-                encoded[(entry.StreamId, entry.NamespaceIndex)] = frame;
-            }
-
-            frames.Add(frame);
-        }
-
-        return new RecoveredState(record.Sid, request.Pid, channels.ToList(), frames);
-    }
-
-    private StreamPrompt? DecodeCached(StreamEntry raw, Dictionary<StreamId, StreamPrompt?> decoded)
-    {
-        if (!StreamId.TryParse(raw.Id.ToString(), out StreamId id))
-        {
-            return null;
-        }
-
-        if (!decoded.TryGetValue(id, out StreamPrompt? entry))
-        {
-            entry = Decode(raw);
-            decoded[id] = entry;
-        }
-
-        return entry;
     }
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using Gateway.Broadcast;
 using Gateway.Configuration;
 using Gateway.Diagnostics;
@@ -16,12 +15,10 @@ namespace Gateway.Redis;
 /// answers connection-state recovery requests, on one loop so both see the same delivery state.
 /// </summary>
 /// <remarks>
-/// Entries are delivered in <see cref="StreamPosition"/> order: an entry without <c>reveal_at</c> as soon as it is
-/// read; one with <c>reveal_at</c> ahead of its stream time is held until that instant. A prompt id already
-/// delivered is skipped (a publisher's retried XADD). Each round also checks the stream's bookkeeping: entries
-/// deleted past our cursor (trimmed before we read them) or a stream that was replaced are a gap — counted, logged,
-/// and every socket is closed so that clients reconnect and learn (<c>recovered: false</c>) that they must resync.
-/// Recovery requests are served on the same loop (<c>PromptStreamReader.Recovery.cs</c>).
+/// This class does the I/O (reads by cursor, the stream's bookkeeping, the wake-up, the session records); what is
+/// delivered and when — dedup by prompt id, holding until <c>reveal_at</c>, gap detection, what a recovering socket
+/// missed — is decided by its <see cref="StreamDelivery"/>, which only this loop drives. Recovery requests are
+/// served on the same loop (<c>PromptStreamReader.Recovery.cs</c>).
 /// </remarks>
 internal sealed partial class PromptStreamReader : BackgroundService
 {
@@ -37,29 +34,24 @@ internal sealed partial class PromptStreamReader : BackgroundService
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly ConcurrentQueue<PendingRecovery> _recoveries = new();
-    private readonly bool _offsets;
+    private readonly StreamDelivery _delivery;
+    private readonly TimeProvider _time;
 
     // Loop state.
-    private StreamId _cursor;
     private volatile bool _synced;
     private volatile bool _stopped;
-    private bool _streamSeen;
-    private long _entriesAdded;
-    private StreamId _maxDeleted;
-    private readonly PriorityQueue<StreamPrompt, StreamPosition> _held = new();
-    private readonly HashSet<StreamId> _heldIds = [];
-    private readonly Dictionary<string, StreamId> _delivered = new(StringComparer.Ordinal);
-    private readonly Queue<string> _deliveredOrder = new();
-    private readonly List<StreamPrompt> _due = [];
 
     // Read by other threads.
-    private volatile PositionBox _position = new(StreamPosition.Start);
     private volatile string? _notReady = "redis: connecting";
     private volatile bool _failing; // the last round failed (an outage, not the start)
-    private string _cursorText = "";
 
-    public PromptStreamReader(BroadcastContext context, RegionConnection connection, RegionLiveness liveness, PidSigner signer, SessionStore sessions)
+    /// <summary>
+    /// <paramref name="time"/> is the clock reveals are held by (a wall clock: <c>reveal_at</c> is ms since the Unix
+    /// epoch); the system's when null.
+    /// </summary>
+    public PromptStreamReader(BroadcastContext context, RegionConnection connection, RegionLiveness liveness, PidSigner signer, SessionStore sessions, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         _options = connection.Options;
         _context = context;
         _connection = connection;
@@ -67,20 +59,18 @@ internal sealed partial class PromptStreamReader : BackgroundService
         _signer = signer;
         _sessions = sessions;
         _logger = connection.Logger;
-        _offsets = _options.Recovery.Enabled;
+        _delivery = new StreamDelivery(context, _options, connection.Prompts.Key!, _logger);
     }
 
     /// <summary>Null when the last round succeeded.</summary>
     public string? NotReadyReason => _notReady;
 
     /// <summary>Everything up to here has been put into the ring (read before the ring's head, see JoinLocked).</summary>
-    public StreamPosition Position => _position.Value;
+    public StreamPosition Position => _delivery.Position;
 
-    public string Cursor => Volatile.Read(ref _cursorText);
+    public string Cursor => _delivery.CursorText;
 
-    public int Held => Volatile.Read(ref _heldCount);
-
-    private int _heldCount;
+    public int Held => _delivery.Held;
 
     /// <summary>The wake-up channel's handler: read now.</summary>
     public void Wake()
@@ -181,7 +171,7 @@ internal sealed partial class PromptStreamReader : BackgroundService
                 await RoundAsync(db).ConfigureAwait(false);
                 if (_notReady is not null)
                 {
-                    Log.StreamResumed(_logger, _connection.Prompts.Key!, _cursor.ToString());
+                    Log.StreamResumed(_logger, _connection.Prompts.Key!, _delivery.Cursor.ToString());
                 }
 
                 _notReady = null;
@@ -239,15 +229,15 @@ internal sealed partial class PromptStreamReader : BackgroundService
         }
 
         int timeout = _options.Redis.PollInterval;
-        if (_held.TryPeek(out _, out StreamPosition next))
+        if (_delivery.TryPeekNextReveal(out long visibleAt))
         {
-            timeout = (int)Math.Clamp(next.VisibleAt - NowMs(), 0, timeout);
+            timeout = (int)Math.Clamp(visibleAt - NowMs(), 0, timeout);
         }
 
         await _wake.WaitAsync(timeout, stopping).ConfigureAwait(false);
     }
 
-    private static long NowMs() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    private long NowMs() => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     // ---- One round --------------------------------------------------------------------------------------------
 
@@ -260,22 +250,22 @@ internal sealed partial class PromptStreamReader : BackgroundService
         }
 
         // A reveal that is due goes out before this round's I/O: entries visible before it were read on their wake-up.
-        PushDue(NowMs());
+        _delivery.PushDue(NowMs());
 
         while (true)
         {
             Task<StreamInfo?> infoTask = StreamInfoOrNullAsync(db, key);
-            Task<StreamEntry[]> readTask = db.StreamReadAsync(key, _cursor.ToString(), ReadBatch);
+            Task<StreamEntry[]> readTask = db.StreamReadAsync(key, _delivery.Cursor.ToString(), ReadBatch);
             StreamInfo? info = await infoTask.ConfigureAwait(false);
             StreamEntry[] entries = await readTask.ConfigureAwait(false);
-            if (CheckBookkeeping(info))
+            if (_delivery.CheckBookkeeping(StreamBookkeeping.From(info)))
             {
                 continue; // the stream was replaced: read it again from its start
             }
 
             foreach (StreamEntry entry in entries)
             {
-                Accept(entry, NowMs(), _due);
+                _delivery.Accept(entry, NowMs());
             }
 
             if (entries.Length < ReadBatch)
@@ -283,10 +273,10 @@ internal sealed partial class PromptStreamReader : BackgroundService
                 break;
             }
 
-            PushDue(NowMs());
+            _delivery.PushDue(NowMs());
         }
 
-        PushDue(NowMs());
+        _delivery.PushDue(NowMs());
         await ProcessRecoveriesAsync(db, key).ConfigureAwait(false);
     }
 
@@ -310,188 +300,13 @@ internal sealed partial class PromptStreamReader : BackgroundService
     {
         StreamInfo? info = await StreamInfoOrNullAsync(db, key).ConfigureAwait(false);
         long now = NowMs();
-        if (info is null)
+        StreamEntry[] recent = [];
+        if (_delivery.Start(StreamBookkeeping.From(info), now) is StreamId from)
         {
-            _cursor = StreamId.Zero;
-            _entriesAdded = 0;
-            _streamSeen = false;
-        }
-        else
-        {
-            StreamInfo stream = info.Value;
-            _cursor = StreamId.Parse(stream.LastGeneratedId!);
-            _entriesAdded = stream.EntriesAdded;
-            _maxDeleted = ParseOrZero(stream.MaxDeletedEntryId);
-            _streamSeen = true;
-            long lookBack = Math.Max(_options.Redis.MaxRevealAhead, _options.LateJoin.MaxAge ?? 0);
-            StreamEntry[] recent = await db.StreamRangeAsync(key, minId: new StreamId(Math.Max(0, now - lookBack), 0).ToString(), maxId: _cursor.ToString(), count: 10_000, messageOrder: Order.Descending).ConfigureAwait(false);
-            Array.Reverse(recent);
-            foreach (StreamEntry entry in recent)
-            {
-                StreamPrompt? decoded = Decode(entry);
-                if (decoded is null || !Remember(decoded))
-                {
-                    continue;
-                }
-
-                if (decoded.Position.VisibleAt > now)
-                {
-                    Hold(decoded);
-                }
-                else if (_options.LateJoin.MaxAge > 0 && now - decoded.Position.VisibleAt <= _options.LateJoin.MaxAge.Value)
-                {
-                    // Nobody is connected yet: this only makes it the current prompt of its channel.
-                    _due.Add(decoded);
-                }
-            }
+            recent = await db.StreamRangeAsync(key, minId: from.ToString(), maxId: _delivery.Cursor.ToString(), count: StreamDelivery.SyncLoadLimit, messageOrder: Order.Descending).ConfigureAwait(false);
         }
 
-        Volatile.Write(ref _cursorText, _cursor.ToString());
-        PushDue(now);
-        _position = new PositionBox(new StreamPosition(now, _cursor));
+        _delivery.Load(recent, now);
         _synced = true;
     }
-
-    /// <summary>True when the stream was replaced and must be read again from its start.</summary>
-    private bool CheckBookkeeping(StreamInfo? info)
-    {
-        if (info is null)
-        {
-            if (_streamSeen && _entriesAdded > 0)
-            {
-                Gap("the stream was deleted");
-                _streamSeen = false;
-                _entriesAdded = 0;
-                _cursor = StreamId.Zero;
-            }
-
-            return false;
-        }
-
-        StreamInfo stream = info.Value;
-        StreamId lastGenerated = ParseOrZero(stream.LastGeneratedId);
-        _maxDeleted = ParseOrZero(stream.MaxDeletedEntryId);
-        if (stream.EntriesAdded < _entriesAdded || lastGenerated < _cursor)
-        {
-            Gap($"the stream was replaced (entries added {stream.EntriesAdded} < {_entriesAdded}, or last id {lastGenerated} < cursor {_cursor})");
-            _entriesAdded = stream.EntriesAdded;
-            _cursor = StreamId.Zero;
-            _streamSeen = true;
-            return true;
-        }
-
-        _streamSeen = true;
-        _entriesAdded = stream.EntriesAdded;
-        if (_maxDeleted > _cursor)
-        {
-            Gap($"entries up to {_maxDeleted} were deleted before this gateway read past {_cursor}");
-        }
-
-        return false;
-    }
-
-    private void Gap(string what)
-    {
-        _context.Metrics.StreamGap();
-        Log.StreamGap(_logger, _connection.Prompts.Key!, what);
-        _context.ResyncAll();
-    }
-
-    private static StreamId ParseOrZero(RedisValue value) =>
-        !value.IsNullOrEmpty && StreamId.TryParse(value.ToString(), out StreamId id) ? id : StreamId.Zero;
-
-    private void Accept(StreamEntry raw, long now, List<StreamPrompt> due)
-    {
-        StreamPrompt? entry = Decode(raw);
-        if (entry is not null)
-        {
-            _cursor = entry.StreamId > _cursor ? entry.StreamId : _cursor;
-            if (!Remember(entry))
-            {
-                _context.Metrics.StreamDuplicate();
-            }
-            else if (entry.Position.VisibleAt > now)
-            {
-                Hold(entry);
-            }
-            else
-            {
-                due.Add(entry);
-            }
-        }
-        else if (StreamId.TryParse(raw.Id.ToString(), out StreamId id) && id > _cursor)
-        {
-            _cursor = id;
-        }
-
-        Volatile.Write(ref _cursorText, _cursor.ToString());
-    }
-
-    private void Hold(StreamPrompt entry)
-    {
-        _held.Enqueue(entry, entry.Position);
-        _heldIds.Add(entry.StreamId);
-        Volatile.Write(ref _heldCount, _held.Count);
-    }
-
-    /// <summary>Records a prompt id as delivered; false when it already was (a duplicate entry).</summary>
-    private bool Remember(StreamPrompt entry)
-    {
-        if (_delivered.ContainsKey(entry.Prompt.Id))
-        {
-            return false;
-        }
-
-        _delivered[entry.Prompt.Id] = entry.StreamId;
-        _deliveredOrder.Enqueue(entry.Prompt.Id);
-        while (_deliveredOrder.Count > _options.Redis.DedupWindow)
-        {
-            _delivered.Remove(_deliveredOrder.Dequeue());
-        }
-
-        return true;
-    }
-
-    private StreamPrompt? Decode(StreamEntry raw) => StreamPrompt.Decode(_context, _options.Redis.MaxRevealAhead, raw, _logger);
-
-    /// <summary>Puts what is due into the ring, in delivery order.</summary>
-    private void PushDue(long now)
-    {
-        while (_held.TryPeek(out StreamPrompt? held, out StreamPosition position) && position.VisibleAt <= now)
-        {
-            _held.Dequeue();
-            _heldIds.Remove(held.StreamId);
-            _due.Add(held);
-        }
-
-        Volatile.Write(ref _heldCount, _held.Count);
-        if (_due.Count == 0)
-        {
-            return;
-        }
-
-        _due.Sort(static (a, b) => a.Position.CompareTo(b.Position));
-        StreamPosition last = _position.Value;
-        foreach (StreamPrompt entry in _due)
-        {
-            if (entry.Position < last)
-            {
-                // Readable only after a later one went out (clock skew between Redis and a reveal): delivered now.
-                _context.Metrics.StreamLateEntry();
-            }
-
-            entry.Deliver(_context.Broadcaster, _offsets);
-            _context.Metrics.StreamEntry();
-            if (entry.Position > last)
-            {
-                last = entry.Position;
-                // After the ring's head moved: a joiner reading this position then the head misses nothing.
-                _position = new PositionBox(last);
-            }
-        }
-
-        _due.Clear();
-    }
-
-    private sealed record PositionBox(StreamPosition Value);
 }
