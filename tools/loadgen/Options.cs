@@ -38,6 +38,15 @@ public sealed class Options
 
     /// <summary>broadcast: after the spaced prompts, this many more published back to back (ids continue).</summary>
     public int Burst { get; set; }
+
+    /// <summary>broadcast: how many bursts of <see cref="Burst"/> prompts, <see cref="BurstPause"/> apart (ids continue).</summary>
+    public int Bursts { get; set; } = 1;
+
+    /// <summary>broadcast: pause after every socket had one burst (or the grace ran out) before the next burst.</summary>
+    public TimeSpan BurstPause { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Prompts published in all: the spaced ones and every burst.</summary>
+    public int TotalPrompts => Prompts + Burst * Math.Max(1, Bursts);
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(20);
     public TimeSpan ReadyTimeout { get; set; } = TimeSpan.FromSeconds(60);
     public int Workers { get; set; } = 1;
@@ -89,6 +98,7 @@ public sealed class Options
           --no-reconnect                  do not reconnect after a drop
           --prompts K --interval 1s --payload-bytes 300 --grace 5s    broadcast settings
           --hold 0s --burst B             broadcast: hold before the first prompt; then B more prompts back to back
+          --bursts R --burst-pause 2s     broadcast: R bursts of B, each after every socket had the last (or --grace) and a pause
           --publish-url URL               default http://<target-host>:3001/v1/publish
           --redis "127.0.0.1:6379"        publish into the Redis prompt stream instead (StackExchange.Redis configuration)
           --stream gateway:prompts        with --redis: the stream key (wake-up channel <key>:wake)
@@ -154,6 +164,15 @@ public sealed class Options
                 case "--grace": o.Grace = ParseTime(Next()); break;
                 case "--hold": o.Hold = ParseTime(Next()); break;
                 case "--burst": o.Burst = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--bursts":
+                    o.Bursts = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    if (o.Bursts < 1)
+                    {
+                        throw new ArgumentException("--bursts must be at least 1");
+                    }
+
+                    break;
+                case "--burst-pause": o.BurstPause = ParseTime(Next()); break;
                 case "--timeout": o.ConnectTimeout = ParseTime(Next()); break;
                 case "--ready-timeout": o.ReadyTimeout = ParseTime(Next()); break;
                 case "--think":
