@@ -436,13 +436,7 @@ public static class Program
             long start = (long)Math.Round(VirtualClient.NowUnixMs() + Sum(parts).ClockOffsetMs);
             burst.StartMs = start;
             var all = Stopwatch.StartNew();
-            for (int k = first; k <= last; k++)
-            {
-                long before = all.ElapsedTicks;
-                await PublishAsync(publisher, parts, k, padding, errors, start).ConfigureAwait(false);
-                burst.PublishEachMs.Add(Math.Round((all.ElapsedTicks - before) * 1000.0 / Stopwatch.Frequency, 2));
-            }
-
+            burst.PublishEachMs = await publisher.PublishManyAsync([.. Enumerable.Range(first, last - first + 1)], start, padding, errors).ConfigureAwait(false);
             burst.PublishMs = Math.Round(all.Elapsed.TotalMilliseconds, 2);
         }
 
