@@ -227,6 +227,9 @@ internal sealed class BlockingPoster : IDisposable
     private Socket? _socket;
     private readonly byte[] _buffer = new byte[16384];
 
+    /// <summary>The last failure's message (diagnostics).</summary>
+    public static string? LastFailure { get; private set; }
+
     public BlockingPoster(Uri url)
     {
         _url = url;
@@ -251,6 +254,7 @@ internal sealed class BlockingPoster : IDisposable
             {
                 long before = System.Diagnostics.Stopwatch.GetTimestamp();
                 int status = 0;
+                string failure = "publish-failed";
                 for (int attempt = 0; attempt < 2 && status == 0; attempt++)
                 {
                     // A kept-alive connection the server closed meanwhile fails once; the retry opens a new one.
@@ -259,8 +263,10 @@ internal sealed class BlockingPoster : IDisposable
                     {
                         status = Post(body);
                     }
-                    catch (Exception e) when (e is SocketException or IOException or FormatException or ObjectDisposedException)
+                    catch (Exception e) when (e is SocketException or IOException or FormatException or ObjectDisposedException or ArgumentException)
                     {
+                        failure = "publish-failed-" + e.GetType().Name;
+                        LastFailure = e.Message;
                         _socket?.Dispose();
                         _socket = null;
                         if (!reused)
@@ -273,7 +279,7 @@ internal sealed class BlockingPoster : IDisposable
                 times.Add(Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(before).TotalMilliseconds, 2));
                 if (status is < 200 or > 299)
                 {
-                    failures.Add(status == 0 ? "publish-failed" : "publish-http-" + status.ToString(CultureInfo.InvariantCulture));
+                    failures.Add(status == 0 ? failure : "publish-http-" + status.ToString(CultureInfo.InvariantCulture));
                 }
             }
 
@@ -328,13 +334,36 @@ internal sealed class BlockingPoster : IDisposable
             {
                 close = true;
             }
-            else if (line.StartsWith("Transfer-Encoding:", StringComparison.OrdinalIgnoreCase))
+            else if (line.StartsWith("Transfer-Encoding:", StringComparison.OrdinalIgnoreCase) && line.Contains("chunked", StringComparison.OrdinalIgnoreCase))
             {
-                throw new FormatException("chunked publish responses are not supported by --publish-thread");
+                length = -1;
             }
         }
 
         int have = filled - (headerEnd + 4);
+        if (length < 0)
+        {
+            // Chunked (Kestrel's admin answers): the body is small; read until the last chunk "0\r\n\r\n".
+            int start = headerEnd + 4;
+            while (!EndsChunked(new ReadOnlySpan<byte>(_buffer, start, filled - start)))
+            {
+                if (filled == _buffer.Length)
+                {
+                    throw new FormatException("publish response body too large");
+                }
+
+                int n = _socket.Receive(_buffer, filled, _buffer.Length - filled, SocketFlags.None);
+                if (n == 0)
+                {
+                    throw new IOException("publish connection closed");
+                }
+
+                filled += n;
+            }
+
+            length = have = 0;
+        }
+
         while (have < length)
         {
             int n = _socket.Receive(_buffer, 0, Math.Min(_buffer.Length, length - have), SocketFlags.None);
@@ -354,6 +383,9 @@ internal sealed class BlockingPoster : IDisposable
 
         return status;
     }
+
+    private static bool EndsChunked(ReadOnlySpan<byte> body) =>
+        body.SequenceEqual("0\r\n\r\n"u8) || body.EndsWith("\r\n0\r\n\r\n"u8);
 
     public void Dispose()
     {
