@@ -109,7 +109,7 @@ for s in servers:
         "missing": sum(max(0, p["expected"] - p["received"]) for p in prompts),
         "duplicates": sum(p.get("duplicates", 0) for p in prompts),
         "errors": rep.get("errors", {}), "reconnects": rep.get("reconnects"),
-        "conditions": {"pin": meta.get("pin"), "loadBefore": meta.get("load_before"), "loadAfter": meta.get("load_after"),
+        "conditions": {"pin": meta.get("pin"), "publisher": meta.get("publisher", "http"), "loadBefore": meta.get("load_before"), "loadAfter": meta.get("load_after"),
                        "othersCpuMsPerSDuringPrompts": round(others, 1), "othersCpuMsPerSRun": round(others_run, 1)},
     }
 
@@ -161,7 +161,7 @@ for s in servers:
     lines.append(f"- {s}: peak {o['clients']:,} clients ({o['onPolling']} on polling, {o['onWebSocket']} upgraded); missing {o['missing']}, duplicates {o['duplicates']}, "
                  f"reconnects {o['reconnects']}, errors {json.dumps(o['errors'])}; idle window {o['idleWindowS']:.0f} s; RSS before {o['rssBeforeKiB'] / 1024:.0f} MiB, "
                  f"idle {o['rssIdleKiB'] / 1024:.0f} MiB, peak while prompting {o['rssPeakDuringPromptsKiB'] / 1024:.0f} MiB")
-    lines.append(f"  - conditions: pin {c['pin']}; load average {c['loadBefore']} before, {c['loadAfter']} after; other processes' CPU "
+    lines.append(f"  - conditions: pin {c['pin']}, publisher {c['publisher']}; load average {c['loadBefore']} before, {c['loadAfter']} after; other processes' CPU "
                  f"{c['othersCpuMsPerSDuringPrompts']} ms/s while prompting, {c['othersCpuMsPerSRun']} ms/s over the run (1000 = one core)")
     lines.append("  - per prompt p50/p99 (ms): " + ", ".join(f"#{p['index']} {fmt(p['p50Ms'])}/{fmt(p['p99Ms'])}" for p in o["perPrompt"]))
 md = "\n".join(lines) + "\n"
