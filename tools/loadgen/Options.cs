@@ -38,6 +38,18 @@ public sealed class Options
 
     /// <summary>broadcast: after the spaced prompts, this many more published back to back (ids continue).</summary>
     public int Burst { get; set; }
+
+    /// <summary>broadcast: how many bursts of <see cref="Burst"/> prompts, <see cref="BurstPause"/> apart (ids continue).</summary>
+    public int Bursts { get; set; } = 1;
+
+    /// <summary>broadcast: pause after every socket had one burst (or the grace ran out) before the next burst.</summary>
+    public TimeSpan BurstPause { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Publish over HTTP from a dedicated thread with a blocking socket (not through the socket engine).</summary>
+    public bool PublishThread { get; set; }
+
+    /// <summary>Prompts published in all: the spaced ones and every burst.</summary>
+    public int TotalPrompts => Prompts + Burst * Math.Max(1, Bursts);
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(20);
     public TimeSpan ReadyTimeout { get; set; } = TimeSpan.FromSeconds(60);
     public int Workers { get; set; } = 1;
@@ -89,7 +101,10 @@ public sealed class Options
           --no-reconnect                  do not reconnect after a drop
           --prompts K --interval 1s --payload-bytes 300 --grace 5s    broadcast settings
           --hold 0s --burst B             broadcast: hold before the first prompt; then B more prompts back to back
+          --bursts R --burst-pause 2s     broadcast: R bursts of B, each after every socket had the last (or --grace) and a pause
           --publish-url URL               default http://<target-host>:3001/v1/publish
+          --publish-thread                POST from a dedicated thread on a blocking socket (a burst is then published at the
+                                          server's pace, not behind this process's receives)
           --redis "127.0.0.1:6379"        publish into the Redis prompt stream instead (StackExchange.Redis configuration)
           --stream gateway:prompts        with --redis: the stream key (wake-up channel <key>:wake)
           --levels 1000,2000,4000         capacity: socket counts to try in turn (default: 1/4, 1/2, 3/4, all of --connections)
@@ -154,6 +169,16 @@ public sealed class Options
                 case "--grace": o.Grace = ParseTime(Next()); break;
                 case "--hold": o.Hold = ParseTime(Next()); break;
                 case "--burst": o.Burst = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--bursts":
+                    o.Bursts = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    if (o.Bursts < 1)
+                    {
+                        throw new ArgumentException("--bursts must be at least 1");
+                    }
+
+                    break;
+                case "--burst-pause": o.BurstPause = ParseTime(Next()); break;
+                case "--publish-thread": o.PublishThread = true; break;
                 case "--timeout": o.ConnectTimeout = ParseTime(Next()); break;
                 case "--ready-timeout": o.ReadyTimeout = ParseTime(Next()); break;
                 case "--think":

@@ -244,6 +244,7 @@ public static class Program
         using var liveCts = new CancellationTokenSource();
         Task live = o.Quiet ? Task.CompletedTask : Task.Run(() => LiveAsync(parts, shardCount, clock, liveCts.Token));
         var publishErrors = new Dictionary<string, long>();
+        var bursts = new List<BurstReport>();
         try
         {
             await WaitReadyAsync(o, parts, shardCount).ConfigureAwait(false);
@@ -255,7 +256,7 @@ public static class Program
                 case "broadcast":
                 case "answers":
                 case "capacity":
-                    await BroadcastAsync(o, parts, publisher, publishErrors).ConfigureAwait(false);
+                    await BroadcastAsync(o, parts, publisher, publishErrors, bursts).ConfigureAwait(false);
                     break;
                 case "storm":
                     await StormAsync(o, parts, publisher, publishErrors).ConfigureAwait(false);
@@ -270,6 +271,7 @@ public static class Program
         await live.ConfigureAwait(false);
         Report[] reports = await Task.WhenAll(parts.Select(p => p.StopAsync())).ConfigureAwait(false);
         Report merged = Report.MergeAll(reports);
+        merged.Bursts = bursts;
         foreach ((string k, long v) in publishErrors)
         {
             merged.Errors[k] = merged.Errors.GetValueOrDefault(k) + v;
@@ -366,7 +368,7 @@ public static class Program
         }
     }
 
-    private static async Task BroadcastAsync(Options o, List<IRunPart> parts, PromptPublisher? publisher, Dictionary<string, long> errors)
+    private static async Task BroadcastAsync(Options o, List<IRunPart> parts, PromptPublisher? publisher, Dictionary<string, long> errors, List<BurstReport> bursts)
     {
         string padding = new('x', Math.Max(0, o.PayloadBytes - 60));
         await Task.Delay(o.Hold).ConfigureAwait(false);
@@ -400,9 +402,14 @@ public static class Program
             await Task.Delay(100).ConfigureAwait(false);
         }
 
-        if (o.Burst > 0)
+        for (int round = 0; o.Burst > 0 && round < o.Bursts; round++)
         {
-            await BurstAsync(o, parts, publisher, padding, errors).ConfigureAwait(false);
+            if (round > 0)
+            {
+                await Task.Delay(o.BurstPause).ConfigureAwait(false);
+            }
+
+            bursts.Add(await BurstAsync(o, parts, publisher, padding, errors, round).ConfigureAwait(false));
         }
 
         await Task.Delay(1100).ConfigureAwait(false); // one more status line from the workers
@@ -410,10 +417,12 @@ public static class Program
 
     // Burst: every burst prompt carries the burst's start as sentAt, so each one's "last" is the time from the
     // first publish until every socket had it, and the burst rate is count / max(last).
-    private static async Task BurstAsync(Options o, List<IRunPart> parts, PromptPublisher? publisher, string padding, Dictionary<string, long> errors)
+    private static async Task<BurstReport> BurstAsync(Options o, List<IRunPart> parts, PromptPublisher? publisher, string padding, Dictionary<string, long> errors, int round)
     {
+        int first = o.Prompts + round * o.Burst + 1, last = o.Prompts + (round + 1) * o.Burst;
+        var burst = new BurstReport { Round = round + 1, FirstIndex = first, LastIndex = last };
         long planned = (long)Math.Round(VirtualClient.NowUnixMs() + Sum(parts).ClockOffsetMs);
-        for (int k = o.Prompts + 1; k <= o.Prompts + o.Burst; k++)
+        for (int k = first; k <= last; k++)
         {
             foreach (IRunPart p in parts)
             {
@@ -425,18 +434,20 @@ public static class Program
         {
             await Task.Delay(20).ConfigureAwait(false); // let workers snapshot who is connected
             long start = (long)Math.Round(VirtualClient.NowUnixMs() + Sum(parts).ClockOffsetMs);
-            for (int k = o.Prompts + 1; k <= o.Prompts + o.Burst; k++)
-            {
-                await PublishAsync(publisher, parts, k, padding, errors, start).ConfigureAwait(false);
-            }
+            burst.StartMs = start;
+            var all = Stopwatch.StartNew();
+            burst.PublishEachMs = await publisher.PublishManyAsync([.. Enumerable.Range(first, last - first + 1)], start, padding, errors).ConfigureAwait(false);
+            burst.PublishMs = Math.Round(all.Elapsed.TotalMilliseconds, 2);
         }
 
         var clock = Stopwatch.StartNew();
-        long expected = Sum(parts).Connected * (o.Prompts + o.Burst);
+        long expected = Sum(parts).Connected * last;
         while (clock.Elapsed < o.Grace && Sum(parts).Received < expected)
         {
             await Task.Delay(100).ConfigureAwait(false);
         }
+
+        return burst;
     }
 
     private static Task PublishAsync(PromptPublisher publisher, List<IRunPart> parts, int k, string padding, Dictionary<string, long> errors, long? sentAtOverride = null)

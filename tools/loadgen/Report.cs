@@ -43,6 +43,9 @@ public sealed class Report
     public HistogramData TimeAckRtt { get; set; } = new();
     public HistogramData Latency { get; set; } = new();
     public List<PromptReport> Prompts { get; set; } = [];
+
+    /// <summary>broadcast --burst: one entry per burst, as the publishing process saw it.</summary>
+    public List<BurstReport> Bursts { get; set; } = [];
     public List<TimelinePoint> Timeline { get; set; } = [];
     public ProcessFigures Process { get; set; } = new();
     public StormReport? Storm { get; set; }
@@ -185,6 +188,21 @@ public sealed class PromptReport
     public long Missing => Math.Max(0, Expected - Received);
 
     public HistogramData Latency { get; set; } = new();
+}
+
+/// <summary>
+/// One burst: prompts <see cref="FirstIndex"/>…<see cref="LastIndex"/>, all stamped with <see cref="StartMs"/> (server
+/// clock) as sentAt. <see cref="PublishMs"/> is how long the publishes took one after the other (each waits for the
+/// server's answer), so a slow publish path shows here rather than only as a slow burst.
+/// </summary>
+public sealed class BurstReport
+{
+    public int Round { get; set; }
+    public int FirstIndex { get; set; }
+    public int LastIndex { get; set; }
+    public long StartMs { get; set; }
+    public double PublishMs { get; set; }
+    public List<double> PublishEachMs { get; set; } = [];
 }
 
 public sealed class TimelinePoint

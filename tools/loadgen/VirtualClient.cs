@@ -654,17 +654,36 @@ public sealed class VirtualClient
                     body = writer.WrittenSpan.ToArray();
                 }
 
-                if (_post is null)
-                {
-                    Conn post = await Conn.OpenAsync(_ctx.Target, _source).ConfigureAwait(false);
-                    ThrowIfEnded(end, post);
-                    _post = post;
-                }
-
                 string head = $"POST {Query("polling", true)} HTTP/1.1\r\nUser-Agent: node-XMLHttpRequest\r\nAccept: */*\r\nContent-Type: text/plain;charset=UTF-8\r\n" +
                     $"Host: {_ctx.HostHeader}\r\nContent-Length: {body.Length}\r\nConnection: keep-alive\r\n\r\n";
-                _post.Send([.. Conn.Ascii(head), .. body]);
-                HttpResponse response = await _post.ReadHttpResponseAsync().ConfigureAwait(false);
+                HttpResponse response;
+                bool reused = _post is not null;
+                while (true)
+                {
+                    if (_post is null)
+                    {
+                        Conn post = await Conn.OpenAsync(_ctx.Target, _source).ConfigureAwait(false);
+                        ThrowIfEnded(end, post);
+                        _post = post;
+                    }
+
+                    try
+                    {
+                        _post.Send([.. Conn.Ascii(head), .. body]);
+                        response = await _post.ReadHttpResponseAsync().ConfigureAwait(false);
+                        break;
+                    }
+                    catch (ClientException e) when (e.Kind == "closed" && reused)
+                    {
+                        // The server closed the idle keep-alive connection (Node's http server does after 5 s,
+                        // keepAliveTimeout) before this request reached it: a browser retries on a new connection,
+                        // and so does this client, once. The session is not over.
+                        _post.Dispose();
+                        _post = null;
+                        reused = false;
+                    }
+                }
+
                 ThrowIfEnded(end);
                 if (response.Status != 200)
                 {
