@@ -54,10 +54,10 @@ public sealed class RegionClient : IAsyncDisposable
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start node region-client.mjs");
         var client = new RegionClient(process);
         Task ready = client._ready.Task;
-        if (await Task.WhenAny(ready, Task.Delay(TimeSpan.FromSeconds(15))) != ready)
+        if (await Task.WhenAny(ready, Task.Delay(TimeSpan.FromSeconds(30))) != ready)
         {
             await client.DisposeAsync();
-            throw new TimeoutException($"region-client.mjs did not print ready within 15 s:\n{client.RecentOutput}");
+            throw new TimeoutException($"region-client.mjs did not print ready within 30 s:\n{client.RecentOutput}");
         }
 
         return client;
