@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Gateway.Configuration;
 using Gateway.Hosting;
@@ -13,33 +14,44 @@ public sealed class HeartbeatAndBroadcastTests(GatewayServer server)
     [Fact]
     public async Task Heartbeat_PongKeepsSession_SilenceClosesIt()
     {
+        long timeoutsBefore = (await server.StatsAsync()).GetProperty("heartbeatTimeouts").GetInt64();
         (RawClient client, _) = await RawClient.OpenWebSocketAsync(server.Port);
         await client.SendTextAsync("40");
         Assert.StartsWith("40", (await client.ReadFrameAsync()).Text);
+        var lastPong = Stopwatch.StartNew();
         for (int i = 0; i < 3; i++)
         {
             Assert.Equal("2", (await client.ReadFrameAsync()).Text);
+            lastPong.Restart(); // before the pong leaves: the server sees it later, never earlier
             await client.SendTextAsync("3");
         }
 
-        // No pong: closed after pingTimeout.
+        // No pong: closed after pingTimeout. The next ping goes out PingInterval after the server saw the last pong, and
+        // the close PingTimeout after that ping: never sooner than PingInterval + PingTimeout after the pong was sent
+        // (the same monotonic clock, in this process; 2 ms for the two whole-millisecond readings of the wheel's clock).
+        // Measured from when the ping was read instead, a client slow to read it would see the close "too early".
         Assert.Equal("2", (await client.ReadFrameAsync()).Text);
-        var started = DateTime.UtcNow;
         await client.ReadCloseAsync();
-        Assert.InRange((DateTime.UtcNow - started).TotalMilliseconds, GatewayServer.PingTimeout - 50, GatewayServer.PingTimeout + 1000);
+        TimeSpan closedAfter = lastPong.Elapsed;
+        Assert.InRange(closedAfter.TotalMilliseconds, GatewayServer.PingInterval + GatewayServer.PingTimeout - 2, GatewayServer.PingInterval + GatewayServer.PingTimeout + 15_000);
+        // That the close is the heartbeat's, not one for another reason, the counter says (below), whatever the load;
+        // the upper bound above is only generous.
         client.Dispose();
         await server.AssertNoConnectionsAsync();
         JsonElement stats = await server.StatsAsync();
-        Assert.True(stats.GetProperty("heartbeatTimeouts").GetInt64() >= 1);
+        Assert.True(stats.GetProperty("heartbeatTimeouts").GetInt64() > timeoutsBefore, $"no heartbeat timeout counted: {stats.GetRawText()}");
     }
 
     [Fact]
     public async Task Polling_SilentSession_IsClosedAfterPingTimeout()
     {
+        long timeoutsBefore = (await server.StatsAsync()).GetProperty("heartbeatTimeouts").GetInt64();
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.Port}") };
         string body = await http.GetStringAsync("/socket.io/?EIO=4&transport=polling");
         string sid = JsonDocument.Parse(body.AsMemory(1)).RootElement.GetProperty("sid").GetString()!;
-        await Task.Delay(GatewayServer.PingInterval + GatewayServer.PingTimeout + 300);
+        // Nobody polls: the session's ping gets no pong and the heartbeat closes it (this collection runs one test at
+        // a time, so the counter moves for this session).
+        await server.WaitForStatsAsync(s => s.GetProperty("heartbeatTimeouts").GetInt64() > timeoutsBefore, "the silent polling session closed by the heartbeat");
         HttpResponseMessage response = await http.GetAsync($"/socket.io/?EIO=4&transport=polling&sid={sid}");
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
         await server.AssertNoConnectionsAsync();
@@ -48,10 +60,11 @@ public sealed class HeartbeatAndBroadcastTests(GatewayServer server)
     [Fact]
     public async Task ConnectTimeout_NoNamespace_ClosesSession()
     {
+        // Started before the session exists, so the measured time is never shorter than the server's.
+        var started = Stopwatch.StartNew();
         (RawClient client, _) = await RawClient.OpenWebSocketAsync(server.Port);
         using (client)
         {
-            var started = DateTime.UtcNow;
             // Answering pings is not enough without a namespace.
             while (true)
             {
@@ -64,7 +77,9 @@ public sealed class HeartbeatAndBroadcastTests(GatewayServer server)
                 await client.SendTextAsync("3");
             }
 
-            Assert.InRange((DateTime.UtcNow - started).TotalMilliseconds, 2500, 5000);
+            // Not before ConnectTimeout (2 ms: whole-millisecond clock readings). The upper bound only says "it is this
+            // timeout, not something else much later" and is generous: a loaded machine may run the wheel late.
+            Assert.InRange(started.Elapsed.TotalMilliseconds, GatewayServer.ConnectTimeout - 2, GatewayServer.ConnectTimeout + 15_000);
         }
 
         await server.AssertNoConnectionsAsync();
@@ -138,6 +153,7 @@ public sealed class HeartbeatAndBroadcastTests(GatewayServer server)
                 try
                 {
                     await stalled.SendTextAsync("3");
+                    // Pacing, not waiting for anything: a pong every 150 ms (well inside PingTimeout) without flooding.
                     await Task.Delay(150, stop.Token);
                 }
                 catch (Exception e) when (e is OperationCanceledException or System.Net.Sockets.SocketException or IOException or ObjectDisposedException)

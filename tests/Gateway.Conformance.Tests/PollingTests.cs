@@ -9,7 +9,9 @@ namespace Gateway.Conformance.Tests;
 [Collection(GatewayCollection.Name)]
 public sealed class PollingTests(GatewayServer server)
 {
-    private HttpClient Http() => new() { BaseAddress = new Uri($"http://127.0.0.1:{server.Port}") };
+    private HttpClient Http() => Http(server);
+
+    private static HttpClient Http(GatewayServer gateway) => new() { BaseAddress = new Uri($"http://127.0.0.1:{gateway.Port}") };
 
     private async Task<string> HandshakeAsync(HttpClient http)
     {
@@ -77,75 +79,58 @@ public sealed class PollingTests(GatewayServer server)
     [Fact]
     public async Task Poll_IsHeldUntilData()
     {
-        using HttpClient http = Http();
+        // A gateway whose ping cannot end the held poll first, however slow this machine is.
+        await using GatewayServer quiet = await GatewayServer.StartQuietAsync();
+        using HttpClient http = Http(quiet);
         string sid = await HandshakeAsync(http);
         string url = $"/socket.io/?EIO=4&transport=polling&sid={sid}";
         await http.PostAsync(url, new StringContent("40"));
         await http.GetStringAsync(url);
         Task<string> held = http.GetStringAsync(url);
-        await Task.Delay(100);
+        await quiet.WaitUntilPollHeldAsync(sid); // the GET reached the gateway, which had nothing to answer it with
         Assert.False(held.IsCompleted);
         await http.PostAsync(url, new StringContent("421[\"ack\",\"x\"]"));
+        // The ack is the sentinel: the held poll's one answer is it, and nothing before it.
         Assert.Equal("431[\"x\"]", await held);
         await http.PostAsync(url, new StringContent("1"));
-        await server.AssertNoConnectionsAsync();
+        await quiet.AssertNoConnectionsAsync();
     }
 
     [Fact]
     public async Task Poll_Duplicate_ClosesSession()
     {
-        using HttpClient http = Http();
-        using HttpClient other = Http();
-        // Whichever GET reaches the server second is the duplicate: it gets 400 and the held one ends with close ("1").
-        // On a loaded machine the 600 ms ping may end the first poll before the second arrives (no duplicate then):
-        // try again with a fresh session.
-        bool duplicateSeen = false;
-        for (int attempt = 0; attempt < 3 && !duplicateSeen; attempt++)
-        {
-            string sid = await HandshakeAsync(http);
-            string url = $"/socket.io/?EIO=4&transport=polling&sid={sid}";
-            Task<HttpResponseMessage> first = http.GetAsync(url);
-            await Task.Delay(100);
-            Task<HttpResponseMessage> second = other.GetAsync(url + "&t=burst");
-            HttpResponseMessage[] answers = await Task.WhenAll(first, second);
-            HttpResponseMessage[] refused = answers.Where(a => a.StatusCode == HttpStatusCode.BadRequest).ToArray();
-            if (refused.Length == 0)
-            {
-                await http.PostAsync(url, new StringContent("1"));
-                continue;
-            }
-
-            duplicateSeen = true;
-            Assert.Single(refused);
-            HttpResponseMessage held = answers.Single(a => a.StatusCode != HttpStatusCode.BadRequest);
-            Assert.Equal("1", await held.Content.ReadAsStringAsync());
-            Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync(url)).StatusCode);
-        }
-
-        Assert.True(duplicateSeen, "no attempt produced two concurrent polls");
-        await server.AssertNoConnectionsAsync();
+        // The second GET while the first is held is the duplicate: it gets 400 and the held one ends with close ("1").
+        // A gateway whose ping cannot end the first poll before the second arrives.
+        await using GatewayServer quiet = await GatewayServer.StartQuietAsync();
+        using HttpClient http = Http(quiet);
+        using HttpClient other = Http(quiet);
+        string sid = await HandshakeAsync(http);
+        string url = $"/socket.io/?EIO=4&transport=polling&sid={sid}";
+        Task<HttpResponseMessage> first = http.GetAsync(url);
+        await quiet.WaitUntilPollHeldAsync(sid);
+        HttpResponseMessage second = await other.GetAsync(url + "&t=burst");
+        Assert.Equal(HttpStatusCode.BadRequest, second.StatusCode);
+        HttpResponseMessage held = await first;
+        Assert.Equal(HttpStatusCode.OK, held.StatusCode);
+        Assert.Equal("1", await held.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync(url)).StatusCode);
+        await quiet.AssertNoConnectionsAsync();
     }
 
     [Fact]
     public async Task Post_ClientClose_EndsHeldPollWithNoop()
     {
-        using HttpClient http = Http();
-        using HttpClient other = Http();
-        string answer = "";
-        // The fixture pings every 600 ms: on a loaded machine the ping may end the held poll first; try again then.
-        for (int attempt = 0; attempt < 3 && answer is not "6"; attempt++)
-        {
-            string sid = await HandshakeAsync(http);
-            string url = $"/socket.io/?EIO=4&transport=polling&sid={sid}";
-            Task<string> held = http.GetStringAsync(url);
-            await Task.Delay(100);
-            Assert.Equal("ok", await (await other.PostAsync(url, new StringContent("1"))).Content.ReadAsStringAsync());
-            answer = await held;
-            Assert.True(answer is "6" or "2", $"held poll ended with '{answer}'");
-        }
-
-        Assert.Equal("6", answer);
-        await server.AssertNoConnectionsAsync();
+        // A gateway whose ping cannot end the held poll first.
+        await using GatewayServer quiet = await GatewayServer.StartQuietAsync();
+        using HttpClient http = Http(quiet);
+        using HttpClient other = Http(quiet);
+        string sid = await HandshakeAsync(http);
+        string url = $"/socket.io/?EIO=4&transport=polling&sid={sid}";
+        Task<string> held = http.GetStringAsync(url);
+        await quiet.WaitUntilPollHeldAsync(sid);
+        Assert.Equal("ok", await (await other.PostAsync(url, new StringContent("1"))).Content.ReadAsStringAsync());
+        Assert.Equal("6", await held);
+        await quiet.AssertNoConnectionsAsync();
     }
 
     [Fact]
@@ -219,15 +204,17 @@ public sealed class PollingTests(GatewayServer server)
     [Fact]
     public async Task Upgrade_ProbeNoopAndSwitch()
     {
-        using HttpClient http = Http();
+        // A gateway whose ping cannot end the held poll before the probe does.
+        await using GatewayServer quiet = await GatewayServer.StartQuietAsync();
+        using HttpClient http = Http(quiet);
         string sid = await HandshakeAsync(http);
         string url = $"/socket.io/?EIO=4&transport=polling&sid={sid}";
         await http.PostAsync(url, new StringContent("40"));
         await http.GetStringAsync(url);
         Task<string> held = http.GetStringAsync(url);
-        await Task.Delay(50);
+        await quiet.WaitUntilPollHeldAsync(sid);
 
-        (RawClient ws, _) = await RawClient.OpenWebSocketAsync(server.Port, $"EIO=4&transport=websocket&sid={sid}");
+        (RawClient ws, _) = await RawClient.OpenWebSocketAsync(quiet.Port, $"EIO=4&transport=websocket&sid={sid}");
         using (ws)
         {
             await ws.SendTextAsync("2probe");
@@ -242,17 +229,17 @@ public sealed class PollingTests(GatewayServer server)
             HttpResponseMessage poll = await http.GetAsync(url);
             Assert.Equal(HttpStatusCode.BadRequest, poll.StatusCode);
             Assert.Equal("{\"code\":3,\"message\":\"Bad request\"}", await poll.Content.ReadAsStringAsync());
-            (RawClient second, _) = await RawClient.OpenWebSocketAsync(server.Port, $"EIO=4&transport=websocket&sid={sid}");
+            (RawClient second, _) = await RawClient.OpenWebSocketAsync(quiet.Port, $"EIO=4&transport=websocket&sid={sid}");
             using (second)
             {
                 Assert.Equal(WebSocketCloseCode.NormalClosure, await second.ReadCloseAsync());
             }
 
-            JsonElement stats = await server.StatsAsync();
+            JsonElement stats = await quiet.StatsAsync();
             Assert.Equal(1, stats.GetProperty("transports").GetProperty("websocket").GetInt64());
         }
 
-        await server.AssertNoConnectionsAsync();
+        await quiet.AssertNoConnectionsAsync();
     }
 
     [Theory]
@@ -299,8 +286,7 @@ public sealed class PollingTests(GatewayServer server)
         Assert.Contains("POST", answer.Headers.GetValues("Access-Control-Allow-Methods").Single());
         Assert.Equal("content-type", answer.Headers.GetValues("Access-Control-Allow-Headers").Single());
 
-        // The two handshakes above opened sessions that nobody polls: they time out.
-        await Task.Delay(GatewayServer.PingInterval + GatewayServer.PingTimeout + 300);
+        // The two handshakes above opened sessions that nobody polls: they time out (polled until they have).
         await server.AssertNoConnectionsAsync();
     }
 }

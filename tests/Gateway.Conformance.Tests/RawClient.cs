@@ -11,7 +11,9 @@ namespace Gateway.Conformance.Tests;
 /// <summary>A raw TCP peer: sends hand-built bytes, reads HTTP responses and server WebSocket frames.</summary>
 public sealed class RawClient : IDisposable
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+    // How long one read waits for the server: generous, because a loaded machine can be slow; a test waiting for
+    // something that never comes fails at this deadline.
+    private static readonly TimeSpan Timeout = GatewayServer.Deadline;
     private readonly Socket _socket;
     private readonly byte[] _buffer = new byte[1 << 20];
     private int _start;

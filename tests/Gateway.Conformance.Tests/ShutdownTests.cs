@@ -7,6 +7,9 @@ using Gateway.Hosting;
 using Gateway.Protocol.WebSockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Xunit.Abstractions;
 
 namespace Gateway.Conformance.Tests;
 
@@ -17,7 +20,7 @@ namespace Gateway.Conformance.Tests;
 /// the "gateway" collection, one after another with the timing-sensitive polling tests rather than beside them.
 /// </summary>
 [Collection(GatewayCollection.Name)]
-public sealed class ShutdownTests
+public sealed class ShutdownTests(ITestOutputHelper output)
 {
     private static int FreePort()
     {
@@ -68,7 +71,7 @@ public sealed class ShutdownTests
         }
     }
 
-    [Fact(Timeout = 30_000)]
+    [Fact(Timeout = 120_000)]
     public async Task Stop_ClosesEverySessionAndIdleConnection_AndEndsPromptly()
     {
         (WebApplication app, int port) = await StartAsync();
@@ -80,15 +83,21 @@ public sealed class ShutdownTests
         (RawClient ws, _) = await RawClient.OpenWebSocketAsync(port);
         using (ws)
         {
-            await Task.Delay(100);
+            await GatewayServer.WaitUntilPollHeldAsync(app, sid); // the GET is held: the stop must end it
+            // "Promptly" is "by itself, not at the host's shutdown timeout": take that timeout out of the picture (far
+            // beyond this test's), so that a connection the gateway leaves open makes the stop hang and this test fail,
+            // however slow the machine — rather than timing the stop against the 5 s limit.
+            IOptions<HostOptions> hostOptions = app.Services.GetRequiredService<IOptions<HostOptions>>();
+            hostOptions.Value.ShutdownTimeout = TimeSpan.FromMinutes(10);
             var clock = Stopwatch.StartNew();
             Task stopping = app.StopAsync();
             Assert.Equal("1", (await held.ReadHttpResponseAsync()).Body); // engine.io: a server close ends the poll with "1"
             Assert.Equal(WebSocketCloseCode.NormalClosure, await ws.ReadCloseAsync());
             Assert.True(await idle.WaitForEndAsync(), "the idle keep-alive connection was not closed");
+            Assert.True(await Task.WhenAny(stopping, Task.Delay(GatewayServer.Deadline)) == stopping,
+                $"the stop did not end by itself within {GatewayServer.Deadline.TotalSeconds} s: a connection was left open");
             await stopping;
-            clock.Stop();
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"stopping took {clock.Elapsed} (the host's limit is 5 s)");
+            output.WriteLine($"stopping took {clock.Elapsed.TotalMilliseconds:F0} ms");
         }
 
         await app.DisposeAsync();

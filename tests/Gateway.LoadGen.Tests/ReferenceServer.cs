@@ -70,10 +70,10 @@ public sealed class ReferenceServer : IAsyncDisposable
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginErrorReadLine();
         Task<string?> line = _process.StandardOutput.ReadLineAsync();
-        if (await Task.WhenAny(line, Task.Delay(15_000)) != line || line.Result is null || !line.Result.Contains("listening"))
+        if (await Task.WhenAny(line, Task.Delay(30_000)) != line || line.Result is null || !line.Result.Contains("listening"))
         {
             _process.Kill();
-            Assert.Fail("reference server did not start");
+            Assert.Fail("reference server did not start within 30 s");
         }
     }
 

@@ -19,8 +19,8 @@
 //   retarget   {which, url}: only sets socket.io.uri (for the Manager's own automatic reconnection) -> {retargeted}
 //   answer     {which, promptId?, choice?, payload?, event?="answer", timeoutMs?=5000}: emit with an ack, all at once
 //              -> {results:[{index,id,ack:[…]|null,error,ms}]}
-//   wait       {which, event?="prompt", count, timeoutMs?=10000}: until each selected socket has >= count such
-//              events -> {done, counts:{"<n>":sockets}}
+//   wait       {which, event?="prompt", tag?, count, timeoutMs?=10000}: until each selected socket has >= count such
+//              events (with tag: only those whose first argument's "tag" is it) -> {done, counts:{"<n>":sockets}}
 //   connected  {which, timeoutMs?=10000}: until each selected socket is connected -> {done, connected}
 //   report     {which, events?=true, clear?=false}: per socket {index, group, url, id, pid (the CONNECT reply's
 //              private session id, socket.io-client's socket._pid; null without recovery), connected, recovered,
@@ -186,7 +186,9 @@ const commands = {
     const list = select(cmd.which);
     const event = cmd.event ?? "prompt";
     const count = cmd.count ?? 1;
-    const n = (c) => c.events.reduce((k, e) => k + (e.ev === event ? 1 : 0), 0);
+    const tag = cmd.tag ?? null;
+    const matches = (e) => e.ev === event && (tag === null || e.args?.[0]?.tag === tag);
+    const n = (c) => c.events.reduce((k, e) => k + (matches(e) ? 1 : 0), 0);
     const done = await until(list, (c) => n(c) >= count, cmd.timeoutMs ?? 10000);
     const counts = {};
     for (const c of list) counts[n(c)] = (counts[n(c)] ?? 0) + 1;

@@ -55,7 +55,7 @@ public sealed class FileDescriptorExhaustionTests
         }
 
         // Descriptors free again: a new client gets its handshake.
-        string again = await HandshakeAsync(gateway.Port, TimeSpan.FromSeconds(20));
+        string again = await HandshakeAsync(gateway.Port, TimeSpan.FromSeconds(30));
         Assert.StartsWith("HTTP/1.1 200 OK", again, StringComparison.Ordinal);
         Assert.Contains("\"sid\":", again, StringComparison.Ordinal);
         Assert.False(gateway.HasExited);
@@ -104,7 +104,7 @@ public sealed class FileDescriptorExhaustionTests
                 last = e.Message;
             }
 
-            await Task.Delay(200);
+            await Task.Delay(50); // polling for the condition (served again), with the deadline above
         }
 
         return last;

@@ -54,10 +54,10 @@ public sealed class RegionClient : IAsyncDisposable
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start node region-client.mjs");
         var client = new RegionClient(process);
         Task ready = client._ready.Task;
-        if (await Task.WhenAny(ready, Task.Delay(TimeSpan.FromSeconds(15))) != ready)
+        if (await Task.WhenAny(ready, Task.Delay(TimeSpan.FromSeconds(30))) != ready)
         {
             await client.DisposeAsync();
-            throw new TimeoutException($"region-client.mjs did not print ready within 15 s:\n{client.RecentOutput}");
+            throw new TimeoutException($"region-client.mjs did not print ready within 30 s:\n{client.RecentOutput}");
         }
 
         return client;
@@ -202,10 +202,13 @@ public sealed class RegionClient : IAsyncDisposable
     public async Task<int> RetargetAsync(object? which, string url) =>
         (await SendAsync("retarget", new { which, url })).GetProperty("retargeted").GetInt32();
 
-    /// <summary>Waits until each selected socket saw at least <paramref name="count"/> events named <paramref name="event"/>.</summary>
-    public async Task<(bool Done, string Counts)> WaitForEventsAsync(object? which, int count, TimeSpan limit, string @event = "prompt")
+    /// <summary>
+    /// Waits until each selected socket saw at least <paramref name="count"/> events named <paramref name="event"/>
+    /// (with <paramref name="tag"/>: only those whose first argument's <c>tag</c> is it).
+    /// </summary>
+    public async Task<(bool Done, string Counts)> WaitForEventsAsync(object? which, int count, TimeSpan limit, string @event = "prompt", string? tag = null)
     {
-        JsonElement reply = await SendAsync("wait", new { which, count, @event, timeoutMs = (int)limit.TotalMilliseconds }, limit + TimeSpan.FromSeconds(10));
+        JsonElement reply = await SendAsync("wait", new { which, count, @event, tag, timeoutMs = (int)limit.TotalMilliseconds }, limit + TimeSpan.FromSeconds(10));
         return (reply.GetProperty("done").GetBoolean(), reply.GetProperty("counts").GetRawText());
     }
 
