@@ -122,9 +122,6 @@ public sealed class GatewayServer : IAsyncLifetime, IAsyncDisposable
         return stats;
     }
 
-    private static readonly FieldInfo ParkedPoll = typeof(EngineSession).GetField("_parkedPoll", BindingFlags.Instance | BindingFlags.NonPublic)
-        ?? throw new InvalidOperationException("EngineSession._parkedPoll not found: update GatewayServer.WaitUntilPollHeldAsync");
-
     /// <summary>
     /// Waits until the gateway holds a GET of session <paramref name="sid"/> (it is parked, waiting for data): the
     /// condition "the poll reached the server" that a test must know before it does what should end that poll.
@@ -141,7 +138,7 @@ public sealed class GatewayServer : IAsyncLifetime, IAsyncDisposable
             Assert.True(runtime.TryGetSession(Encoding.ASCII.GetBytes(sid), out EngineSession? session) && session is not null, $"session {sid} is gone");
             lock (session)
             {
-                if (ParkedPoll.GetValue(session) is not null)
+                if (session.HasParkedPoll)
                 {
                     return;
                 }

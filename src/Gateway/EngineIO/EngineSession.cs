@@ -80,6 +80,9 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
 
     public string Sid { get; }
 
+    /// <summary>A GET of this session is held, waiting for packets (read under the session's lock).</summary>
+    internal bool HasParkedPoll => _parkedPoll is not null;
+
     public bool IsClosed => _closed;
 
     /// <summary>Whether the session is on WebSocket now (read without the lock: a request's routing hint).</summary>
