@@ -19,8 +19,6 @@ internal sealed partial class EngineSession
         Parked,
         /// <summary>Answer with 400 "Bad request" (the session is gone).</summary>
         BadRequest,
-        /// <summary>Answer with 413 (the session is gone).</summary>
-        TooLarge,
     }
 
     /// <summary>A GET on this session: answer now with what is queued, or hold it until something is.</summary>
