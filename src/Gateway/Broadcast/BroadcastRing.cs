@@ -57,7 +57,9 @@ internal sealed class BroadcastRing
 
         namespaceIndex = slot.NamespaceIndex;
         channelId = slot.ChannelId;
-        Interlocked.MemoryBarrier();
+        // The fields' reads complete before the sequence is read again (a compiler barrier on x64, dmb ishld on
+        // arm64: no full fence per slot per session).
+        Volatile.ReadBarrier();
         return Volatile.Read(ref slot.Sequence) == sequence ? RingRead.Done : RingRead.Lapped;
     }
 
@@ -95,7 +97,7 @@ internal sealed class BroadcastRing
         }
 
         destination.Write(new ReadOnlySpan<byte>(bytes, 0, length));
-        Interlocked.MemoryBarrier();
+        Volatile.ReadBarrier();
         return Volatile.Read(ref slot.Sequence) == sequence ? RingRead.Done : RingRead.Lapped;
     }
 
@@ -106,7 +108,7 @@ internal sealed class BroadcastRing
         RingSlot slot = _slots[(int)(sequence & _mask)];
         Volatile.Write(ref slot.Sequence, -1);
         // Readers must see the slot as being written before they can see any of its new fields.
-        Interlocked.MemoryBarrier();
+        Volatile.WriteBarrier();
         return slot;
     }
 
