@@ -14,10 +14,11 @@ public static class AllocationProbe
 {
     public const string FileName = "allocations.json";
 
-    public static IReadOnlyDictionary<string, long> Run(Assembly assembly, TextWriter log, int warmup = 100, int calls = 400)
+    /// <param name="include">The cases to probe; all when null.</param>
+    public static IReadOnlyDictionary<string, long> Run(Assembly assembly, TextWriter log, Func<BenchmarkCase, bool>? include = null, int warmup = 100, int calls = 400)
     {
         var figures = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        foreach (IGrouping<string, BenchmarkCase> group in BenchmarkCase.All(assembly).GroupBy(c => $"{c.Type.FullName}|{c.Parameters}"))
+        foreach (IGrouping<string, BenchmarkCase> group in BenchmarkCase.All(assembly).Where(include ?? (_ => true)).GroupBy(c => $"{c.Type.FullName}|{c.Parameters}"))
         {
             foreach (BenchmarkCase benchmarkCase in group)
             {

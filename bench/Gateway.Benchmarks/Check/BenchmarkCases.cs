@@ -26,6 +26,14 @@ public sealed class BenchmarkCase
 
     public string Key => Parameters.Length == 0 ? $"{Type.Name}.{Method.Name}" : $"{Type.Name}.{Method.Name}({Parameters})";
 
+    /// <summary>
+    /// A BenchmarkDotNet <c>--filter</c> that selects this case alone: its full name, where parameters are spelled
+    /// <c>(Connections: 1, Output: Null)</c>. The other commit's build of the gate understands the same filter.
+    /// </summary>
+    public string Filter => _parameters.Count == 0
+        ? $"*.{Type.Name}.{Method.Name}"
+        : $"*.{Type.Name}.{Method.Name}({string.Join(", ", _parameters.Select(p => $"{p.Property.Name}: {Convert.ToString(p.Value, CultureInfo.InvariantCulture)}"))})";
+
     public bool IsBaseline => Method.GetCustomAttribute<BenchmarkAttribute>()!.Baseline;
 
     public int OperationsPerInvoke => Method.GetCustomAttribute<BenchmarkAttribute>()!.OperationsPerInvoke;
