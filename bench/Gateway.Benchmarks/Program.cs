@@ -61,10 +61,8 @@ public static class Program
 
         if (exactAllocations)
         {
-            // After the measurement, in its process, as --gate does: the bodies then run the code BenchmarkDotNet
-            // measured, tiered up with PGO. A fresh process counts what its first code allocates: 432 instead of
-            // 352 B per prompt in StreamDecodeBenchmarks.DecodeAndDeliver (432 after the measurement too with
-            // DOTNET_TieredPGO=0).
+            // After the measurement, in its process, as --gate does: the bodies' code is then mostly tiered up
+            // already, so the probe's wait for the JIT (BenchmarkCase.Instance.SettleJit) is short.
             string artifacts = Value(rest, "--artifacts") ?? throw new ArgumentException("--exact-allocations needs --artifacts");
             HashSet<string> filters = rest.Where((_, i) => i > 0 && rest[i - 1] == "--filter").ToHashSet(StringComparer.Ordinal);
             AllocationProbe.Save(AllocationProbe.Run(typeof(Program).Assembly, Console.Out, c => filters.Contains(c.Filter)), Path.Combine(artifacts, AllocationProbe.FileName));

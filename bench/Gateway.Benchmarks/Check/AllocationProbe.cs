@@ -24,9 +24,10 @@ public static class AllocationProbe
             {
                 // A fresh instance per case, as BenchmarkDotNet does: one case's warm-up cannot hide another's growth.
                 using BenchmarkCase.Instance instance = benchmarkCase.Create();
+                long started = System.Diagnostics.Stopwatch.GetTimestamp();
                 long bytes = instance.MeasureAllocatedBytesPerOperation(warmup, calls);
                 figures[benchmarkCase.Key] = bytes;
-                log.WriteLine($"allocation probe: {benchmarkCase.Key} = {bytes} B/op");
+                log.WriteLine($"allocation probe: {benchmarkCase.Key} = {bytes} B/op ({System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms)");
             }
         }
 
