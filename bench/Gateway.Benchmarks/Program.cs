@@ -6,9 +6,12 @@ namespace Gateway.Benchmarks;
 
 /// <summary>
 /// <c>Gateway.Benchmarks [BenchmarkDotNet args]</c>: the full job, filter with <c>--filter</c>.
-/// <c>--gate ARTIFACTS</c>: the short CI job over every benchmark, JSON into ARTIFACTS, then the exact allocation probe.
-/// <c>--check ARTIFACTS --baseline FILE --summary DIR [--update] [--tolerance 0.25] [--fast-tolerance 1.0] [--fast-ns 20]</c>:
-/// compares a gate run with the committed baseline (or rewrites it).
+/// <c>--short [BenchmarkDotNet args]</c>: the gate's short job; <c>bench/check</c> runs every build, the baseline
+/// commit's too, one case at a time as <c>--short --filter FILTER --artifacts DIR</c>, so that form must keep working.
+/// With <c>--exact-allocations</c> (the current build's runs), the exact allocation probe of the filtered cases
+/// follows in the same process, into ARTIFACTS.
+/// <c>--gate ARTIFACTS</c>: the short job over every benchmark, JSON into ARTIFACTS, then the exact allocation probe.
+/// <c>--cases</c>: every case's key and filter, one a line. <c>--check ...</c>: compares runs (see <see cref="GateCommand"/>).
 /// </summary>
 public static class Program
 {
@@ -31,16 +34,48 @@ public static class Program
             return 0;
         }
 
+        if (args.Length == 1 && args[0] == "--cases")
+        {
+            foreach (Check.BenchmarkCase benchmarkCase in Check.BenchmarkCase.All(typeof(Program).Assembly))
+            {
+                Console.WriteLine($"{benchmarkCase.Key}\t{benchmarkCase.Filter}");
+            }
+
+            return 0;
+        }
+
         if (args.Length >= 1 && args[0] == "--check")
         {
             return GateCommand.Run(args.Skip(1).ToArray(), typeof(Program).Assembly, Console.Out);
         }
 
         bool shortRun = args.Contains("--short");
-        string[] rest = args.Where(a => a != "--short").ToArray();
-        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest, BenchConfig.Create(shortRun));
+        bool exactAllocations = args.Contains("--exact-allocations");
+        string[] rest = args.Where(a => a is not "--short" and not "--exact-allocations").ToArray();
+        var results = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest, BenchConfig.Create(shortRun)).ToList();
+        // A case that failed must fail the caller: bench/check would otherwise only see it missing from the JSON.
+        if (results.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)))
+        {
+            return 1;
+        }
+
+        if (exactAllocations)
+        {
+            // After the measurement, in its process, as --gate does: the bodies' code is then mostly tiered up
+            // already, so the probe's wait for the JIT (BenchmarkCase.Instance.SettleJit) is short.
+            string artifacts = Value(rest, "--artifacts") ?? throw new ArgumentException("--exact-allocations needs --artifacts");
+            HashSet<string> filters = rest.Where((_, i) => i > 0 && rest[i - 1] == "--filter").ToHashSet(StringComparer.Ordinal);
+            AllocationProbe.Save(AllocationProbe.Run(typeof(Program).Assembly, Console.Out, c => filters.Contains(c.Filter)), Path.Combine(artifacts, AllocationProbe.FileName));
+        }
+
         return 0;
 #endif
+    }
+
+    private static string? Value(string[] args, string name)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
     /// <summary>Every public class with a [Benchmark] method, in name order (the run order of the gate).</summary>

@@ -14,18 +14,20 @@ public static class AllocationProbe
 {
     public const string FileName = "allocations.json";
 
-    public static IReadOnlyDictionary<string, long> Run(Assembly assembly, TextWriter log, int warmup = 100, int calls = 400)
+    /// <param name="include">The cases to probe; all when null.</param>
+    public static IReadOnlyDictionary<string, long> Run(Assembly assembly, TextWriter log, Func<BenchmarkCase, bool>? include = null, int warmup = 100, int calls = 400)
     {
         var figures = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        foreach (IGrouping<string, BenchmarkCase> group in BenchmarkCase.All(assembly).GroupBy(c => $"{c.Type.FullName}|{c.Parameters}"))
+        foreach (IGrouping<string, BenchmarkCase> group in BenchmarkCase.All(assembly).Where(include ?? (_ => true)).GroupBy(c => $"{c.Type.FullName}|{c.Parameters}"))
         {
             foreach (BenchmarkCase benchmarkCase in group)
             {
                 // A fresh instance per case, as BenchmarkDotNet does: one case's warm-up cannot hide another's growth.
                 using BenchmarkCase.Instance instance = benchmarkCase.Create();
+                long started = System.Diagnostics.Stopwatch.GetTimestamp();
                 long bytes = instance.MeasureAllocatedBytesPerOperation(warmup, calls);
                 figures[benchmarkCase.Key] = bytes;
-                log.WriteLine($"allocation probe: {benchmarkCase.Key} = {bytes} B/op");
+                log.WriteLine($"allocation probe: {benchmarkCase.Key} = {bytes} B/op ({System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms)");
             }
         }
 

@@ -4,45 +4,70 @@ using System.Text.Json;
 
 namespace Gateway.Benchmarks.Check;
 
-/// <summary><c>--check ARTIFACTS --baseline FILE --summary DIR [--update] [--tolerance T] [--fast-tolerance T] [--fast-ns N]</c>.</summary>
+/// <summary>
+/// <c>--check NOW_ARTIFACTS [--baseline-run ARTIFACTS] --baseline FILE --summary DIR [--update --commit SHA]
+/// [--tolerance 0.25] [--fast-tolerance 1.0] [--fast-ns 20] [--alpha 0.01]</c>: compares the current build's runs
+/// with the baseline commit's build measured in the same run (time) and with the committed file (allocation).
+/// </summary>
 public static class GateCommand
 {
-    private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    private static readonly JsonSerializerOptions s_json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
 
     public static int Run(string[] args, Assembly assembly, TextWriter output)
     {
         if (args.Length == 0)
         {
-            output.WriteLine("usage: --check ARTIFACTS --baseline FILE --summary DIR [--update] [--tolerance 0.25] [--fast-tolerance 1.0] [--fast-ns 20]");
+            output.WriteLine("usage: --check NOW_ARTIFACTS [--baseline-run ARTIFACTS] --baseline FILE --summary DIR [--update --commit SHA] [--tolerance 0.25] [--fast-tolerance 1.0] [--fast-ns 20] [--alpha 0.01]");
             return 2;
         }
 
         string artifacts = args[0];
+        string? baselineRunDir = Value(args, "--baseline-run");
         string baselinePath = Value(args, "--baseline") ?? "bench/baseline.json";
         string summaryDir = Value(args, "--summary") ?? "bench/results";
+        bool update = args.Contains("--update");
         var options = new GateOptions(
             Tolerance: Number(args, "--tolerance") ?? 0.25,
             FastTolerance: Number(args, "--fast-tolerance") ?? 1.0,
-            FastThresholdNs: Number(args, "--fast-ns") ?? 20);
+            FastThresholdNs: Number(args, "--fast-ns") ?? 20,
+            Alpha: Number(args, "--alpha") ?? 0.01);
 
         IReadOnlyList<BenchResult> results = ResultReader.ReadDirectory(artifacts, assembly);
-        string machine = $"{Environment.MachineName}, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
-        string date = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
-
-        if (args.Contains("--update"))
+        IReadOnlyList<BenchResult>? baselineRun = null;
+        if (baselineRunDir is not null && Directory.Exists(baselineRunDir) && Directory.EnumerateFiles(baselineRunDir, "*-report*.json", SearchOption.AllDirectories).Any())
         {
-            BaselineFile updated = GateComparer.ToBaseline(results, machine, date);
-            File.WriteAllText(baselinePath, JsonSerializer.Serialize(updated, s_json) + "\n");
-            output.WriteLine($"baseline rewritten: {baselinePath} ({updated.Benchmarks.Count} cases)");
+            baselineRun = ResultReader.ReadDirectory(baselineRunDir, assembly);
         }
 
-        BaselineFile baseline = Load(baselinePath);
-        IReadOnlyList<GateRow> rows = GateComparer.Compare(results, baseline, options);
+        string machine = $"{Environment.MachineName}, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
+        string date = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+        BaselineFile committed = File.Exists(baselinePath) || !update ? Load(baselinePath) : new BaselineFile(machine, date, null, []);
+        IReadOnlyList<GateRow> rows = GateComparer.Compare(results, baselineRun, committed, options);
         output.Write(GateReport.Console(rows));
 
+        string against = committed.Commit is null ? "no baseline commit" : $"baseline commit {committed.Commit[..Math.Min(12, committed.Commit.Length)]}";
         Directory.CreateDirectory(summaryDir);
-        File.WriteAllText(Path.Combine(summaryDir, "summary.md"), GateReport.Markdown(rows, options, $"Benchmark gate, {date} ({machine}); baseline of {baseline.Date}"));
-        File.WriteAllText(Path.Combine(summaryDir, "summary.json"), GateReport.Json(rows, options) + "\n");
+        File.WriteAllText(Path.Combine(summaryDir, "summary.md"),
+            GateReport.Markdown(rows, options, $"Benchmark gate, {date} ({machine}); {against}, bench/baseline.json of {committed.Date}", baselineRun is not null));
+        File.WriteAllText(Path.Combine(summaryDir, "summary.json"), GateReport.Json(rows, options, committed.Commit, baselineRun is not null) + "\n");
+        if (baselineRun is null)
+        {
+            output.WriteLine($"WARNING: time was NOT compared (no run of the {against}); allocation only.");
+        }
+
+        if (update)
+        {
+            // The code measured is the working tree; bench/check passes HEAD and warns when the tree differs.
+            BaselineFile updated = GateComparer.ToBaseline(results, machine, date, Value(args, "--commit"));
+            File.WriteAllText(baselinePath, JsonSerializer.Serialize(updated, s_json) + "\n");
+            output.WriteLine($"baseline rewritten: {baselinePath} ({updated.Benchmarks.Count} cases, commit {updated.Commit ?? "unknown"}); the table above is the run against the old one");
+            return 0;
+        }
 
         int failed = rows.Count(r => r.Failed);
         output.WriteLine(failed == 0

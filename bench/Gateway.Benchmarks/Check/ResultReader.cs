@@ -1,43 +1,58 @@
 using System.Reflection;
 using System.Text.Json;
-using BenchmarkDotNet.Attributes;
 
 namespace Gateway.Benchmarks.Check;
 
 /// <summary>
-/// Reads BenchmarkDotNet's brief JSON reports (<c>*-report-brief.json</c>). The JSON does not say which case is the
-/// baseline, so that comes from the <c>[Benchmark(Baseline = true)]</c> attributes of this assembly.
+/// Reads BenchmarkDotNet's JSON reports (<c>*-report*.json</c>, brief or full) of one build: every iteration's time
+/// per operation, and the allocation. The same case in several reports (the gate measures a class more than once)
+/// is pooled into one sample. Only the case key (<c>Type.Method(Parameters)</c>) matters, so the reports of another
+/// commit's build, whose classes may differ, read the same way.
 /// </summary>
 public static class ResultReader
 {
     public static IReadOnlyList<BenchResult> ReadDirectory(string directory, Assembly assembly)
     {
-        string[] files = Directory.GetFiles(directory, "*-report-brief.json", SearchOption.AllDirectories);
+        string[] files = Directory.GetFiles(directory, "*-report*.json", SearchOption.AllDirectories);
         if (files.Length == 0)
         {
-            throw new FileNotFoundException($"no *-report-brief.json under {directory}");
+            throw new FileNotFoundException($"no BenchmarkDotNet *-report*.json under {directory}");
         }
 
-        var results = new List<BenchResult>();
-        foreach (string file in files.Order(StringComparer.Ordinal))
-        {
-            results.AddRange(Parse(File.ReadAllText(file), assembly));
-        }
+        // A full report beside a brief one of the same run holds the same iterations: read one per run directory.
+        IEnumerable<string> reports = files
+            .GroupBy(f => Path.Combine(Path.GetDirectoryName(f) ?? "", Path.GetFileName(f).Split("-report")[0]), StringComparer.Ordinal)
+            .Select(g => g.Order(StringComparer.Ordinal).First());
+        List<BenchResult> results = Pool(reports.Order(StringComparer.Ordinal).SelectMany(f => Parse(File.ReadAllText(f), assembly))).ToList();
 
-        // The exact figures replace the diagnoser's, which is kept for the table.
-        string probe = Path.Combine(directory, AllocationProbe.FileName);
-        if (File.Exists(probe))
+        // The exact figures (the probe's, one file per run; the largest when a case ran more than once) replace the
+        // diagnoser's, which is kept for the table.
+        string[] probes = Directory.GetFiles(directory, AllocationProbe.FileName, SearchOption.AllDirectories);
+        if (probes.Length > 0)
         {
-            IReadOnlyDictionary<string, long> exact = AllocationProbe.Load(probe);
+            Dictionary<string, long> exact = probes.SelectMany(p => AllocationProbe.Load(p))
+                .GroupBy(f => f.Key, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.Max(f => f.Value), StringComparer.Ordinal);
             results = results.Select(r => r with
             {
                 DiagnoserBytes = r.AllocatedBytes,
-                AllocatedBytes = exact.TryGetValue(r.Key, out long bytes) ? bytes : throw new InvalidDataException($"{probe}: no figure for {r.Key}"),
+                AllocatedBytes = exact.TryGetValue(r.Key, out long bytes) ? bytes : throw new InvalidDataException($"{directory}: no exact allocation figure for {r.Key}"),
             }).ToList();
         }
 
         return results;
     }
+
+    /// <summary>One result per case: the samples of all its runs together, the largest allocation of any.</summary>
+    public static IEnumerable<BenchResult> Pool(IEnumerable<BenchResult> results) =>
+        results
+            .GroupBy(r => r.Key, StringComparer.Ordinal)
+            .Select(g => g.First() with
+            {
+                Samples = g.SelectMany(r => r.Samples).ToArray(),
+                AllocatedBytes = g.Max(r => r.AllocatedBytes),
+                DiagnoserBytes = g.Max(r => r.DiagnoserBytes),
+            });
 
     public static IReadOnlyList<BenchResult> Parse(string json, Assembly assembly)
     {
@@ -49,27 +64,45 @@ public static class ResultReader
             string type = b.GetProperty("Type").GetString() ?? "";
             string method = b.GetProperty("Method").GetString() ?? "";
             string parameters = b.TryGetProperty("Parameters", out JsonElement p) ? p.GetString() ?? "" : "";
-            if (!b.TryGetProperty("Statistics", out JsonElement stats) || stats.ValueKind != JsonValueKind.Object)
+            double[] samples = Samples(b);
+            if (samples.Length == 0)
             {
                 // A case that failed to run has no statistics: it shows up as Missing.
                 continue;
             }
 
-            // The minimum, not the median: interference from other work on the machine only ever adds time, so the
-            // fastest iteration is the one closest to the code's own cost, and ratios of minimums are the stablest.
-            double min = stats.GetProperty("Min").GetDouble();
             long allocated = b.GetProperty("Memory").GetProperty("BytesAllocatedPerOperation").GetInt64();
-            Type? benchmarkType = assembly.GetType(ns.Length == 0 ? type : $"{ns}.{type}");
-            double? tolerance = benchmarkType?.GetCustomAttribute<GateToleranceAttribute>()?.Tolerance;
-            results.Add(new BenchResult(type, method, parameters, min, allocated, IsBaseline(assembly, ns, type, method), Tolerance: tolerance));
+            double? tolerance = assembly.GetType(ns.Length == 0 ? type : $"{ns}.{type}")?.GetCustomAttribute<GateToleranceAttribute>()?.Tolerance;
+            results.Add(new BenchResult(type, method, parameters, samples, allocated, Tolerance: tolerance));
         }
 
         return results;
     }
 
-    private static bool IsBaseline(Assembly assembly, string ns, string type, string method)
+    /// <summary>
+    /// Every measured iteration in ns per operation: the full report's Workload/Result measurements, else the
+    /// statistics' <c>OriginalValues</c> (the same iterations, outliers included; the brief report has only these).
+    /// </summary>
+    private static double[] Samples(JsonElement benchmark)
     {
-        Type? t = assembly.GetType(ns.Length == 0 ? type : $"{ns}.{type}");
-        return t?.GetMethod(method)?.GetCustomAttribute<BenchmarkAttribute>()?.Baseline ?? false;
+        if (benchmark.TryGetProperty("Measurements", out JsonElement measurements) && measurements.ValueKind == JsonValueKind.Array)
+        {
+            double[] result = measurements.EnumerateArray()
+                .Where(m => m.GetProperty("IterationMode").GetString() == "Workload" && m.GetProperty("IterationStage").GetString() == "Result")
+                .Select(m => m.GetProperty("Nanoseconds").GetDouble() / m.GetProperty("Operations").GetInt64())
+                .ToArray();
+            if (result.Length > 0)
+            {
+                return result;
+            }
+        }
+
+        if (benchmark.TryGetProperty("Statistics", out JsonElement stats) && stats.ValueKind == JsonValueKind.Object &&
+            stats.TryGetProperty("OriginalValues", out JsonElement values) && values.ValueKind == JsonValueKind.Array)
+        {
+            return values.EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        }
+
+        return [];
     }
 }
