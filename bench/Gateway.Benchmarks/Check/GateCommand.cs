@@ -16,6 +16,8 @@ public static class GateCommand
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        // Keys keep their "&" (Connections=1&Output=Null) as the committed file has them; it is never embedded in HTML.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     public static int Run(string[] args, Assembly assembly, TextWriter output)
