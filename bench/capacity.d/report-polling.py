@@ -4,61 +4,16 @@ capacity-polling.json, capacity-polling.md, and the Markdown on stdout.
 Usage: report-polling.py RESULTS_DIR N PROMPTS server..."""
 import json, os, platform, statistics, sys, datetime
 
+from capacity_stats import col_at, cpu_model, delta, fmt, merge, quantile, ratio
+
 results, n, k = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 servers = sys.argv[4:]
 base = os.path.join(results, "capacity-polling")
 
-SUB_COUNT, SUB_HALF = 128, 64
-
-def lowest(i):  # Histogram.LowestOf in tools/loadgen
-    if i < SUB_COUNT:
-        return i
-    shift = (i - SUB_COUNT) // SUB_HALF + 1
-    return ((i - SUB_COUNT) % SUB_HALF + SUB_HALF) << shift
-
-def quantile(buckets, q):  # µs
-    total = sum(c for _, c in buckets)
-    if total == 0:
-        return None
-    rank, seen = q * total, 0
-    for i, c in sorted(buckets):
-        seen += c
-        if seen >= rank:
-            return (lowest(i) + lowest(i + 1) - 1) / 2
-    return lowest(sorted(buckets)[-1][0])
 
 def ms(buckets, q):
     v = quantile(buckets, q)
     return None if v is None else v / 1000
-
-def merge(hists):
-    acc = {}
-    for h in hists:
-        for i, c in h["buckets"]:
-            acc[i] = acc.get(i, 0) + c
-    return list(acc.items())
-
-def col_at(rows, t, c):
-    prev = rows[0]
-    for r in rows:
-        if r[0] >= t:
-            if r[0] == prev[0]:
-                return r[c]
-            return prev[c] + (r[c] - prev[c]) * (t - prev[0]) / (r[0] - prev[0])
-        prev = r
-    return rows[-1][c]
-
-def delta(rows, a, b, c):
-    return col_at(rows, b, c) - col_at(rows, a, c)
-
-def cpu_model():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
 
 out = {}
 for s in servers:
@@ -121,14 +76,6 @@ summary = {
 }
 with open(os.path.join(results, "capacity-polling.json"), "w") as f:
     json.dump(summary, f, indent=2)
-
-def fmt(v, unit=""):
-    if v is None:
-        return "–"
-    return (f"{v:,.0f}" if abs(v) >= 100 else f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}") + unit
-
-def ratio(a, b):
-    return "–" if a is None or b in (None, 0) else f"{a / b:.2f}×"
 
 G, S = out.get("gateway"), out.get("socketio")
 metrics = [

@@ -3,53 +3,17 @@
 capacity.md, and the Markdown on stdout. Usage: report.py RESULTS_DIR N SPACED BURST server..."""
 import json, os, platform, statistics, subprocess, sys, datetime
 
+from capacity_stats import col_at, cpu_model, delta, fmt, merge, quantile, ratio
+
 results, n, spaced, burst = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 servers = sys.argv[5:]
 
-SUB_BITS, SUB_COUNT, SUB_HALF = 7, 128, 64
-
-def lowest(i):  # Histogram.LowestOf in tools/loadgen
-    if i < SUB_COUNT:
-        return i
-    shift = (i - SUB_COUNT) // SUB_HALF + 1
-    return ((i - SUB_COUNT) % SUB_HALF + SUB_HALF) << shift
-
-def quantile(buckets, q):
-    total = sum(c for _, c in buckets)
-    if total == 0:
-        return None
-    rank, seen = q * total, 0
-    for i, c in sorted(buckets):
-        seen += c
-        if seen >= rank:
-            return (lowest(i) + lowest(i + 1) - 1) / 2
-    return lowest(sorted(buckets)[-1][0])
-
-def merge(hists):
-    acc = {}
-    for h in hists:
-        for i, c in h["buckets"]:
-            acc[i] = acc.get(i, 0) + c
-    return list(acc.items())
 
 def load_samples(path):
     with open(path) as f:
         head = json.loads(f.readline())
         rows = [tuple(float(x) for x in line.split()) for line in f if line.strip()]
     return head["clk_tck"], rows
-
-def col_at(rows, t, c):  # column c, linear between samples
-    prev = rows[0]
-    for r in rows:
-        if r[0] >= t:
-            if r[0] == prev[0]:
-                return r[c]
-            return prev[c] + (r[c] - prev[c]) * (t - prev[0]) / (r[0] - prev[0])
-        prev = r
-    return rows[-1][c]
-
-def delta(rows, t0, t1, c):
-    return col_at(rows, t1, c) - col_at(rows, t0, c)
 
 def load_sends(d):
     """perf stat -I 100 -x , output: (wall ms at the end of each interval, send-like syscalls in it)."""
@@ -216,15 +180,6 @@ for s in servers:
 def kernel():
     return platform.release()
 
-def cpu_model():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
-
 summary = {
     "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     "machine": {"nproc": os.cpu_count(), "kernel": kernel(), "memGiB": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1), "cpu": cpu_model()},
@@ -234,14 +189,6 @@ with open(os.path.join(results, "capacity.json"), "w") as f:
     json.dump(summary, f, indent=2)
 
 G, S, F = out.get("gateway"), out.get("socketio"), out.get("floor")
-
-def fmt(v, unit=""):
-    if v is None:
-        return "–"
-    return (f"{v:,.0f}" if abs(v) >= 100 else f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}") + unit
-
-def ratio(a, b):
-    return "–" if a is None or b in (None, 0) else f"{a / b:.2f}×"
 
 # metric key, label, unit, target check on the gateway (text, predicate)
 rows = [
