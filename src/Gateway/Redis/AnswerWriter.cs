@@ -68,12 +68,7 @@ internal sealed class AnswerWriter : BackgroundService, IAnswerSink
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        ConnectionMultiplexer redis;
-        try
-        {
-            redis = await _connection.ConnectedAsync(stoppingToken).ConfigureAwait(false);
-        }
-        catch (Exception)
+        if (await _connection.ConnectedOrStoppedAsync(stoppingToken).ConfigureAwait(false) is not { } redis)
         {
             return;
         }

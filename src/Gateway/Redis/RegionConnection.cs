@@ -60,6 +60,19 @@ internal sealed class RegionConnection : BackgroundService
     /// <summary>The connection, once made; cancelled with <paramref name="stopping"/>.</summary>
     public Task<ConnectionMultiplexer> ConnectedAsync(CancellationToken stopping) => _connected.Task.WaitAsync(stopping);
 
+    /// <summary>The connection, once made; null when the gateway stops first (the loops that only wait end then).</summary>
+    public async Task<ConnectionMultiplexer?> ConnectedOrStoppedAsync(CancellationToken stopping)
+    {
+        try
+        {
+            return await ConnectedAsync(stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // With abortConnect=false the multiplexer normally comes back disconnected and keeps trying; when even that

@@ -18,12 +18,7 @@ internal sealed class RegionLiveness(RegionConnection connection, PidSigner sign
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        ConnectionMultiplexer redis;
-        try
-        {
-            redis = await connection.ConnectedAsync(stoppingToken).ConfigureAwait(false);
-        }
-        catch (Exception)
+        if (await connection.ConnectedOrStoppedAsync(stoppingToken).ConfigureAwait(false) is not { } redis)
         {
             return;
         }
