@@ -14,7 +14,8 @@ namespace Gateway.Streams;
 /// <param name="Event">Event name, <c>prompt</c> by default.</param>
 /// <param name="Data">The event's arguments: a JSON array, as text.</param>
 /// <param name="RevealAtMs">Wall-clock instant (ms since the Unix epoch) to show it at; null = at once.</param>
-public sealed record PromptEntry(string Id, string Namespace, string? Channel, string Event, string Data, long? RevealAtMs = null)
+/// <param name="AnswerUntilMs">Wall-clock instant (ms since the Unix epoch) after which answers are refused (<c>closed</c>); null = no limit.</param>
+public sealed record PromptEntry(string Id, string Namespace, string? Channel, string Event, string Data, long? RevealAtMs = null, long? AnswerUntilMs = null)
 {
     public const string IdField = "id";
     public const string NamespaceField = "ns";
@@ -22,6 +23,7 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
     public const string EventField = "ev";
     public const string DataField = "data";
     public const string RevealAtField = "reveal_at";
+    public const string AnswerUntilField = "answer_until";
 
     public const string DefaultNamespace = "/";
     public const string DefaultEvent = "prompt";
@@ -32,7 +34,7 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
     /// <summary>The stream fields, in contract order.</summary>
     public NameValueEntry[] ToFields()
     {
-        var fields = new List<NameValueEntry>(6)
+        var fields = new List<NameValueEntry>(7)
         {
             new(IdField, Id),
             new(NamespaceField, Namespace),
@@ -43,6 +45,11 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
         if (RevealAtMs is long revealAt)
         {
             fields.Add(new(RevealAtField, revealAt));
+        }
+
+        if (AnswerUntilMs is long answerUntil)
+        {
+            fields.Add(new(AnswerUntilField, answerUntil));
         }
 
         return fields.ToArray();
@@ -64,6 +71,16 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
         if (string.IsNullOrEmpty(Event))
         {
             return "ev must be a non-empty event name";
+        }
+
+        if (RevealAtMs is < 0 || AnswerUntilMs is < 0)
+        {
+            return "reveal_at and answer_until must be milliseconds since the epoch";
+        }
+
+        if (AnswerUntilMs < RevealAtMs)
+        {
+            return "answer_until must not be before reveal_at";
         }
 
         try
@@ -89,7 +106,7 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
     public static string? TryRead(StreamEntry entry, out PromptEntry? prompt)
     {
         prompt = null;
-        string? id = null, ns = null, ch = null, ev = null, data = null, revealAt = null;
+        string? id = null, ns = null, ch = null, ev = null, data = null, revealAt = null, answerUntil = null;
         foreach (NameValueEntry field in entry.Values)
         {
             switch ((string?)field.Name)
@@ -100,18 +117,18 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
                 case EventField: ev = field.Value; break;
                 case DataField: data = field.Value; break;
                 case RevealAtField: revealAt = field.Value; break;
+                case AnswerUntilField: answerUntil = field.Value; break;
             }
         }
 
-        long? revealAtMs = null;
-        if (!string.IsNullOrEmpty(revealAt))
+        if (!TryReadMs(revealAt, out long? revealAtMs))
         {
-            if (!long.TryParse(revealAt, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long ms))
-            {
-                return "reveal_at must be milliseconds since the epoch";
-            }
+            return "reveal_at must be milliseconds since the epoch";
+        }
 
-            revealAtMs = ms;
+        if (!TryReadMs(answerUntil, out long? answerUntilMs))
+        {
+            return "answer_until must be milliseconds since the epoch";
         }
 
         var candidate = new PromptEntry(
@@ -120,7 +137,8 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
             string.IsNullOrEmpty(ch) ? null : ch,
             string.IsNullOrEmpty(ev) ? DefaultEvent : ev,
             string.IsNullOrEmpty(data) ? "[]" : data,
-            revealAtMs);
+            revealAtMs,
+            answerUntilMs);
         string? error = candidate.Validate();
         if (error is null)
         {
@@ -128,5 +146,23 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
         }
 
         return error;
+    }
+
+    /// <summary>An optional instant field: absent or empty is null; otherwise digits only.</summary>
+    private static bool TryReadMs(string? text, out long? ms)
+    {
+        ms = null;
+        if (string.IsNullOrEmpty(text))
+        {
+            return true;
+        }
+
+        if (!long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long value))
+        {
+            return false;
+        }
+
+        ms = value;
+        return true;
     }
 }

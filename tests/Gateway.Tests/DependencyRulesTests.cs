@@ -27,6 +27,8 @@ public partial class DependencyRulesTests
         ["Prompts"] = 2,
         ["Recovery"] = 2,
         ["Answers"] = 2,
+        ["Identity"] = 2,
+        ["Census"] = 2,
         ["SocketIO"] = 3,
         ["Events"] = 4,
         ["EngineIO"] = 5,

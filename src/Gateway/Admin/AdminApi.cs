@@ -141,9 +141,20 @@ internal static class AdminApi
                     revealAt = ms;
                 }
 
+                long? answerUntil = null;
+                if (root.TryGetProperty("answerUntil", out JsonElement answerElement) && answerElement.ValueKind != JsonValueKind.Null)
+                {
+                    if (!answerElement.TryGetInt64(out long ms) || ms < 0)
+                    {
+                        return BadRequest("answerUntil must be milliseconds since the epoch");
+                    }
+
+                    answerUntil = ms;
+                }
+
                 // Embedded: into this gateway's ring. Redis mode: through the region's stream, so every gateway of the
                 // region delivers it (this one too).
-                PublishOutcome outcome = await runtime.Prompts.PublishAsync(new PublishRequest(namespaceIndex, ns, channel, eventName, data, id, revealAt));
+                PublishOutcome outcome = await runtime.Prompts.PublishAsync(new PublishRequest(namespaceIndex, ns, channel, eventName, data, id, revealAt, answerUntil));
                 return outcome.Status switch
                 {
                     PublishStatus.Accepted when outcome.StreamId is not null =>

@@ -9,7 +9,7 @@ internal enum AnswerRefusal : byte
     /// <summary>Not refused: stored (<c>{"ok":true}</c>).</summary>
     None,
 
-    /// <summary>This socket already answered that prompt.</summary>
+    /// <summary>This viewer already answered that prompt (on any gateway of the region, from any tab or connection).</summary>
     Duplicate,
 
     /// <summary>Over <c>Answers:PerSocketPerSecond</c>.</summary>
@@ -32,4 +32,7 @@ internal enum AnswerRefusal : byte
 
     /// <summary>The object has no usable <c>promptId</c>.</summary>
     InvalidAnswerPromptIdRequired,
+
+    /// <summary>After the prompt's <c>answer_until</c>.</summary>
+    Closed,
 }

@@ -17,6 +17,7 @@ internal static class AnswerRefusals
         AnswerRefusal.InvalidAnswerNotAnObject => "invalid answer: the argument must be an object with promptId"u8,
         AnswerRefusal.InvalidAnswerOneArgumentExpected => "invalid answer: one argument expected"u8,
         AnswerRefusal.InvalidAnswerPromptIdRequired => "invalid answer: promptId is required"u8,
+        AnswerRefusal.Closed => "closed"u8,
         _ => throw new UnreachableException(),
     };
 }

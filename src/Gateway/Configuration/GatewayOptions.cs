@@ -75,6 +75,10 @@ public sealed class GatewayOptions
 
     public AnswersOptions Answers { get; set; } = new();
 
+    public AuthOptions Auth { get; set; } = new();
+
+    public StatsOptions Stats { get; set; } = new();
+
     /// <summary>Redis mode: prompts come from the region's stream; answers and recoverable sessions go to it.</summary>
     public bool RedisMode => !string.IsNullOrWhiteSpace(Redis.Configuration);
 
@@ -103,6 +107,12 @@ public sealed class GatewayOptions
 
         /// <summary>Prompt ids remembered to skip a prompt published twice (a retried XADD).</summary>
         public int DedupWindow { get; set; } = 100_000;
+
+        /// <summary>Key prefix of the one-answer-per-viewer markers (<c>SET NX PX</c>, one per viewer and prompt).</summary>
+        public string AnsweredPrefix { get; set; } = "gateway:answered:";
+
+        /// <summary>Hash of the region's instances: each one's counts and readiness, written with its heartbeat.</summary>
+        public string RegionKey { get; set; } = "gateway:region";
 
         /// <summary>Latest <c>reveal_at</c> accepted, in ms after the entry's stream time (later ones are skipped and counted).</summary>
         public int MaxRevealAhead { get; set; } = 600_000;
@@ -136,6 +146,48 @@ public sealed class GatewayOptions
 
         /// <summary>Answers one socket may send per second (burst: twice that).</summary>
         public int PerSocketPerSecond { get; set; } = 5;
+
+        /// <summary>
+        /// Milliseconds a viewer's answer to a prompt is remembered region-wide (the Redis marker's expiry): a second
+        /// answer within it is refused as a duplicate.
+        /// </summary>
+        public int DuplicateWindow { get; set; } = 3_600_000;
+
+        /// <summary>(viewer, prompt) pairs this gateway remembers itself, so a repeat never costs a Redis round trip.</summary>
+        public int RememberedLocally { get; set; } = 100_000;
+    }
+
+    public sealed class AuthOptions
+    {
+        public JwtOptions Jwt { get; set; } = new();
+    }
+
+    /// <summary>Viewer identity: a JWT in the CONNECT auth (<c>{"token":"…"}</c>). Off unless a key is set.</summary>
+    public sealed class JwtOptions
+    {
+        /// <summary>HS256 shared secret (UTF-8, at least 32 bytes).</summary>
+        public string? Secret { get; set; }
+
+        /// <summary>PEM file with the RS256 (RSA) or ES256 (EC P-256) public key.</summary>
+        public string? PublicKeyFile { get; set; }
+
+        /// <summary>Required <c>iss</c>, when set.</summary>
+        public string? Issuer { get; set; }
+
+        /// <summary>Required <c>aud</c>, when set.</summary>
+        public string? Audience { get; set; }
+
+        /// <summary>Milliseconds of clock difference tolerated on <c>exp</c> and <c>nbf</c>.</summary>
+        public int ClockSkew { get; set; } = 30_000;
+
+        /// <summary>A key is configured: every CONNECT needs a valid token.</summary>
+        public bool Enabled => !string.IsNullOrEmpty(Secret) || !string.IsNullOrEmpty(PublicKeyFile);
+    }
+
+    public sealed class StatsOptions
+    {
+        /// <summary>Channels listed by member count in <c>/v1/stats</c> and the region's counts (the largest N).</summary>
+        public int TopChannels { get; set; } = 10;
     }
 
     public sealed class CorsOptions
@@ -272,7 +324,7 @@ public sealed class GatewayOptions
 
         if (RedisMode)
         {
-            foreach ((string key, string value) in new[] { ("PromptStream", Redis.PromptStream), ("AnswerStream", Redis.AnswerStream), ("SessionPrefix", Redis.SessionPrefix) })
+            foreach ((string key, string value) in new[] { ("PromptStream", Redis.PromptStream), ("AnswerStream", Redis.AnswerStream), ("SessionPrefix", Redis.SessionPrefix), ("AnsweredPrefix", Redis.AnsweredPrefix), ("RegionKey", Redis.RegionKey) })
             {
                 if (string.IsNullOrWhiteSpace(value))
                 {
@@ -327,6 +379,41 @@ public sealed class GatewayOptions
         if (Answers.PerSocketPerSecond < 1)
         {
             yield return $"Gateway:Answers:PerSocketPerSecond must be > 0 (was {Answers.PerSocketPerSecond}).";
+        }
+
+        if (Answers.DuplicateWindow < 1000)
+        {
+            yield return $"Gateway:Answers:DuplicateWindow must be >= 1000 ms (was {Answers.DuplicateWindow}).";
+        }
+
+        if (Answers.RememberedLocally < 0)
+        {
+            yield return $"Gateway:Answers:RememberedLocally must be >= 0 (was {Answers.RememberedLocally}).";
+        }
+
+        if (!string.IsNullOrEmpty(Auth.Jwt.Secret) && !string.IsNullOrEmpty(Auth.Jwt.PublicKeyFile))
+        {
+            yield return "Gateway:Auth:Jwt:Secret and Gateway:Auth:Jwt:PublicKeyFile are exclusive (HS256, or RS256/ES256).";
+        }
+
+        if (!string.IsNullOrEmpty(Auth.Jwt.Secret) && System.Text.Encoding.UTF8.GetByteCount(Auth.Jwt.Secret) < 32)
+        {
+            yield return "Gateway:Auth:Jwt:Secret must be at least 32 bytes (HS256 needs a 256-bit key).";
+        }
+
+        if (!Auth.Jwt.Enabled && (!string.IsNullOrEmpty(Auth.Jwt.Issuer) || !string.IsNullOrEmpty(Auth.Jwt.Audience)))
+        {
+            yield return "Gateway:Auth:Jwt:Issuer / Audience need Gateway:Auth:Jwt:Secret or Gateway:Auth:Jwt:PublicKeyFile.";
+        }
+
+        if (Auth.Jwt.ClockSkew is < 0 or > 600_000)
+        {
+            yield return $"Gateway:Auth:Jwt:ClockSkew must be 0–600000 ms (was {Auth.Jwt.ClockSkew}).";
+        }
+
+        if (Stats.TopChannels is < 0 or > 1000)
+        {
+            yield return $"Gateway:Stats:TopChannels must be 0–1000 (was {Stats.TopChannels}).";
         }
 
         for (int i = 0; i < Cors.Origins.Count; i++)

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Gateway.Answers;
 using Gateway.Broadcast;
 using Gateway.Events;
+using Gateway.Identity;
 using Gateway.Protocol;
 using Gateway.Protocol.Buffers;
 using Gateway.Protocol.EngineIO;
@@ -260,11 +261,29 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
 
         // Channels listed in the handshake auth: {"channels":["show-42"]}; pid/offset from a recovering client.
         List<string>? channels = null;
-        string? pid = null, offset = null;
-        if (!packet.Payload.IsEmpty && !TryReadAuth(packet.Payload, out channels, out pid, out offset))
+        string? pid = null, offset = null, token = null;
+        if (!packet.Payload.IsEmpty && !TryReadAuth(packet.Payload, out channels, out pid, out offset, out token))
         {
             SendConnectErrorLocked(packet.Namespace, "Invalid channels"u8);
             return;
+        }
+
+        // Viewer identity (Gateway:Auth:Jwt): every CONNECT, a recovering one too, proves its viewer again.
+        Viewer? viewer = null;
+        if (_runtime.ViewerTokens is { } tokens)
+        {
+            viewer = tokens.Validate(token);
+            if (viewer is null)
+            {
+                SendConnectErrorLocked(packet.Namespace, "unauthorized"u8);
+                return;
+            }
+
+            if (channels is not null && !channels.TrueForAll(viewer.MayJoin))
+            {
+                SendConnectErrorLocked(packet.Namespace, "Channel not allowed"u8);
+                return;
+            }
         }
 
         if (channels is not null && channels.Count > Options.MaxChannelsPerSocket)
@@ -289,7 +308,7 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
         if (pid is not null && _runtime.OffersRecovery)
         {
             // The reply waits for the prompt reader: it knows what this socket missed.
-            var request = new RecoveryRequest(this, namespaceIndex, pid, offset, auth, channels);
+            var request = new RecoveryRequest(this, namespaceIndex, pid, offset, auth, channels, viewer);
             (_pendingConnects ??= []).Add(namespaceIndex);
             _joinedAny = true;
             if (_runtime.Recovery.TryRequest(request))
@@ -301,7 +320,7 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
             _runtime.Metrics.Recovery(false);
         }
 
-        JoinLocked(namespaceIndex, auth, channels, recovered: null);
+        JoinLocked(namespaceIndex, auth, channels, recovered: null, viewer);
     }
 
     // Namespaces whose CONNECT waits for a recovery answer.
@@ -321,24 +340,30 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
             }
 
             List<string>? channels = state?.Channels ?? request.AuthChannels;
+            if (channels is not null && request.Viewer is { Channels: not null } viewer)
+            {
+                // The recovered socket's channels were allowed by an earlier token; this one decides now.
+                channels = channels.FindAll(viewer.MayJoin);
+            }
+
             if (channels is not null && channels.Count > Options.MaxChannelsPerSocket)
             {
                 channels = channels.GetRange(0, Options.MaxChannelsPerSocket);
             }
 
-            JoinLocked(request.NamespaceIndex, request.Auth, channels, state);
+            JoinLocked(request.NamespaceIndex, request.Auth, channels, state, request.Viewer);
             CommitLocked();
         }
     }
 
     /// <summary>Adds the socket and writes the CONNECT reply, then what it should have: missed or current prompts.</summary>
-    private void JoinLocked(int namespaceIndex, byte[]? auth, List<string>? channels, RecoveredState? recovered)
+    private void JoinLocked(int namespaceIndex, byte[]? auth, List<string>? channels, RecoveredState? recovered, Viewer? viewer)
     {
         // Position before head (the source moves them the other way round): nothing falls between the two.
         StreamPosition position = _runtime.Prompts.Position;
         string sid = recovered?.Sid ?? NewId();
         string? pid = _runtime.OffersRecovery ? recovered?.Pid ?? _runtime.Recovery.IssuePid(sid, _runtime.NamespaceNames[namespaceIndex], position) : null;
-        var socket = new NamespaceSocket(namespaceIndex, sid, auth, _runtime.Ring.Head, pid, position);
+        var socket = new NamespaceSocket(namespaceIndex, sid, auth, _runtime.Ring.Head, pid, position, viewer);
         if (channels is not null)
         {
             foreach (string channel in channels)
@@ -462,17 +487,34 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
         WriteTextPacketLocked(EngineIOPacketType.Message, scratch.WrittenSpan);
     }
 
-    private static bool TryReadAuth(ReadOnlySpan<byte> auth, out List<string>? channels, out string? pid, out string? offset)
+    private static bool TryReadAuth(ReadOnlySpan<byte> auth, out List<string>? channels, out string? pid, out string? offset, out string? token)
     {
         channels = null;
         pid = null;
         offset = null;
+        token = null;
         var reader = new Utf8JsonReader(auth);
         reader.Read(); // StartObject (checked by the parser)
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            int property = reader.ValueTextEquals("channels"u8) ? 1 : reader.ValueTextEquals("pid"u8) ? 2 : reader.ValueTextEquals("offset"u8) ? 3 : 0;
+            int property = reader.ValueTextEquals("channels"u8) ? 1 : reader.ValueTextEquals("pid"u8) ? 2 : reader.ValueTextEquals("offset"u8) ? 3
+                : reader.ValueTextEquals("token"u8) ? 4 : 0;
             reader.Read();
+            if (property == 4)
+            {
+                // The viewer's JWT; anything but a string of sane length is no token (unauthorized when identity is on).
+                if (reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length <= ViewerTokens.MaxTokenLength)
+                {
+                    token = reader.GetString();
+                }
+                else
+                {
+                    reader.Skip();
+                }
+
+                continue;
+            }
+
             if (property is 2 or 3)
             {
                 // socket.io-client's recovery fields; anything but a short string is ignored, as socket.io does. Our
@@ -522,12 +564,13 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
     public void CompleteAnswer(PendingAnswer answer, AnswerRefusal refusal)
     {
         var socket = (NamespaceSocket)answer.Socket;
+        if (refusal is not (AnswerRefusal.None or AnswerRefusal.Duplicate))
+        {
+            _runtime.Events.Prompts.Answered.Forget(answer.Viewer, answer.PromptId); // not stored: may be sent again
+        }
+
         lock (this)
         {
-            if (refusal != AnswerRefusal.None)
-            {
-                socket.ForgetAnswer(answer.PromptId);
-            }
 
             if (_closed || answer.AckId < 0 || FindSocket(socket.NamespaceIndex) != socket)
             {

@@ -5,6 +5,7 @@ using Gateway.Broadcast;
 using Gateway.Configuration;
 using Gateway.Diagnostics;
 using Gateway.Events;
+using Gateway.Identity;
 using Gateway.Prompts;
 using Gateway.Recovery;
 using Gateway.Time;
@@ -64,11 +65,15 @@ internal sealed class GatewayRuntime : IDisposable
         Recovery = recovery;
         Answers = answers;
         Events = new ApplicationEvents(
-            new PromptEvents(Options, Channels, answers, recovery, Metrics, time),
+            new PromptEvents(Options, Channels, prompts, answers, recovery, Metrics, time),
             new DiagnosticEvents(Options.Diagnostics.Echo),
             Metrics);
         OffersRecovery = recovery.Offered;
+        ViewerTokens = ViewerTokens.Create(Options.Auth.Jwt);
     }
+
+    /// <summary>Viewer identity: checks the CONNECT token; null when <c>Gateway:Auth:Jwt</c> is off.</summary>
+    public ViewerTokens? ViewerTokens { get; }
 
     public ILoggerFactory LoggerFactory { get; }
 

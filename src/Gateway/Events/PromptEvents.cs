@@ -7,6 +7,7 @@ using Gateway.Configuration;
 using Gateway.Diagnostics;
 using Gateway.Protocol.Buffers;
 using Gateway.Protocol.SocketIO;
+using Gateway.Prompts;
 using Gateway.Recovery;
 using Gateway.SocketIO;
 
@@ -16,8 +17,14 @@ namespace Gateway.Events;
 /// The events of the prompt application: <c>time</c> (the server's clock, for the viewer's offset),
 /// <c>subscribe</c> / <c>unsubscribe</c> (channels), <c>answer</c> (to the answer sink, acked with its verdict).
 /// </summary>
-internal sealed class PromptEvents(GatewayOptions options, ChannelRegistry channels, IAnswerSink answers, IRecovery recovery, GatewayMetrics metrics, TimeProvider time)
+internal sealed class PromptEvents(GatewayOptions options, ChannelRegistry channels, IPromptSource prompts, IAnswerSink answers, IRecovery recovery, GatewayMetrics metrics, TimeProvider time)
 {
+    /// <summary>Refusal text of a channel the socket's token does not list in its <c>channels</c> claim.</summary>
+    public const string ChannelNotAllowed = "channel not allowed";
+
+    /// <summary>The (viewer, prompt) pairs answered through this gateway.</summary>
+    public AnsweredPrompts Answered { get; } = new(options.Answers.RememberedLocally);
+
     /// <summary>Handles the event if it is one of these; false when the name is not.</summary>
     public bool TryHandle(ISocketReplies replies, NamespaceSocket socket, in SocketIOPacket packet, ReadOnlySpan<byte> name)
     {
@@ -115,6 +122,11 @@ internal sealed class PromptEvents(GatewayOptions options, ChannelRegistry chann
         int added = 0;
         foreach (string name in names)
         {
+            if (!socket.MayJoin(name))
+            {
+                return ChannelNotAllowed;
+            }
+
             int known = channels.Find(name);
             if (known < 0 || !socket.HasChannel(known))
             {
@@ -191,20 +203,29 @@ internal sealed class PromptEvents(GatewayOptions options, ChannelRegistry chann
             refusal = AnswerRefusal.Unavailable; // nowhere to store it: refused before the socket's own checks
         }
 
-        if (refusal == AnswerRefusal.None)
+        if (refusal == AnswerRefusal.None && prompts.AnswerWindows.IsClosed(promptId!, now))
         {
-            refusal = socket.TryAnswer(promptId!, options.Answers.PerSocketPerSecond, now);
+            refusal = AnswerRefusal.Closed;
         }
 
-        if (refusal == AnswerRefusal.None)
+        string viewer = socket.ViewerId;
+        if (refusal == AnswerRefusal.None && !Answered.TryRecord(viewer, promptId!))
         {
-            var answer = new PendingAnswer(replies, socket, socket.Id, packet.HasAckId ? packet.AckId : -1, promptId!, data!, now);
-            if (answers.TryAccept(answer, out refusal))
+            refusal = AnswerRefusal.Duplicate; // answered through this gateway already: no round trip
+        }
+        else if (refusal == AnswerRefusal.None)
+        {
+            refusal = socket.TryAnswer(options.Answers.PerSocketPerSecond, now);
+            if (refusal == AnswerRefusal.None)
             {
-                return; // acked when the sink completes it (IAnswerAcknowledger.CompleteAnswer)
+                var answer = new PendingAnswer(replies, socket, socket.Id, viewer, packet.HasAckId ? packet.AckId : -1, promptId!, data!, now);
+                if (answers.TryAccept(answer, out refusal))
+                {
+                    return; // acked when the sink completes it (IAnswerAcknowledger.CompleteAnswer)
+                }
             }
 
-            socket.ForgetAnswer(promptId!);
+            Answered.Forget(viewer, promptId!);
         }
 
         metrics.AnswerRefused();

@@ -104,7 +104,7 @@ public static class GatewayApp
         }
 
         options.Normalize();
-        string[] errors = options.Validate().Concat(RedisOptionsValidation.Validate(options)).ToArray();
+        string[] errors = options.Validate().Concat(RedisOptionsValidation.Validate(options)).Concat(Identity.ViewerTokens.ValidateOptions(options)).ToArray();
         if (errors.Length > 0)
         {
             throw new ConfigurationException("Invalid configuration:\n  " + string.Join("\n  ", errors));

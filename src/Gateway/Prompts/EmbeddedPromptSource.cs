@@ -10,7 +10,12 @@ internal sealed class EmbeddedPromptSource(Broadcaster broadcaster) : IPromptSou
 {
     public string? NotReadyReason => null;
 
+    /// <summary>Prompts whose answer windows are remembered.</summary>
+    public const int RememberedWindows = 100_000;
+
     public StreamPosition Position => default;
+
+    public AnswerWindows AnswerWindows { get; } = new(RememberedWindows);
 
     public PromptStreamStats? Stream => null;
 
@@ -21,7 +26,13 @@ internal sealed class EmbeddedPromptSource(Broadcaster broadcaster) : IPromptSou
             return new(PublishOutcome.Invalid("revealAt needs Redis mode (Gateway:Redis:Configuration)"));
         }
 
+        if (request.AnswerUntilMs is < 0)
+        {
+            return new(PublishOutcome.Invalid("answerUntil must be milliseconds since the epoch"));
+        }
+
         var result = broadcaster.Publish(request.NamespaceIndex, request.Channel, request.Event, request.Data, request.Id);
+        AnswerWindows.Open(result.Id, request.AnswerUntilMs);
         return new(PublishOutcome.Delivered(result.Id, result.Sequence));
     }
 }

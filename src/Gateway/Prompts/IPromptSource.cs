@@ -20,6 +20,9 @@ internal interface IPromptSource
     /// <summary>The stream's bookkeeping for <c>/v1/stats</c>; null when there is no stream (embedded).</summary>
     PromptStreamStats? Stream { get; }
 
+    /// <summary>The answer windows (<c>answer_until</c>) of the prompts this source has taken in recently.</summary>
+    AnswerWindows AnswerWindows { get; }
+
     /// <summary>Publishes one prompt from the admin API.</summary>
     ValueTask<PublishOutcome> PublishAsync(PublishRequest request);
 }

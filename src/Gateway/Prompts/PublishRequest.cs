@@ -7,4 +7,4 @@ namespace Gateway.Prompts;
 /// event name, <paramref name="Data"/> a JSON array (the event's arguments). <paramref name="Data"/> lives as long
 /// as the request's document: a source copies what it keeps.
 /// </summary>
-internal readonly record struct PublishRequest(int NamespaceIndex, string Namespace, string? Channel, string Event, JsonElement Data, string? Id, long? RevealAtMs);
+internal readonly record struct PublishRequest(int NamespaceIndex, string Namespace, string? Channel, string Event, JsonElement Data, string? Id, long? RevealAtMs, long? AnswerUntilMs = null);

@@ -1,9 +1,10 @@
+using Gateway.Identity;
 using Gateway.Prompts;
 
 namespace Gateway.Recovery;
 
 /// <summary>A CONNECT that asked to recover a session (its auth carried a pid), and who to tell the outcome.</summary>
-internal sealed class RecoveryRequest(IRecoveryTarget target, int namespaceIndex, string pid, string? offset, byte[]? auth, List<string>? authChannels)
+internal sealed class RecoveryRequest(IRecoveryTarget target, int namespaceIndex, string pid, string? offset, byte[]? auth, List<string>? authChannels, Viewer? viewer = null)
 {
     public IRecoveryTarget Target { get; } = target;
 
@@ -20,4 +21,7 @@ internal sealed class RecoveryRequest(IRecoveryTarget target, int namespaceIndex
     public byte[]? Auth { get; } = auth;
 
     public List<string>? AuthChannels { get; } = authChannels;
+
+    /// <summary>The viewer this CONNECT's token named (checked before the request was made), or null.</summary>
+    public Viewer? Viewer { get; } = viewer;
 }

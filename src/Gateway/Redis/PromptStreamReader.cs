@@ -72,6 +72,9 @@ internal sealed partial class PromptStreamReader : BackgroundService
 
     public int Held => _delivery.Held;
 
+    /// <summary>The answer windows of the prompts read.</summary>
+    public AnswerWindows AnswerWindows => _delivery.AnswerWindows;
+
     /// <summary>The wake-up channel's handler: read now.</summary>
     public void Wake()
     {

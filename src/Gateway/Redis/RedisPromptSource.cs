@@ -18,9 +18,11 @@ internal sealed class RedisPromptSource(RegionConnection connection, PromptStrea
 
     public PromptStreamStats? Stream => new PromptStreamStats(reader.Cursor, reader.Held);
 
+    public AnswerWindows AnswerWindows => reader.AnswerWindows;
+
     public async ValueTask<PublishOutcome> PublishAsync(PublishRequest request)
     {
-        var prompt = new PromptEntry(request.Id ?? Guid.NewGuid().ToString("N"), request.Namespace, request.Channel, request.Event, request.Data.GetRawText(), request.RevealAtMs);
+        var prompt = new PromptEntry(request.Id ?? Guid.NewGuid().ToString("N"), request.Namespace, request.Channel, request.Event, request.Data.GetRawText(), request.RevealAtMs, request.AnswerUntilMs);
         string? invalid = prompt.Validate();
         if (invalid is not null)
         {

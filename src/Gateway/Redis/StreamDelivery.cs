@@ -61,6 +61,7 @@ internal sealed partial class StreamDelivery
         _stream = stream;
         _logger = logger;
         _offsets = options.Recovery.Enabled;
+        AnswerWindows = new AnswerWindows(options.Redis.DedupWindow);
     }
 
     /// <summary>Everything up to here has been put into the ring (read before the ring's head, see JoinLocked).</summary>
@@ -68,6 +69,9 @@ internal sealed partial class StreamDelivery
 
     /// <summary>The last entry id read, as text (for <c>/v1/stats</c>).</summary>
     public string CursorText => Volatile.Read(ref _cursorText);
+
+    /// <summary>The answer windows of the prompts taken in (each prompt id once, as many as the dedup window).</summary>
+    public AnswerWindows AnswerWindows { get; }
 
     /// <summary>Entries waiting for their reveal.</summary>
     public int Held => Volatile.Read(ref _heldCount);
@@ -241,6 +245,8 @@ internal sealed partial class StreamDelivery
         }
 
         _delivered[entry.Prompt.Id] = entry.StreamId;
+        // Known from here on, held or not: an answer that comes after answer_until is closed on every gateway.
+        AnswerWindows.Open(entry.Prompt.Id, entry.Prompt.AnswerUntilMs);
         _deliveredOrder.Enqueue(entry.Prompt.Id);
         while (_deliveredOrder.Count > _options.Redis.DedupWindow)
         {

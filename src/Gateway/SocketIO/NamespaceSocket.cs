@@ -1,4 +1,5 @@
 using Gateway.Answers;
+using Gateway.Identity;
 using Gateway.Prompts;
 
 namespace Gateway.SocketIO;
@@ -11,9 +12,7 @@ internal sealed class NamespaceSocket
 {
     private const int MaxPendingRelays = 16;
 
-    private const int RememberedAnswers = 64;
-
-    public NamespaceSocket(int namespaceIndex, string id, byte[]? auth, long joinedAt, string? pid = null, StreamPosition joinPosition = default)
+    public NamespaceSocket(int namespaceIndex, string id, byte[]? auth, long joinedAt, string? pid = null, StreamPosition joinPosition = default, Viewer? viewer = null)
     {
         NamespaceIndex = namespaceIndex;
         Id = id;
@@ -21,7 +20,17 @@ internal sealed class NamespaceSocket
         JoinedAt = joinedAt;
         Pid = pid;
         JoinPosition = joinPosition;
+        Viewer = viewer;
     }
+
+    /// <summary>The viewer its CONNECT token named (<c>Gateway:Auth:Jwt</c>), or null without viewer identity.</summary>
+    public Viewer? Viewer { get; }
+
+    /// <summary>Whose answers these are: the token's <c>sub</c>, else the socket id (which a recovery keeps).</summary>
+    public string ViewerId => Viewer?.Id ?? Id;
+
+    /// <summary>Whether the token allows <paramref name="channel"/> (always, without viewer identity).</summary>
+    public bool MayJoin(string channel) => Viewer is null || Viewer.MayJoin(channel);
 
     /// <summary>Connection-state recovery id sent in the CONNECT reply (Redis mode), or null.</summary>
     public string? Pid { get; }
@@ -29,23 +38,13 @@ internal sealed class NamespaceSocket
     /// <summary>Prompt stream position at join: where a recovery without an offset starts.</summary>
     public StreamPosition JoinPosition { get; }
 
-    // Answers: the prompts answered (a small ring: one answer per prompt), and a token bucket.
-    private string[]? _answered;
-    private int _answeredNext;
+    // Answers: a token bucket (one answer per viewer and prompt is the answer sink's and AnsweredPrompts' rule).
     private double _answerTokens = -1;
     private long _answerRefilledAt;
 
-    /// <summary>
-    /// Checks and records an answer to <paramref name="promptId"/>: the refusal, or <see cref="AnswerRefusal.None"/>
-    /// when it may be sent.
-    /// </summary>
-    public AnswerRefusal TryAnswer(string promptId, int perSecond, long nowMs)
+    /// <summary>Takes one answer from the socket's rate: <see cref="AnswerRefusal.RateLimited"/> or <see cref="AnswerRefusal.None"/>.</summary>
+    public AnswerRefusal TryAnswer(int perSecond, long nowMs)
     {
-        if (_answered is not null && Array.IndexOf(_answered, promptId) >= 0)
-        {
-            return AnswerRefusal.Duplicate;
-        }
-
         double burst = perSecond * 2.0;
         _answerTokens = _answerTokens < 0 ? burst : Math.Min(burst, _answerTokens + ((nowMs - _answerRefilledAt) * perSecond / 1000.0));
         _answerRefilledAt = nowMs;
@@ -55,20 +54,7 @@ internal sealed class NamespaceSocket
         }
 
         _answerTokens -= 1;
-        _answered ??= new string[RememberedAnswers];
-        _answered[_answeredNext] = promptId;
-        _answeredNext = (_answeredNext + 1) % RememberedAnswers;
         return AnswerRefusal.None;
-    }
-
-    /// <summary>An answer the sink did not take may be sent again.</summary>
-    public void ForgetAnswer(string promptId)
-    {
-        int index = _answered is null ? -1 : Array.IndexOf(_answered, promptId);
-        if (index >= 0)
-        {
-            _answered![index] = null!;
-        }
     }
 
     public int NamespaceIndex { get; }

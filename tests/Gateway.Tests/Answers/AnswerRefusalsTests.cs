@@ -16,12 +16,13 @@ public sealed class AnswerRefusalsTests
     [InlineData(nameof(AnswerRefusal.InvalidAnswerNotAnObject), "invalid answer: the argument must be an object with promptId")]
     [InlineData(nameof(AnswerRefusal.InvalidAnswerOneArgumentExpected), "invalid answer: one argument expected")]
     [InlineData(nameof(AnswerRefusal.InvalidAnswerPromptIdRequired), "invalid answer: promptId is required")]
+    [InlineData(nameof(AnswerRefusal.Closed), "closed")]
     public void WireText_EachRefusal_IsTodaysString(string refusal, string expected) =>
         Assert.Equal(expected, Encoding.ASCII.GetString(AnswerRefusals.WireText(Enum.Parse<AnswerRefusal>(refusal))));
 
     [Fact]
     public void WireText_EveryRefusal_IsCoveredAbove() =>
-        Assert.Equal(9, Enum.GetValues<AnswerRefusal>().Length); // None + the eight above: a new one needs its case
+        Assert.Equal(10, Enum.GetValues<AnswerRefusal>().Length); // None + the nine above: a new one needs its case
 
     [Fact]
     public void WireText_None_IsEmpty() => Assert.True(AnswerRefusals.WireText(AnswerRefusal.None).IsEmpty);

@@ -13,7 +13,7 @@ public sealed class EmbeddedAnswerSinkTests
     public void TryAccept_Always_RefusesAsUnavailableAtOnce()
     {
         IAnswerSink sink = EmbeddedAnswerSink.Instance;
-        var answer = new PendingAnswer(new NeverCalled(), new object(), "sid", 3, "q-1", "{\"promptId\":\"q-1\"}", 0);
+        var answer = new PendingAnswer(new NeverCalled(), new object(), "sid", "sid", 3, "q-1", "{\"promptId\":\"q-1\"}", 0);
 
         Assert.False(sink.TryAccept(answer, out AnswerRefusal refusal));
         Assert.Equal(AnswerRefusal.Unavailable, refusal);

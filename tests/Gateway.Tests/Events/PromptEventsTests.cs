@@ -4,24 +4,41 @@ using Gateway.Broadcast;
 using Gateway.Configuration;
 using Gateway.Diagnostics;
 using Gateway.Events;
+using Gateway.Identity;
+using Gateway.Prompts;
 using Gateway.Protocol.SocketIO;
 using Gateway.Recovery;
 using Gateway.SocketIO;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Gateway.Tests.Events;
 
 /// <summary>The prompt application's events in process: a real handler, a recording session.</summary>
-public class PromptEventsTests
+public sealed class PromptEventsTests : IDisposable
 {
-    private readonly FakeTimeProvider _time = new(DateTimeOffset.FromUnixTimeMilliseconds(1_765_000_000_000));
+    private const long Now = 1_765_000_000_000;
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.FromUnixTimeMilliseconds(Now));
     private readonly ChannelRegistry _channels = new();
     private readonly GatewayMetrics _metrics = new(["/"]);
     private readonly Replies _replies = new();
     private readonly NamespaceSocket _socket = new(0, "socket-1", auth: null, joinedAt: 0);
+    private readonly BroadcastContext _context;
+    private readonly EmbeddedPromptSource _prompts;
 
-    private PromptEvents Events(int maxChannels = 4) =>
-        new(new GatewayOptions { MaxChannelsPerSocket = maxChannels }, _channels, EmbeddedAnswerSink.Instance, NoRecovery.Instance, _metrics, _time);
+    public PromptEventsTests()
+    {
+        var options = new GatewayOptions { FanOutWorkers = 1, RingCapacity = 16 };
+        options.Normalize();
+        _context = new BroadcastContext(Options.Create(options), NullLoggerFactory.Instance);
+        _prompts = new EmbeddedPromptSource(_context.Broadcaster);
+    }
+
+    public void Dispose() => _context.Dispose();
+
+    private PromptEvents Events(int maxChannels = 4, IAnswerSink? answers = null) =>
+        new(new GatewayOptions { MaxChannelsPerSocket = maxChannels }, _channels, _prompts, answers ?? EmbeddedAnswerSink.Instance, NoRecovery.Instance, _metrics, _time);
 
     [Fact]
     public void Time_WithAckId_AcksTheInjectedClock()
@@ -95,10 +112,105 @@ public class PromptEventsTests
         Assert.Empty(_replies.Sent);
     }
 
-    private void Handle(PromptEvents events, string packet)
+    [Fact]
+    public void Subscribe_ChannelTheTokenDoesNotList_RefusedAllOrNothing()
+    {
+        var socket = new NamespaceSocket(0, "socket-2", auth: null, joinedAt: 0, viewer: new Viewer("viewer-1", ["a", "b"]));
+        PromptEvents events = Events();
+        Handle(events, "2[\"subscribe\",\"a\"]", socket);
+        Handle(events, "27[\"subscribe\",[\"b\",\"c\"]]", socket);
+
+        Assert.Equal("37[{\"ok\":false,\"error\":\"channel not allowed\"}]", _replies.Sent[^1]);
+        Assert.Equal(["a"], socket.ChannelNames.ToArray());
+    }
+
+    [Fact]
+    public void Answer_SameViewerOnTwoSockets_SecondIsDuplicateWithoutReachingTheSink()
+    {
+        var sink = new AcceptingSink();
+        PromptEvents events = Events(answers: sink);
+        var viewer = new Viewer("viewer-1", null);
+        var tab1 = new NamespaceSocket(0, "socket-a", auth: null, joinedAt: 0, viewer: viewer);
+        var tab2 = new NamespaceSocket(0, "socket-b", auth: null, joinedAt: 0, viewer: viewer);
+
+        Handle(events, "21[\"answer\",{\"promptId\":\"p1\"}]", tab1);
+        Handle(events, "22[\"answer\",{\"promptId\":\"p1\"}]", tab2);
+
+        PendingAnswer stored = Assert.Single(sink.Accepted);
+        Assert.Equal(("viewer-1", "socket-a"), (stored.Viewer, stored.Sid));
+        Assert.Equal(["32[{\"ok\":false,\"error\":\"duplicate\"}]"], _replies.Sent);
+    }
+
+    [Fact]
+    public void Answer_WithoutViewerIdentity_EachSocketIsItsOwnViewer()
+    {
+        var sink = new AcceptingSink();
+        PromptEvents events = Events(answers: sink);
+
+        Handle(events, "21[\"answer\",{\"promptId\":\"p1\"}]", new NamespaceSocket(0, "socket-a", auth: null, joinedAt: 0));
+        Handle(events, "22[\"answer\",{\"promptId\":\"p1\"}]", new NamespaceSocket(0, "socket-b", auth: null, joinedAt: 0));
+
+        Assert.Equal(["socket-a", "socket-b"], sink.Accepted.Select(a => a.Viewer));
+    }
+
+    [Fact]
+    public async Task Answer_AfterThePromptsAnswerUntil_RefusedClosed_AtItStillAccepted()
+    {
+        var sink = new AcceptingSink();
+        PromptEvents events = Events(answers: sink);
+        using System.Text.Json.JsonDocument data = System.Text.Json.JsonDocument.Parse("[]");
+        await _prompts.PublishAsync(new PublishRequest(0, "/", null, "prompt", data.RootElement, "p1", null, AnswerUntilMs: Now + 1000));
+
+        _time.Advance(TimeSpan.FromMilliseconds(1000));
+        Handle(events, "21[\"answer\",{\"promptId\":\"p1\"}]", new NamespaceSocket(0, "socket-a", auth: null, joinedAt: 0));
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        Handle(events, "22[\"answer\",{\"promptId\":\"p1\"}]", new NamespaceSocket(0, "socket-b", auth: null, joinedAt: 0));
+
+        Assert.Equal(["socket-a"], sink.Accepted.Select(a => a.Viewer));
+        Assert.Equal(["32[{\"ok\":false,\"error\":\"closed\"}]"], _replies.Sent);
+    }
+
+    [Fact]
+    public void Answer_RefusedBySink_MayBeSentAgain()
+    {
+        var sink = new AcceptingSink { Refuse = AnswerRefusal.Busy };
+        PromptEvents events = Events(answers: sink);
+        Handle(events, "21[\"answer\",{\"promptId\":\"p1\"}]");
+        sink.Refuse = null;
+        Handle(events, "22[\"answer\",{\"promptId\":\"p1\"}]");
+
+        Assert.Equal(["31[{\"ok\":false,\"error\":\"busy\"}]"], _replies.Sent);
+        Assert.Single(sink.Accepted);
+    }
+
+    private void Handle(PromptEvents events, string packet, NamespaceSocket? socket = null)
     {
         SocketIOPacket parsed = Parse(packet, out byte[] name);
-        Assert.True(events.TryHandle(_replies, _socket, parsed, name));
+        Assert.True(events.TryHandle(_replies, socket ?? _socket, parsed, name));
+    }
+
+    /// <summary>A store that takes every answer (or refuses with <see cref="Refuse"/>) and keeps them; completes none.</summary>
+    private sealed class AcceptingSink : IAnswerSink
+    {
+        public List<PendingAnswer> Accepted { get; } = [];
+
+        public AnswerRefusal? Refuse { get; set; }
+
+        public bool Stores => true;
+
+        public int Pending => Accepted.Count;
+
+        public bool TryAccept(PendingAnswer answer, out AnswerRefusal refusal)
+        {
+            refusal = Refuse ?? AnswerRefusal.None;
+            if (Refuse is not null)
+            {
+                return false;
+            }
+
+            Accepted.Add(answer);
+            return true;
+        }
     }
 
     private static SocketIOPacket Parse(string packet, out byte[] name)
