@@ -9,24 +9,55 @@ using StackExchange.Redis;
 namespace Gateway.Redis;
 
 /// <summary>
-/// Appends answers to the region's answers stream: a bounded buffer drained in batches of pipelined XADDs. Each
-/// answer is acked to its client only after Redis accepted it (<c>{"ok":true}</c>), or refused with the reason —
-/// never dropped silently.
+/// Appends answers to the region's answers stream, one per viewer and prompt region-wide: a bounded buffer drained in
+/// batches, each batch one script (<see cref="Script"/>, one round trip) that sets each answer's marker
+/// (<c>SET &lt;AnsweredPrefix&gt;… NX PX DuplicateWindow</c>) and only if it was not there appends the answer
+/// (<c>XADD … MAXLEN ~</c>). Each answer is acked to its client only after Redis decided (<c>{"ok":true}</c> or
+/// <c>duplicate</c>), or refused with the reason — never dropped silently.
 /// </summary>
 internal sealed class AnswerWriter : BackgroundService, IAnswerSink
 {
     public const string PromptIdField = "prompt_id";
     public const string SidField = "sid";
+    public const string ViewerField = "viewer";
     public const string DataField = "data";
     public const string AtField = "at";
 
     private const int Batch = 512;
+
+    private const int ArgumentsPerAnswer = 5;
+
+    /// <summary>
+    /// KEYS[1] the answers stream, KEYS[1+i] answer i's marker; ARGV[1] MAXLEN ~, ARGV[2] the marker's expiry (ms), then
+    /// per answer prompt_id, sid, viewer, data, at. Returns per answer its stream id, 0 when the marker was there (a
+    /// duplicate), -1 when the XADD failed (the marker is taken back, so the viewer may answer again).
+    /// </summary>
+    internal const string Script = """
+        local results = {}
+        for i = 1, #KEYS - 1 do
+          local a = 2 + (i - 1) * 5
+          if redis.call('SET', KEYS[1 + i], '1', 'NX', 'PX', ARGV[2]) then
+            local id = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
+              'prompt_id', ARGV[a + 1], 'sid', ARGV[a + 2], 'viewer', ARGV[a + 3], 'data', ARGV[a + 4], 'at', ARGV[a + 5])
+            if type(id) == 'table' and id.err then
+              redis.call('DEL', KEYS[1 + i])
+              results[i] = -1
+            else
+              results[i] = id
+            end
+          else
+            results[i] = 0
+          end
+        end
+        return results
+        """;
 
     private readonly BroadcastContext _context;
     private readonly RegionConnection _connection;
     private readonly RedisPromptSource _prompts;
     private readonly Channel<PendingAnswer> _pending;
     private readonly RedisKey _key;
+    private readonly string _markerPrefix;
     private int _count;
 
     public AnswerWriter(BroadcastContext context, RegionConnection connection, RedisPromptSource prompts)
@@ -35,6 +66,7 @@ internal sealed class AnswerWriter : BackgroundService, IAnswerSink
         _connection = connection;
         _prompts = prompts;
         _key = connection.Options.Redis.AnswerStream;
+        _markerPrefix = connection.Options.Redis.AnsweredPrefix;
         _pending = Channel.CreateBounded<PendingAnswer>(new BoundedChannelOptions(connection.Options.Answers.MaxPending)
         {
             SingleReader = true,
@@ -74,9 +106,10 @@ internal sealed class AnswerWriter : BackgroundService, IAnswerSink
         }
 
         IDatabase db = redis.GetDatabase();
-        long maxLength = _connection.Options.Redis.AnswerMaxLength;
+        var maxLength = (RedisValue)_connection.Options.Redis.AnswerMaxLength;
+        var markerExpiry = (RedisValue)_connection.Options.Answers.DuplicateWindow;
         var batch = new List<PendingAnswer>(Batch);
-        var writes = new List<Task<RedisValue>>(Batch);
+        var outcomes = new AnswerRefusal[Batch];
         ChannelReader<PendingAnswer> reader = _pending.Reader;
         try
         {
@@ -87,31 +120,10 @@ internal sealed class AnswerWriter : BackgroundService, IAnswerSink
                     batch.Add(answer);
                 }
 
-                // Issued back to back without awaiting each: StackExchange.Redis pipelines them on one connection.
-                foreach (PendingAnswer answer in batch)
-                {
-                    writes.Add(db.StreamAddAsync(_key,
-                    [
-                        new NameValueEntry(PromptIdField, answer.PromptId),
-                        new NameValueEntry(SidField, answer.Sid),
-                        new NameValueEntry(DataField, answer.Data),
-                        new NameValueEntry(AtField, answer.AtMs.ToString(CultureInfo.InvariantCulture)),
-                    ], maxLength: maxLength, useApproximateMaxLength: true));
-                }
-
-                try
-                {
-                    await Task.WhenAll(writes).ConfigureAwait(false);
-                }
-                catch (Exception)
-                {
-                    // Each write is looked at below.
-                }
-
+                await WriteBatchAsync(db, batch, maxLength, markerExpiry, outcomes).ConfigureAwait(false);
                 for (int i = 0; i < batch.Count; i++)
                 {
-                    bool stored = writes[i].IsCompletedSuccessfully;
-                    if (stored)
+                    if (outcomes[i] == AnswerRefusal.None)
                     {
                         _context.Metrics.AnswerWritten();
                     }
@@ -120,12 +132,11 @@ internal sealed class AnswerWriter : BackgroundService, IAnswerSink
                         _context.Metrics.AnswerRefused();
                     }
 
-                    batch[i].Acknowledger.CompleteAnswer(batch[i], stored ? AnswerRefusal.None : AnswerRefusal.Unavailable);
+                    batch[i].Acknowledger.CompleteAnswer(batch[i], outcomes[i]);
                 }
 
                 Interlocked.Add(ref _count, -batch.Count);
                 batch.Clear();
-                writes.Clear();
             }
         }
         catch (OperationCanceledException)
@@ -142,4 +153,52 @@ internal sealed class AnswerWriter : BackgroundService, IAnswerSink
             answer.Acknowledger.CompleteAnswer(answer, AnswerRefusal.Unavailable);
         }
     }
+
+    /// <summary>One script for the batch; each answer's outcome: stored, a duplicate, or unavailable (Redis failed).</summary>
+    private async Task WriteBatchAsync(IDatabase db, List<PendingAnswer> batch, RedisValue maxLength, RedisValue markerExpiry, AnswerRefusal[] outcomes)
+    {
+        var keys = new RedisKey[1 + batch.Count];
+        var values = new RedisValue[2 + (ArgumentsPerAnswer * batch.Count)];
+        keys[0] = _key;
+        values[0] = maxLength;
+        values[1] = markerExpiry;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            PendingAnswer answer = batch[i];
+            keys[1 + i] = MarkerKey(_markerPrefix, answer.Viewer, answer.PromptId);
+            int a = 2 + (i * ArgumentsPerAnswer);
+            values[a] = answer.PromptId;
+            values[a + 1] = answer.Sid;
+            values[a + 2] = answer.Viewer;
+            values[a + 3] = answer.Data;
+            values[a + 4] = answer.AtMs;
+        }
+
+        RedisResult[]? results = null;
+        try
+        {
+            results = (RedisResult[]?)await db.ScriptEvaluateAsync(Script, keys, values).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException or InvalidCastException)
+        {
+            // Refused below as unavailable. (Had the script run and only its reply been lost, the answers are stored
+            // and a retry is acked duplicate.)
+        }
+
+        for (int i = 0; i < batch.Count; i++)
+        {
+            RedisResult? result = results is not null && i < results.Length ? results[i] : null;
+            outcomes[i] = result is null || result.IsNull ? AnswerRefusal.Unavailable
+                : result.Resp2Type == ResultType.BulkString ? AnswerRefusal.None
+                : (long)result == 0 ? AnswerRefusal.Duplicate
+                : AnswerRefusal.Unavailable;
+        }
+    }
+
+    /// <summary>
+    /// The marker of one viewer's answer to one prompt: <c>&lt;prefix&gt;&lt;prompt id length&gt;:&lt;prompt id&gt;:&lt;viewer&gt;</c>
+    /// (the length keeps a prompt id with a colon from meeting another pair's key).
+    /// </summary>
+    public static string MarkerKey(string prefix, string viewer, string promptId) =>
+        string.Create(CultureInfo.InvariantCulture, $"{prefix}{promptId.Length}:{promptId}:{viewer}");
 }
