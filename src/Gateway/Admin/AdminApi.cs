@@ -1,10 +1,12 @@
 using System.Text.Json;
+using Gateway.Census;
 using Gateway.Configuration;
 using Gateway.EngineIO;
 using Gateway.Prompts;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.Admin;
 
@@ -17,6 +19,7 @@ internal static class AdminApi
     public static void Map(WebApplication app, GatewayRuntime runtime, int adminPort)
     {
         GatewayOptions options = runtime.Options;
+        IRegionCensus census = app.Services.GetRequiredService<IRegionCensus>();
         bool stopping = false;
         app.Lifetime.ApplicationStopping.Register(() => stopping = true);
 
@@ -166,8 +169,10 @@ internal static class AdminApi
             }
         });
 
-        v1.MapGet("/stats", () =>
+        v1.MapGet("/stats", async (HttpContext http) =>
         {
+            // The region's totals (every live gateway's last heartbeat; embedded: this one); null while Redis is away.
+            RegionCounts? region = await census.ReadAsync(http.RequestAborted);
             var metrics = runtime.Metrics;
             var namespaces = new Dictionary<string, long>(StringComparer.Ordinal);
             for (int i = 0; i < runtime.NamespaceNames.Length; i++)
@@ -188,8 +193,36 @@ internal static class AdminApi
                 unknownEvents = metrics.UnknownEvents,
                 channels = runtime.Channels.Count,
                 ringHead = runtime.Ring.Head,
+                topChannels = runtime.Context.ChannelMembers.Top(options.Stats.TopChannels).ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal),
+                region = region?.Totals(),
                 redis = RedisStats(runtime),
                 process = ProcessStats(),
+            });
+        });
+
+        // The region's gateways, each with its counts, readiness and last heartbeat: what an operator console shows.
+        v1.MapGet("/region", async (HttpContext http) =>
+        {
+            RegionCounts? region = await census.ReadAsync(http.RequestAborted);
+            if (region is null)
+            {
+                return Results.Json(new { error = "region unavailable: redis is away" }, statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+
+            return Results.Json(new
+            {
+                now = region.NowMs,
+                region = region.Totals(),
+                instances = region.Instances.Select(i => new
+                {
+                    instance = i.Instance,
+                    alive = region.IsAlive(i),
+                    ready = i.Ready,
+                    lastHeartbeat = i.At,
+                    connections = i.Connections,
+                    byNamespace = i.ByNamespace,
+                    byChannel = i.ByChannel,
+                }),
             });
         });
 

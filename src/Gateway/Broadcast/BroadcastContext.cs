@@ -21,6 +21,7 @@ internal sealed class BroadcastContext : IDisposable
         Metrics = new GatewayMetrics(NamespaceNames);
         Ring = new BroadcastRing(o.RingCapacity);
         Channels = new ChannelRegistry();
+        ChannelMembers = new ChannelMembers();
         FanOut = new FanOut(o.FanOutWorkers, loggerFactory.CreateLogger<FanOut>());
         Broadcaster = new Broadcaster(Ring, FanOut, Channels, Metrics, Namespaces, lateJoin: o.LateJoin.MaxAge > 0);
     }
@@ -34,6 +35,9 @@ internal sealed class BroadcastContext : IDisposable
     public BroadcastRing Ring { get; }
 
     public ChannelRegistry Channels { get; }
+
+    /// <summary>Sockets per channel (the stats' top channels).</summary>
+    public ChannelMembers ChannelMembers { get; }
 
     public FanOut FanOut { get; }
 

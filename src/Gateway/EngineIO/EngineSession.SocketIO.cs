@@ -74,6 +74,11 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
     private void RemoveSocket(NamespaceSocket socket)
     {
         _runtime.Metrics.NamespaceLeft(socket.NamespaceIndex);
+        foreach (int channelId in socket.ChannelIds)
+        {
+            _runtime.Context.ChannelMembers.Left(channelId);
+        }
+
         if (_socket0 == socket)
         {
             _socket0 = null;
@@ -369,9 +374,9 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
             foreach (string channel in channels)
             {
                 int id = _runtime.Channels.GetOrAdd(channel);
-                if (id >= 0)
+                if (id >= 0 && !socket.HasChannel(id) && socket.AddChannel(id, channel, Options.MaxChannelsPerSocket))
                 {
-                    socket.AddChannel(id, channel, Options.MaxChannelsPerSocket);
+                    _runtime.Context.ChannelMembers.Joined(id, channel);
                 }
             }
         }

@@ -65,7 +65,7 @@ internal sealed class GatewayRuntime : IDisposable
         Recovery = recovery;
         Answers = answers;
         Events = new ApplicationEvents(
-            new PromptEvents(Options, Channels, prompts, answers, recovery, Metrics, time),
+            new PromptEvents(Options, Channels, context.ChannelMembers, prompts, answers, recovery, Metrics, time),
             new DiagnosticEvents(Options.Diagnostics.Echo),
             Metrics);
         OffersRecovery = recovery.Offered;

@@ -17,7 +17,7 @@ namespace Gateway.Events;
 /// The events of the prompt application: <c>time</c> (the server's clock, for the viewer's offset),
 /// <c>subscribe</c> / <c>unsubscribe</c> (channels), <c>answer</c> (to the answer sink, acked with its verdict).
 /// </summary>
-internal sealed class PromptEvents(GatewayOptions options, ChannelRegistry channels, IPromptSource prompts, IAnswerSink answers, IRecovery recovery, GatewayMetrics metrics, TimeProvider time)
+internal sealed class PromptEvents(GatewayOptions options, ChannelRegistry channels, ChannelMembers members, IPromptSource prompts, IAnswerSink answers, IRecovery recovery, GatewayMetrics metrics, TimeProvider time)
 {
     /// <summary>Refusal text of a channel the socket's token does not list in its <c>channels</c> claim.</summary>
     public const string ChannelNotAllowed = "channel not allowed";
@@ -89,9 +89,10 @@ internal sealed class PromptEvents(GatewayOptions options, ChannelRegistry chann
                 foreach (string name in names)
                 {
                     int id = channels.Find(name);
-                    if (id >= 0)
+                    if (id >= 0 && socket.HasChannel(id))
                     {
                         socket.RemoveChannel(id);
+                        members.Left(id);
                     }
                 }
             }
@@ -150,6 +151,7 @@ internal sealed class PromptEvents(GatewayOptions options, ChannelRegistry chann
             if (!socket.HasChannel(id) && socket.AddChannel(id, name, options.MaxChannelsPerSocket))
             {
                 (joined ??= []).Add(id);
+                members.Joined(id, name);
             }
         }
 

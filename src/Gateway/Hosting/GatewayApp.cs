@@ -2,6 +2,7 @@ using System.Net;
 using Gateway.Admin;
 using Gateway.Answers;
 using Gateway.Broadcast;
+using Gateway.Census;
 using Gateway.Configuration;
 using Gateway.EngineIO;
 using Gateway.Prompts;
@@ -36,6 +37,7 @@ public static class GatewayApp
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<BroadcastContext>();
         builder.Services.AddSingleton<GatewayRuntime>();
+        builder.Services.AddSingleton<LocalCounts>();
         // The public port is served by PublicListener on Kestrel's socket transport; Kestrel itself serves the admin port.
         builder.Services.AddSingleton<GatewayConnectionHandler>();
         builder.Services.AddHostedService<RuntimeService>();
@@ -51,6 +53,7 @@ public static class GatewayApp
             builder.Services.AddSingleton<IPromptSource>(sp => new EmbeddedPromptSource(sp.GetRequiredService<BroadcastContext>().Broadcaster));
             builder.Services.AddSingleton<IRecovery>(NoRecovery.Instance);
             builder.Services.AddSingleton<IAnswerSink>(EmbeddedAnswerSink.Instance);
+            builder.Services.AddSingleton<IRegionCensus, LocalCensus>();
         }
 
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics

@@ -1,4 +1,5 @@
 using Gateway.Answers;
+using Gateway.Census;
 using Gateway.Prompts;
 using Gateway.Recovery;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,6 +25,7 @@ internal static class RedisRegionServices
         services.AddSingleton<IPromptSource>(sp => sp.GetRequiredService<RedisPromptSource>());
         services.AddSingleton<IRecovery, RedisRecovery>();
         services.AddSingleton<IAnswerSink>(sp => sp.GetRequiredService<AnswerWriter>());
+        services.AddSingleton<IRegionCensus, RedisCensus>();
         services.AddHostedService(sp => sp.GetRequiredService<RegionConnection>());
         services.AddHostedService(sp => sp.GetRequiredService<PromptStreamReader>());
         services.AddHostedService(sp => sp.GetRequiredService<RegionLiveness>());

@@ -1,16 +1,22 @@
 using System.Security.Cryptography;
+using System.Text.Json;
+using Gateway.Census;
 using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
 
 namespace Gateway.Redis;
 
 /// <summary>
-/// Every 250 ms: "this instance is alive at T" (expiring after MaxDisconnection), and the region's pid-signing secret
+/// Every 250 ms: "this instance is alive at T" (expiring after MaxDisconnection), its counts (a field of the region
+/// hash <c>Gateway:Redis:RegionKey</c>, read by <see cref="RedisCensus"/>), and the region's pid-signing secret
 /// (created once by whichever gateway comes first). A gateway that crashes writes no session records; its last
-/// heartbeat tells the others when its sockets were cut off.
+/// heartbeat tells the others when its sockets were cut off. A gateway that stops takes its counts out.
 /// </summary>
-internal sealed class RegionLiveness(RegionConnection connection, PidSigner signer) : BackgroundService
+internal sealed class RegionLiveness(RegionConnection connection, PidSigner signer, LocalCounts counts) : BackgroundService
 {
+    /// <summary>How an instance's counts are written in the region hash (camelCase JSON of <see cref="InstanceCounts"/>).</summary>
+    public static readonly JsonSerializerOptions CountsJson = new(JsonSerializerDefaults.Web);
+
     /// <summary>Instance heartbeat period; a recovery waits up to 4 of them to tell a crashed instance from a live one.</summary>
     public const int HeartbeatMs = 250;
 
@@ -37,7 +43,12 @@ internal sealed class RegionLiveness(RegionConnection connection, PidSigner sign
                     signer.Secret = secret is null ? null : Convert.FromBase64String(secret);
                 }
 
-                await db.StringSetAsync(InstanceKey(signer.InstanceId), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), expiry).ConfigureAwait(false);
+                long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                string json = JsonSerializer.Serialize(counts.Take(signer.InstanceId, now), CountsJson);
+                // Issued together: one round trip for both.
+                Task alive = db.StringSetAsync(InstanceKey(signer.InstanceId), now, expiry);
+                Task published = db.HashSetAsync(connection.Options.Redis.RegionKey, signer.InstanceId, json);
+                await Task.WhenAll(alive, published).ConfigureAwait(false);
             }
             catch (Exception e) when (e is RedisException or TimeoutException or FormatException)
             {
@@ -51,6 +62,15 @@ internal sealed class RegionLiveness(RegionConnection connection, PidSigner sign
             {
                 break;
             }
+        }
+
+        try
+        {
+            // Stopping: out of the region's counts at once, not after it goes stale.
+            await db.HashDeleteAsync(connection.Options.Redis.RegionKey, signer.InstanceId).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
+        {
         }
     }
 

@@ -134,6 +134,8 @@ internal sealed class NamespaceSocket
         }
     }
 
+    public ReadOnlySpan<int> ChannelIds => _channelIds is null ? default : _channelIds.AsSpan(0, _channelCount);
+
     public ReadOnlySpan<string> ChannelNames => _channelNames is null ? default : _channelNames.AsSpan(0, _channelCount);
 
     /// <summary>Allocates a server ack id that answers the client's <paramref name="clientAckId"/> when acked.</summary>

@@ -38,7 +38,7 @@ public sealed class PromptEventsTests : IDisposable
     public void Dispose() => _context.Dispose();
 
     private PromptEvents Events(int maxChannels = 4, IAnswerSink? answers = null) =>
-        new(new GatewayOptions { MaxChannelsPerSocket = maxChannels }, _channels, _prompts, answers ?? EmbeddedAnswerSink.Instance, NoRecovery.Instance, _metrics, _time);
+        new(new GatewayOptions { MaxChannelsPerSocket = maxChannels }, _channels, _context.ChannelMembers, _prompts, answers ?? EmbeddedAnswerSink.Instance, NoRecovery.Instance, _metrics, _time);
 
     [Fact]
     public void Time_WithAckId_AcksTheInjectedClock()

@@ -1,0 +1,13 @@
+namespace Gateway.Census;
+
+/// <summary>Embedded mode: the region is this gateway.</summary>
+internal sealed class LocalCensus(LocalCounts counts, TimeProvider time) : IRegionCensus
+{
+    public const string Instance = "local";
+
+    public Task<RegionCounts?> ReadAsync(CancellationToken cancellationToken)
+    {
+        long now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        return Task.FromResult<RegionCounts?>(new RegionCounts([counts.Take(Instance, now)], now, counts.TopChannels));
+    }
+}
