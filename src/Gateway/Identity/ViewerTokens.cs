@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text.Json;
 using Gateway.Configuration;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -106,25 +107,53 @@ internal sealed class ViewerTokens
             return null;
         }
 
-        string[]? channels = null;
-        if (jwt.TryGetClaim(ChannelsClaim, out _))
+        if (!TryReadChannels(jwt, out string[]? channels))
         {
-            // An array of strings, or one string; anything else makes the token unusable rather than unlimited.
-            if (jwt.TryGetPayloadValue(ChannelsClaim, out string[]? list) && list is not null && !list.Any(string.IsNullOrEmpty))
-            {
-                channels = list;
-            }
-            else if (jwt.TryGetPayloadValue(ChannelsClaim, out string? one) && !string.IsNullOrEmpty(one))
-            {
-                channels = [one];
-            }
-            else
-            {
-                return null;
-            }
+            return null;
         }
 
         return new Viewer(subject, channels);
+    }
+
+    /// <summary>
+    /// The <c>channels</c> claim as the token's JSON has it: an array of non-empty strings, or one string; absent is no
+    /// limit. Anything else makes the token unusable rather than unlimited (a library's lenient conversion of 42 to
+    /// "42" must not decide what a viewer may join).
+    /// </summary>
+    private static bool TryReadChannels(JsonWebToken jwt, out string[]? channels)
+    {
+        channels = null;
+        using JsonDocument payload = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(jwt.EncodedPayload));
+        if (!payload.RootElement.TryGetProperty(ChannelsClaim, out JsonElement claim))
+        {
+            return true;
+        }
+
+        if (claim.ValueKind == JsonValueKind.String && claim.GetString() is { Length: > 0 } one)
+        {
+            channels = [one];
+            return true;
+        }
+
+        if (claim.ValueKind != JsonValueKind.Array)
+        {
+            return false;
+        }
+
+        var list = new string[claim.GetArrayLength()];
+        int i = 0;
+        foreach (JsonElement item in claim.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String || item.GetString() is not { Length: > 0 } name)
+            {
+                return false;
+            }
+
+            list[i++] = name;
+        }
+
+        channels = list;
+        return true;
     }
 
     private static (SecurityKey Key, string Algorithm) LoadKey(GatewayOptions.JwtOptions options)
