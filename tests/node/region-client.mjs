@@ -9,8 +9,9 @@
 //
 // Commands ("cmd"):
 //   connect    {url, count, group?, transports?=["websocket"], auth?, batch?=50, timeoutMs?=10000,
-//               reconnectionDelay?=200, reconnectionDelayMax?=1000}
-//              -> {indexes, connected, failed:[{index,error}], ms}
+//               reconnectionDelay?=200, reconnectionDelayMax?=1000, stopOnError?=false}
+//              -> {indexes, connected, failed:[{index,error}], ms}; with stopOnError a connect_error (a CONNECT_ERROR
+//              from the server) ends the wait at once, its error being "connect_error: <message>"
 //   drop       {which, hold?=false}: closes each socket's transport (socket.io.engine.close()), which the server sees
 //              as a transport close (the session stays recoverable); hold=true stops the Manager from reconnecting
 //              until "resume". -> {dropped}
@@ -94,18 +95,21 @@ function createClient(cmd, index) {
   return c;
 }
 
-function waitConnect(c, ms) {
+function waitConnect(c, ms, stopOnError = false) {
   const socket = c.socket;
   if (socket.connected) return Promise.resolve(null);
   return new Promise((resolve) => {
     const timer = setTimeout(() => done(`timed out after ${ms} ms waiting for connect`), ms);
     const onConnect = () => done(null);
+    const onError = (err) => done(`connect_error: ${String(err?.message ?? err)}`);
     function done(error) {
       clearTimeout(timer);
       socket.off("connect", onConnect);
+      socket.off("connect_error", onError);
       resolve(error);
     }
     socket.on("connect", onConnect);
+    if (stopOnError) socket.on("connect_error", onError);
   });
 }
 
@@ -121,7 +125,7 @@ const commands = {
       for (let j = i; j < Math.min(count, i + batch); j++) {
         const c = createClient(cmd, clients.length);
         created.push(c);
-        chunk.push(waitConnect(c, cmd.timeoutMs ?? 10000).then((error) => {
+        chunk.push(waitConnect(c, cmd.timeoutMs ?? 10000, Boolean(cmd.stopOnError)).then((error) => {
           if (error) failed.push({ index: c.index, error: error + (c.errors.length ? ` (last connect_error: ${c.errors.at(-1).message})` : "") });
         }));
       }

@@ -1,20 +1,19 @@
 using Gateway.Broadcast;
 using Gateway.Configuration;
-using Gateway.Prompts;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Census;
 
-/// <summary>This gateway's counts now: what it publishes with its heartbeat and what an embedded region consists of.</summary>
-internal sealed class LocalCounts(BroadcastContext context, IPromptSource prompts, IOptions<GatewayOptions> options, IHostApplicationLifetime lifetime)
+/// <summary>
+/// This gateway's counts now: what it publishes with its heartbeat and what an embedded region consists of. Depends on
+/// no port (the Redis heartbeat that uses it is itself a dependency of the recovery port).
+/// </summary>
+internal sealed class LocalCounts(BroadcastContext context, IOptions<GatewayOptions> options)
 {
     public int TopChannels => options.Value.Stats.TopChannels;
 
-    /// <summary>Ready as <c>/readyz</c> says: not stopping, and the prompt source ready.</summary>
-    public bool Ready => !lifetime.ApplicationStopping.IsCancellationRequested && prompts.NotReadyReason is null;
-
-    public InstanceCounts Take(string instance, long nowMs)
+    /// <summary>The counts now; <paramref name="ready"/> as the caller knows it (a stopping gateway takes its counts out of the region).</summary>
+    public InstanceCounts Take(string instance, bool ready, long nowMs)
     {
         var byNamespace = new Dictionary<string, long>(StringComparer.Ordinal);
         for (int i = 0; i < context.NamespaceNames.Length; i++)
@@ -28,6 +27,6 @@ internal sealed class LocalCounts(BroadcastContext context, IPromptSource prompt
             byChannel[name] = count;
         }
 
-        return new InstanceCounts(instance, Ready, nowMs, context.Metrics.Connections, byNamespace, byChannel);
+        return new InstanceCounts(instance, ready, nowMs, context.Metrics.Connections, byNamespace, byChannel);
     }
 }

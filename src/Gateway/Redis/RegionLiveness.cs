@@ -44,7 +44,7 @@ internal sealed class RegionLiveness(RegionConnection connection, PidSigner sign
                 }
 
                 long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-                string json = JsonSerializer.Serialize(counts.Take(signer.InstanceId, now), CountsJson);
+                string json = JsonSerializer.Serialize(counts.Take(signer.InstanceId, connection.NotReadyReason is null, now), CountsJson);
                 // Issued together: one round trip for both.
                 Task alive = db.StringSetAsync(InstanceKey(signer.InstanceId), now, expiry);
                 Task published = db.HashSetAsync(connection.Options.Redis.RegionKey, signer.InstanceId, json);

@@ -174,6 +174,23 @@ public sealed class RegionClient : IAsyncDisposable
         return indexes;
     }
 
+    /// <summary>
+    /// Connects one socket that the server must refuse: the message of its CONNECT_ERROR (socket.io-client's
+    /// <c>connect_error</c>), or fails when it connects. The socket stays (refused, not reconnecting) until disconnected.
+    /// </summary>
+    public async Task<string> ConnectRefusedAsync(string url, object? auth, string group = "refused")
+    {
+        JsonElement reply = await SendAsync("connect", new { url, count = 1, group, auth, batch = 1, timeoutMs = 20000, stopOnError = true }, TimeSpan.FromSeconds(30));
+        if (reply.GetProperty("connected").GetInt32() != 0)
+        {
+            throw new InvalidOperationException($"the socket connected to {url}; expected a CONNECT_ERROR");
+        }
+
+        string error = reply.GetProperty("failed")[0].GetProperty("error").GetString()!;
+        const string prefix = "connect_error: ";
+        return error.StartsWith(prefix, StringComparison.Ordinal) ? error[prefix.Length..] : error;
+    }
+
     /// <summary>Closes the transports of the selected sockets; with hold, they stay away until <see cref="ResumeAsync"/>.</summary>
     public async Task<int> DropAsync(object? which, bool hold) =>
         (await SendAsync("drop", new { which, hold })).GetProperty("dropped").GetInt32();
