@@ -186,9 +186,17 @@ public sealed class RegionClient : IAsyncDisposable
             throw new InvalidOperationException($"the socket connected to {url}; expected a CONNECT_ERROR");
         }
 
+        // "connect_error: <message> (last connect_error: <message>)": the message, when it was a connect_error.
         string error = reply.GetProperty("failed")[0].GetProperty("error").GetString()!;
         const string prefix = "connect_error: ";
-        return error.StartsWith(prefix, StringComparison.Ordinal) ? error[prefix.Length..] : error;
+        if (!error.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return error;
+        }
+
+        string message = error[prefix.Length..];
+        int last = message.IndexOf(" (last connect_error: ", StringComparison.Ordinal);
+        return last < 0 ? message : message[..last];
     }
 
     /// <summary>Closes the transports of the selected sockets; with hold, they stay away until <see cref="ResumeAsync"/>.</summary>
