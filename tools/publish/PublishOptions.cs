@@ -21,6 +21,7 @@ public sealed class PublishOptions
           --event prompt          event name
           --reveal-in 5s          reveal at now + 500ms / 5s / 2m (computed once, the same in every region)
           --reveal-at MS          reveal at this instant, ms since the Unix epoch
+          --answer-for 20s        answers accepted until the reveal (or now) + this; later ones are acked "closed"
           --retries 3             further attempts per region after a failure (short backoff between them)
           --timeout 5s            limit of one attempt (connect + XADD + PUBLISH) per region
           --stream gateway:prompts  stream key (the wake-up channel is <key>:wake)
@@ -46,7 +47,7 @@ public sealed class PublishOptions
     /// <summary>Parses and checks everything (regions file, data, prompt) before any region is contacted.</summary>
     public static PublishOptions Parse(string[] args, long nowUnixMs)
     {
-        string? regionsPath = null, data = null, dataFile = null, id = null, channel = null, revealIn = null, revealAt = null;
+        string? regionsPath = null, data = null, dataFile = null, id = null, channel = null, revealIn = null, revealAt = null, answerFor = null;
         string ns = PromptEntry.DefaultNamespace, ev = PromptEntry.DefaultEvent, stream = PromptStream.DefaultKey;
         int retries = 3;
         TimeSpan timeout = TimeSpan.FromSeconds(5);
@@ -66,6 +67,7 @@ public sealed class PublishOptions
                 case "--event": ev = Next(); break;
                 case "--reveal-in": revealIn = Next(); break;
                 case "--reveal-at": revealAt = Next(); break;
+                case "--answer-for": answerFor = Next(); break;
                 case "--retries":
                     retries = ParseInt(a, Next());
                     if (retries is < 0 or > 100)
@@ -148,9 +150,22 @@ public sealed class PublishOptions
             }
         }
 
+        long? answerUntilMs = null;
+        if (answerFor is not null)
+        {
+            TimeSpan window = ParseDuration("--answer-for", answerFor);
+            if (window <= TimeSpan.Zero)
+            {
+                throw new ArgumentException("--answer-for must be more than 0");
+            }
+
+            // From the reveal: the window is the time viewers have to answer once they see the prompt.
+            answerUntilMs = (revealAtMs ?? nowUnixMs) + (long)window.TotalMilliseconds;
+        }
+
         bool generated = id is null;
         id ??= Guid.CreateVersion7().ToString("N");
-        var prompt = new PromptEntry(id, ns, string.IsNullOrEmpty(channel) ? null : channel, ev, data, revealAtMs);
+        var prompt = new PromptEntry(id, ns, string.IsNullOrEmpty(channel) ? null : channel, ev, data, revealAtMs, answerUntilMs);
         if (prompt.Validate() is string error)
         {
             throw new ArgumentException("invalid prompt: " + error);

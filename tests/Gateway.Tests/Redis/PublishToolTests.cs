@@ -120,12 +120,12 @@ public sealed class PublishToolTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task RevealInIsComputedOnceAndAGeneratedIdIsPrinted()
+    public async Task RevealInAndAnswerForAreComputedOnceAndAGeneratedIdIsPrinted()
     {
         long before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         string dataFile = Path.Combine(_directory, "data.json");
         await File.WriteAllTextAsync(dataFile, """[{"q":"Later?"}]""");
-        Result r = await RunAsync("--regions", _regions, "--data-file", dataFile, "--reveal-in", "5s", "--stream", "show:prompts");
+        Result r = await RunAsync("--regions", _regions, "--data-file", dataFile, "--reveal-in", "5s", "--answer-for", "20s", "--stream", "show:prompts");
         long after = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
         Assert.Equal(0, r.ExitCode);
@@ -142,6 +142,8 @@ public sealed class PublishToolTests : IAsyncLifetime
         long revealAt = (long)west["reveal_at"];
         Assert.Equal(revealAt, (long)east["reveal_at"]);
         Assert.InRange(revealAt, before + 5000, after + 5000);
+        Assert.Equal(revealAt + 20_000, (long)west["answer_until"]);
+        Assert.Equal(revealAt + 20_000, (long)east["answer_until"]);
         Assert.Equal(0, await LengthAsync(_west, PromptStream.DefaultKey));
     }
 
@@ -163,6 +165,7 @@ public sealed class PublishToolTests : IAsyncLifetime
     [InlineData("--namespace", "chat", "ns must start with '/'")]
     [InlineData("--reveal-in", "soon", "--reveal-in")]
     [InlineData("--retries", "-1", "--retries")]
+    [InlineData("--answer-for", "0s", "--answer-for")]
     [InlineData("--bogus", "1", "unknown option --bogus")]
     public async Task OtherUsageErrorsNameTheProblem(string option, string value, string message)
     {
