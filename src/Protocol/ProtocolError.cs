@@ -17,7 +17,10 @@ public enum ProtocolError : byte
     ExpectedContinuation,
     InvalidClosePayload,
     InvalidCloseCode,
-    /// <summary>Text message or close reason not valid UTF-8 (close 1007).</summary>
+    /// <summary>
+    /// Text not valid: a text message or close reason not UTF-8, or a Socket.IO packet's JSON not UTF-8 or holding an
+    /// escaped lone surrogate (close 1007; HTTP 400 on polling).
+    /// </summary>
     InvalidUtf8,
     /// <summary>Message larger than the configured maximum (close 1009 / HTTP 413).</summary>
     MessageTooBig,
