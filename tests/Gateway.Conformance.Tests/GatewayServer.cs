@@ -27,6 +27,7 @@ public sealed class GatewayServer : IAsyncLifetime, IAsyncDisposable
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
     private readonly int _pingInterval;
+    private readonly string[] _overrides;
     private WebApplication? _app;
 
     public GatewayServer()
@@ -34,7 +35,22 @@ public sealed class GatewayServer : IAsyncLifetime, IAsyncDisposable
     {
     }
 
-    private GatewayServer(int pingInterval) => _pingInterval = pingInterval;
+    private GatewayServer(int pingInterval, params string[] overrides)
+    {
+        _pingInterval = pingInterval;
+        _overrides = overrides;
+    }
+
+    /// <summary>
+    /// A gateway of its own (dispose it), quiet as <see cref="StartQuietAsync"/>, with <paramref name="overrides"/>
+    /// (<c>--Gateway:Key=value</c>) on top of the usual settings.
+    /// </summary>
+    public static async Task<GatewayServer> StartWithAsync(params string[] overrides)
+    {
+        var server = new GatewayServer(600_000, overrides);
+        await server.InitializeAsync();
+        return server;
+    }
 
     /// <summary>
     /// A gateway of its own (dispose it) whose heartbeat never fires during a test: for the polling tests that hold a
@@ -65,6 +81,7 @@ public sealed class GatewayServer : IAsyncLifetime, IAsyncDisposable
             $"--Gateway:MaxPayload={MaxPayload}", $"--Gateway:RingCapacity={RingCapacity}", "--Gateway:MaxOutboundBytes=65536",
             "--Gateway:Cors:Origins:0=http://allowed.example", "--Gateway:Cors:Credentials=true",
             "--Logging:LogLevel:Default=Warning",
+            .. _overrides, // the command line's last value of a key wins
         ]);
         await _app.StartAsync();
         Admin.BaseAddress = new Uri($"http://127.0.0.1:{AdminPort}");

@@ -85,13 +85,7 @@ public sealed class HeartbeatAndBroadcastTests(GatewayServer server)
         await server.AssertNoConnectionsAsync();
     }
 
-    private async Task<RawClient> JoinAsync(string auth, int receiveBufferSize = 0)
-    {
-        (RawClient client, _) = await RawClient.OpenWebSocketAsync(server.Port, receiveBufferSize: receiveBufferSize);
-        await client.SendTextAsync("40" + auth);
-        Assert.StartsWith("40{\"sid\"", (await client.ReadNonPingFrameAsync()).Text);
-        return client;
-    }
+    private Task<RawClient> JoinAsync(string auth, int receiveBufferSize = 0) => RawClient.JoinAsync(server.Port, auth, receiveBufferSize);
 
     [Fact]
     public async Task Publish_ToChannel_ReachesMembersOnly_ExactlyOnce()

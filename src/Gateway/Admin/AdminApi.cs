@@ -1,4 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
+using Gateway.Broadcast;
 using Gateway.Configuration;
 using Gateway.EngineIO;
 using Gateway.Prompts;
@@ -78,12 +80,12 @@ internal static class AdminApi
                 string ns = "/";
                 if (root.TryGetProperty("namespace", out JsonElement nsElement) && nsElement.ValueKind != JsonValueKind.Null)
                 {
-                    if (nsElement.ValueKind != JsonValueKind.String)
+                    if (!TryGetText(nsElement, out string? nsText))
                     {
                         return BadRequest("namespace must be a string");
                     }
 
-                    ns = nsElement.GetString()!;
+                    ns = nsText;
                 }
 
                 int namespaceIndex = runtime.FindNamespace(ns);
@@ -95,23 +97,23 @@ internal static class AdminApi
                 string? channel = null;
                 if (root.TryGetProperty("channel", out JsonElement channelElement) && channelElement.ValueKind != JsonValueKind.Null)
                 {
-                    if (channelElement.ValueKind != JsonValueKind.String || channelElement.GetString()!.Length == 0)
+                    // A name that cannot be a channel is refused, never delivered to the whole namespace.
+                    if (!TryGetText(channelElement, out channel) || !ChannelRegistry.IsValidName(channel))
                     {
-                        return BadRequest("channel must be a non-empty string or null");
+                        runtime.Membership.Refuse(ChannelRefusal.PublishInvalidName);
+                        return BadRequest($"channel must be null or a string of 1–{ChannelRegistry.MaxNameLength} characters of valid text");
                     }
-
-                    channel = channelElement.GetString();
                 }
 
                 string eventName = "prompt";
                 if (root.TryGetProperty("event", out JsonElement eventElement) && eventElement.ValueKind != JsonValueKind.Null)
                 {
-                    if (eventElement.ValueKind != JsonValueKind.String || eventElement.GetString()!.Length == 0)
+                    if (!TryGetText(eventElement, out string? eventText) || eventText.Length == 0)
                     {
                         return BadRequest("event must be a non-empty string");
                     }
 
-                    eventName = eventElement.GetString()!;
+                    eventName = eventText;
                 }
 
                 JsonElement data;
@@ -125,9 +127,9 @@ internal static class AdminApi
                 }
 
                 string? id = null;
-                if (root.TryGetProperty("id", out JsonElement idElement) && idElement.ValueKind == JsonValueKind.String)
+                if (root.TryGetProperty("id", out JsonElement idElement) && idElement.ValueKind == JsonValueKind.String && !TryGetText(idElement, out id))
                 {
-                    id = idElement.GetString();
+                    return BadRequest("id must be valid text");
                 }
 
                 long? revealAt = null;
@@ -176,6 +178,7 @@ internal static class AdminApi
                 protocolErrors = metrics.ProtocolErrors,
                 unknownEvents = metrics.UnknownEvents,
                 channels = runtime.Channels.Count,
+                channelsRefused = metrics.ChannelsRefusedByReason(),
                 ringHead = runtime.Ring.Head,
                 redis = RedisStats(runtime),
                 process = ProcessStats(),
@@ -254,6 +257,29 @@ internal static class AdminApi
             gcCommittedBytes = gc.TotalCommittedBytes,
             gcCount = GC.CollectionCount(0),
         };
+    }
+
+    /// <summary>
+    /// A JSON string as .NET text; false for another kind, or for text that is not valid (invalid UTF-8, a lone
+    /// surrogate), on which <see cref="JsonElement.GetString"/> throws.
+    /// </summary>
+    private static bool TryGetText(JsonElement element, [NotNullWhen(true)] out string? text)
+    {
+        text = null;
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            return false;
+        }
+
+        try
+        {
+            text = element.GetString()!;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     private static IResult BadRequest(string message) =>

@@ -13,16 +13,17 @@ namespace Gateway.Broadcast;
 /// </summary>
 internal sealed class BroadcastContext : IDisposable
 {
-    public BroadcastContext(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory)
+    public BroadcastContext(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory, TimeProvider? time = null)
     {
         GatewayOptions o = options.Value;
         NamespaceNames = o.Namespaces.ToArray();
         Namespaces = NamespaceNames.Select(n => Encoding.ASCII.GetBytes(n)).ToArray();
         Metrics = new GatewayMetrics(NamespaceNames);
+        Metrics.DescribeChannelRefusals(ChannelRefusals.Names);
         Ring = new BroadcastRing(o.RingCapacity);
-        Channels = new ChannelRegistry();
+        Channels = new ChannelRegistry(o.Channels.Max, o.Channels.NewPerSecond, time);
         FanOut = new FanOut(o.FanOutWorkers, loggerFactory.CreateLogger<FanOut>());
-        Broadcaster = new Broadcaster(Ring, FanOut, Channels, Metrics, Namespaces, lateJoin: o.LateJoin.MaxAge > 0);
+        Broadcaster = new Broadcaster(Ring, FanOut, Channels, Metrics, Namespaces, lateJoinMaxAge: o.LateJoin.MaxAge ?? 0);
     }
 
     public string[] NamespaceNames { get; }

@@ -65,6 +65,8 @@ public sealed class GatewayOptions
 
     public CorsOptions Cors { get; set; } = new();
 
+    public ChannelsOptions Channels { get; set; } = new();
+
     public DiagnosticsOptions Diagnostics { get; set; } = new();
 
     public RedisOptions Redis { get; set; } = new();
@@ -136,6 +138,19 @@ public sealed class GatewayOptions
 
         /// <summary>Answers one socket may send per second (burst: twice that).</summary>
         public int PerSocketPerSecond { get; set; } = 5;
+    }
+
+    /// <summary>The channel registry's bounds: no client creating names can exhaust it for everyone.</summary>
+    public sealed class ChannelsOptions
+    {
+        /// <summary>Channel names in use at once, gateway-wide (a name is freed when its last socket leaves).</summary>
+        public int Max { get; set; } = 100_000;
+
+        /// <summary>Names one Socket.IO socket may create (join while nobody is in them) over its life.</summary>
+        public int NewPerSocket { get; set; } = 32;
+
+        /// <summary>Names created per second, gateway-wide (a token bucket; burst one second's worth).</summary>
+        public int NewPerSecond { get; set; } = 1000;
     }
 
     public sealed class CorsOptions
@@ -253,6 +268,21 @@ public sealed class GatewayOptions
         if (MaxChannelsPerSocket < 0)
         {
             yield return $"Gateway:MaxChannelsPerSocket must be >= 0 (was {MaxChannelsPerSocket}).";
+        }
+
+        if (Channels.Max < 1)
+        {
+            yield return $"Gateway:Channels:Max must be > 0 (was {Channels.Max}).";
+        }
+
+        if (Channels.NewPerSocket < 1)
+        {
+            yield return $"Gateway:Channels:NewPerSocket must be > 0 (was {Channels.NewPerSocket}).";
+        }
+
+        if (Channels.NewPerSecond < 1)
+        {
+            yield return $"Gateway:Channels:NewPerSecond must be > 0 (was {Channels.NewPerSecond}).";
         }
 
         if (RingCapacity is < 16 or > (1 << 20))

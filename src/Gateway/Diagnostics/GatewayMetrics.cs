@@ -24,6 +24,7 @@ public sealed class GatewayMetrics : IDisposable
     private readonly long[] _sessionsClosed = new long[MaxCloseReasons];
     private KeyValuePair<string, object?>[] _closeReasonTags = [];
     private long _connectionsRefused;
+    private readonly ReasonCounters _channelsRefused = new();
 
     // Redis mode.
     private long _streamEntries;
@@ -72,6 +73,7 @@ public sealed class GatewayMetrics : IDisposable
             new Measurement<long>(Volatile.Read(ref _answersWritten), new KeyValuePair<string, object?>("result", "written")),
             new Measurement<long>(Volatile.Read(ref _answersRefused), new KeyValuePair<string, object?>("result", "refused")),
         }, description: "Answers written to the answers stream, or refused");
+        _meter.CreateObservableCounter("gateway.channels.refused", _channelsRefused.Measure, description: "Channel joins and publishes refused, by reason");
     }
 
     public IReadOnlyList<string> Namespaces { get; }
@@ -191,6 +193,17 @@ public sealed class GatewayMetrics : IDisposable
     internal void MessagePublished() => Interlocked.Increment(ref _published);
 
     internal void HeartbeatTimeout() => Interlocked.Increment(ref _heartbeatTimeouts);
+
+    /// <summary>Names the channel refusals (the metric's <c>reason</c> tag), by number; number 0 (none) is not reported.</summary>
+    internal void DescribeChannelRefusals(IReadOnlyList<string> names) => _channelsRefused.Describe(names, skipFirst: true);
+
+    internal void ChannelRefused(int reason) => _channelsRefused.Increment(reason);
+
+    /// <summary>Channel refusals for the reason numbered <paramref name="reason"/>.</summary>
+    public long ChannelsRefused(int reason) => _channelsRefused.Get(reason);
+
+    /// <summary>Channel refusals by reason name (for <c>/v1/stats</c>).</summary>
+    public Dictionary<string, long> ChannelsRefusedByReason() => _channelsRefused.ByName();
 
     public void Dispose() => _meter.Dispose();
 }

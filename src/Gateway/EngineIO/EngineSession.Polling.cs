@@ -40,7 +40,7 @@ internal sealed partial class EngineSession
 
             if (_pollQueue!.WrittenCount > 0)
             {
-                RespondToPollLocked(http);
+                AnswerPollLocked(http);
                 return PollOutcome.Answered;
             }
 
@@ -74,6 +74,20 @@ internal sealed partial class EngineSession
             {
                 CloseLocked(CloseReason.PollClosedPrematurely, clientInitiated: true, WebSocketCloseCode.NormalClosure, sendClose: false);
             }
+        }
+    }
+
+    /// <summary>
+    /// Answers a GET with what is queued. A peer that sends GETs and does not read their answers piles them up in its
+    /// connection: past MaxOutboundBytes it is a slow consumer, and that connection is ended too.
+    /// </summary>
+    private void AnswerPollLocked(IPollingRequest http)
+    {
+        RespondToPollLocked(http);
+        if (http.IsOverCap(Options.MaxOutboundBytes))
+        {
+            SlowConsumerLocked(OverCap);
+            http.Abort();
         }
     }
 

@@ -195,7 +195,10 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
         ws.Write(payload);
     }
 
-    /// <summary>Sends what was queued: flush the pipe, or answer the parked poll.</summary>
+    /// <summary>
+    /// Sends what was queued: flush the pipe, or answer the parked poll. A session with more than
+    /// <c>MaxOutboundBytes</c> queued that its peer is not taking is a slow consumer, closed at once.
+    /// </summary>
     private void CommitLocked()
     {
         if (_closed)
@@ -207,7 +210,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
         {
             if (_ws!.IsOverCap(Options.MaxOutboundBytes))
             {
-                SlowConsumerLocked("outbound bytes over the cap");
+                SlowConsumerLocked(OverCap);
                 return;
             }
 
@@ -215,7 +218,11 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
         }
         else if (_parkedPoll is not null && _pollQueue!.WrittenCount > 0)
         {
-            RespondToPollLocked(_parkedPoll);
+            AnswerPollLocked(_parkedPoll);
+        }
+        else if (_pollQueue!.WrittenCount > Options.MaxOutboundBytes)
+        {
+            SlowConsumerLocked(OverCap);
         }
     }
 
@@ -226,8 +233,8 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
             return;
         }
 
-        // Pending: the socket has more than the transport's buffer unsent. Broadcasts wait (the cursor stays) until
-        // the flush completes (OnOutputFlushed); the ring's capacity bounds how long.
+        // Pending: the socket has the transport's buffer full. What is written meanwhile waits in the pipe
+        // (UnflushedBytes, capped by MaxOutboundBytes) and goes out when the flush completes (OnOutputFlushed).
         ObserveLocked(_ws.Flush());
     }
 
@@ -266,7 +273,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
 
     // ---- Broadcast ----------------------------------------------------------------------------------------------
 
-    /// <summary>Fan-out worker: copy what the ring holds for this session and send it.</summary>
+    /// <summary>Fan-out worker: copy what the ring holds for this session and send it (also while a flush is pending).</summary>
     public void PumpBroadcasts()
     {
         // Unlocked peek: most passes find most sessions already up to date only when they are not targeted.
@@ -291,6 +298,15 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
 
     bool IFanOutMember.CloseForResync() => Close(CloseReason.StreamGap, clientInitiated: false);
 
+    private const string Lapped = "lapped by the broadcast ring";
+    private const string OverCap = "queued bytes over Gateway:MaxOutboundBytes";
+
+    /// <summary>
+    /// Copies what the ring holds beyond the cursor for this session's sockets into its transport: the pipe (handed
+    /// on in chunks of MaxOutboundBytes while the socket takes bytes), or the polling queue. Whatever the ring's
+    /// capacity, a session never holds more than MaxOutboundBytes its peer is not taking: beyond that it is closed as
+    /// a slow consumer (a length comparison per copied message; nothing is allocated).
+    /// </summary>
     private void PumpLocked()
     {
         BroadcastRing ring = _runtime.Ring;
@@ -303,25 +319,21 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
 
         if (head - cursor > ring.Capacity)
         {
-            SlowConsumerLocked("lapped by the broadcast ring");
+            SlowConsumerLocked(Lapped);
             return;
         }
 
-        if (_isWebSocket ? _ws!.FlushPending : _pollQueue!.WrittenCount > Options.MaxOutboundBytes)
-        {
-            return; // resumes from the cursor when the transport drains
-        }
-
+        long maxQueued = Options.MaxOutboundBytes;
         for (long sequence = cursor; sequence < head; sequence++)
         {
-            if (ring.TryReadTarget(sequence, out int namespaceIndex, out int channelId) == RingRead.Lapped)
+            if (ring.TryReadTarget(sequence, out int namespaceIndex, out long channelId) == RingRead.Lapped)
             {
-                SlowConsumerLocked("lapped by the broadcast ring");
+                SlowConsumerLocked(Lapped);
                 return;
             }
 
             NamespaceSocket? socket = FindSocket(namespaceIndex);
-            if (socket is null || sequence < socket.JoinedAt || (channelId >= 0 && !socket.HasChannel(channelId)))
+            if (socket is null || sequence < socket.JoinedAt || (channelId != ChannelRegistry.WholeNamespace && !socket.HasChannel(channelId)))
             {
                 continue;
             }
@@ -329,7 +341,24 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
             RingRead copied;
             if (_isWebSocket)
             {
-                copied = ring.TryCopyTo(sequence, RingForm.WebSocket, _ws!.Writer);
+                ConnectionOutput ws = _ws!;
+                copied = ring.TryCopyTo(sequence, RingForm.WebSocket, ws.Writer);
+                if (copied == RingRead.Done && ws.UnflushedBytes > maxQueued)
+                {
+                    if (ws.FlushPending)
+                    {
+                        SlowConsumerLocked(OverCap);
+                        return;
+                    }
+
+                    // A long backlog (a burst between two passes) goes to the socket in chunks, so the pipe never
+                    // holds more than the cap beyond its buffer either.
+                    FlushLocked();
+                    if (_closed)
+                    {
+                        return;
+                    }
+                }
             }
             else
             {
@@ -340,12 +369,17 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
                 }
 
                 copied = ring.TryCopyTo(sequence, RingForm.Polling, queue);
+                if (copied == RingRead.Done && queue.WrittenCount > maxQueued)
+                {
+                    SlowConsumerLocked(OverCap);
+                    return;
+                }
             }
 
             if (copied == RingRead.Lapped)
             {
                 // What was appended may be torn: the session closes without sending it.
-                SlowConsumerLocked("lapped by the broadcast ring");
+                SlowConsumerLocked(Lapped);
                 return;
             }
         }
@@ -357,6 +391,8 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
     {
         _runtime.Metrics.SlowConsumer();
         Log.SlowConsumer(_runtime.Logger, Sid, reason);
+        // Over the cap the flush is pending, so no close frame can go out: the read loop aborts the connection
+        // (ConnectionOutput.IsBackedUp) instead of waiting for a peer that reads nothing.
         CloseLocked(CloseReason.SlowConsumer, clientInitiated: false, WebSocketCloseCode.PolicyViolation, sendClose: true);
     }
 

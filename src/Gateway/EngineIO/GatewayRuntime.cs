@@ -27,7 +27,7 @@ internal sealed class GatewayRuntime : IDisposable
 
     /// <summary>An embedded gateway built by hand (benchmarks, in-process tests): its own delivery pieces, no Redis.</summary>
     public GatewayRuntime(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory, TimeProvider? time = null)
-        : this(options, loggerFactory, new BroadcastContext(options, loggerFactory), time ?? TimeProvider.System)
+        : this(options, loggerFactory, new BroadcastContext(options, loggerFactory, time), time ?? TimeProvider.System)
     {
     }
 
@@ -63,8 +63,9 @@ internal sealed class GatewayRuntime : IDisposable
         Prompts = prompts;
         Recovery = recovery;
         Answers = answers;
+        Membership = new ChannelMembership(Options, Channels, Metrics);
         Events = new ApplicationEvents(
-            new PromptEvents(Options, Channels, answers, recovery, Metrics, time),
+            new PromptEvents(Options, Membership, answers, recovery, Metrics, time),
             new DiagnosticEvents(Options.Diagnostics.Echo),
             Metrics);
         OffersRecovery = recovery.Offered;
@@ -118,6 +119,9 @@ internal sealed class GatewayRuntime : IDisposable
     public BroadcastRing Ring { get; }
 
     public ChannelRegistry Channels { get; }
+
+    /// <summary>Where sockets join and leave channels (the registry's member counts follow them).</summary>
+    public ChannelMembership Membership { get; }
 
     public FanOut FanOut { get; }
 

@@ -19,6 +19,7 @@ internal sealed class ConnectionOutput
     private readonly PipeWriter _writer;
     private volatile IOutputOwner? _owner;
     private bool _flushPending;
+    private volatile bool _awaitingSocket;
     private ValueTask<FlushResult> _pendingFlush;
     private Action? _onFlushCompleted;
 
@@ -36,14 +37,22 @@ internal sealed class ConnectionOutput
     /// <summary>A flush has not completed yet: the socket has more than the transport's buffer unsent.</summary>
     public bool FlushPending => _flushPending;
 
-    /// <summary>Bytes written and not yet handed to the socket.</summary>
+    /// <summary>Bytes written and not yet handed to the transport's pipe.</summary>
     public long UnflushedBytes => _writer.UnflushedBytes;
 
     /// <summary>
-    /// Whether the output is over <paramref name="maxBytes"/> while the socket is not taking bytes: the owner's
-    /// slow-consumer policy decides what to do.
+    /// Whether the output is over <paramref name="maxBytes"/> while the socket is not taking bytes: more than that is
+    /// queued beyond the transport's buffer (which is full: the flush is pending). The owner's slow-consumer policy
+    /// decides what to do.
     /// </summary>
     public bool IsOverCap(long maxBytes) => _flushPending && _writer.UnflushedBytes > maxBytes;
+
+    /// <summary>
+    /// The last flush has not completed: the peer is not taking bytes. Read without the owner's lock (by the read loop
+    /// once the connection ends: such a connection is aborted, since neither a close frame nor the rest of its queue
+    /// would reach the peer, and a graceful close would wait for it forever).
+    /// </summary>
+    public bool IsBackedUp => _awaitingSocket;
 
     /// <summary>Makes <paramref name="owner"/> the one that writes and is told of flush completions from now on.</summary>
     public void TransferTo(IOutputOwner owner) => _owner = owner;
@@ -71,6 +80,7 @@ internal sealed class ConnectionOutput
         }
 
         _flushPending = true;
+        _awaitingSocket = true;
         _pendingFlush = flush;
         flush.GetAwaiter().UnsafeOnCompleted(_onFlushCompleted ??= OnFlushCompleted);
         return OutputState.Pending;
@@ -109,7 +119,11 @@ internal sealed class ConnectionOutput
         }
     }
 
-    private void OnFlushCompleted() => _owner?.OnOutputFlushed(this);
+    private void OnFlushCompleted()
+    {
+        _awaitingSocket = false;
+        _owner?.OnOutputFlushed(this);
+    }
 }
 
 /// <summary>The state of a <see cref="ConnectionOutput"/> after a flush.</summary>

@@ -128,6 +128,7 @@ internal sealed partial class StreamDelivery
 
         missed.Sort(static (a, b) => a.Position.CompareTo(b.Position));
         var frames = new List<PromptFrames>(missed.Count);
+        long bytes = 0;
         foreach (StreamPrompt entry in missed)
         {
             if (!encoded.TryGetValue((entry.StreamId, entry.NamespaceIndex), out PromptFrames? frame))
@@ -135,6 +136,14 @@ internal sealed partial class StreamDelivery
                 using JsonDocument data = JsonDocument.Parse(entry.Prompt.Data);
                 frame = _context.Broadcaster.Encode(entry.NamespaceIndex, entry.Prompt.Event, data.RootElement, _offsets ? entry.RawId : null);
                 encoded[(entry.StreamId, entry.NamespaceIndex)] = frame;
+            }
+
+            // More than a socket may have queued (MaxOutboundBytes) would make it a slow consumer at once: a gap too
+            // large to fill, as one of more than MaxReplay prompts.
+            bytes += frame.WebSocketFrame.Length;
+            if (bytes > _options.MaxOutboundBytes)
+            {
+                return null;
             }
 
             frames.Add(frame);

@@ -27,6 +27,13 @@ internal sealed record StreamPrompt(StreamId StreamId, string RawId, StreamPosit
             error = $"reveal_at is more than Gateway:Redis:MaxRevealAhead ({maxRevealAhead} ms) after the entry";
         }
 
+        if (error is null && prompt!.Channel is not null && !ChannelRegistry.IsValidName(prompt.Channel))
+        {
+            // Never widened to the whole namespace: a name that cannot be a channel reaches nobody.
+            context.Metrics.ChannelRefused((int)ChannelRefusal.PublishInvalidName);
+            error = $"ch must be 1–{ChannelRegistry.MaxNameLength} characters of valid text";
+        }
+
         if (error is not null)
         {
             context.Metrics.StreamInvalidEntry();

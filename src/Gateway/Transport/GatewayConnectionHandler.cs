@@ -67,6 +67,7 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
         HttpConnection? http = new(connection);
+        ConnectionOutput output = http.Output; // the same object whoever owns it later (probe, session)
         _httpPhase.TryAdd(http, 0);
         PipeReader input = connection.Transport.Input;
         WebSocketConnection? webSocket = null;
@@ -131,6 +132,15 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
             }
 
             webSocket?.OnEnded();
+        }
+
+        if (output.IsBackedUp)
+        {
+            // The peer takes no bytes (a slow consumer was closed): neither a close frame nor the rest of its queue
+            // will reach it, and the transport's graceful close would wait for it forever, holding the socket and its
+            // buffers. Reset it now.
+            connection.Abort(new ConnectionAbortedException("the peer reads nothing"));
+            linger = false;
         }
 
         if (linger)

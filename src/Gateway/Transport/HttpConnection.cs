@@ -116,6 +116,14 @@ internal sealed class HttpConnection : IPollingRequest, IOutputOwner
     /// <summary>Ends the connection without an answer to the request in progress (its read loop stops).</summary>
     public void Abort() => Context.Transport.Input.CancelPendingRead();
 
+    public bool IsOverCap(long maxBytes)
+    {
+        lock (this)
+        {
+            return Output.IsOverCap(maxBytes);
+        }
+    }
+
     /// <summary>Writes raw bytes (the 101 response, or an upgrade refusal) and flushes.</summary>
     public void WriteRaw(ReadOnlySpan<byte> bytes, bool close)
     {

@@ -21,7 +21,10 @@ public class PromptEventsTests
     private readonly NamespaceSocket _socket = new(0, "socket-1", auth: null, joinedAt: 0);
 
     private PromptEvents Events(int maxChannels = 4) =>
-        new(new GatewayOptions { MaxChannelsPerSocket = maxChannels }, _channels, EmbeddedAnswerSink.Instance, NoRecovery.Instance, _metrics, _time);
+        Events(new GatewayOptions { MaxChannelsPerSocket = maxChannels });
+
+    private PromptEvents Events(GatewayOptions options) =>
+        new(options, new ChannelMembership(options, _channels, _metrics), EmbeddedAnswerSink.Instance, NoRecovery.Instance, _metrics, _time);
 
     [Fact]
     public void Time_WithAckId_AcksTheInjectedClock()
@@ -55,6 +58,48 @@ public class PromptEventsTests
     {
         Handle(Events(), "24[\"subscribe\",42]");
         Assert.Equal(["34[{\"ok\":false,\"error\":\"invalid channel\"}]"], _replies.Sent);
+    }
+
+    [Fact]
+    public void Subscribe_MoreNewNamesThanNewPerSocket_RefusedAndCounted_ExistingNamesStillJoin()
+    {
+        var options = new GatewayOptions { MaxChannelsPerSocket = 8, Channels = { NewPerSocket = 2 } };
+        PromptEvents events = Events(options);
+        Handle(events, "21[\"subscribe\",[\"n1\",\"n2\"]]");
+        Handle(events, "22[\"unsubscribe\",[\"n1\",\"n2\"]]");
+        // Its budget is spent: a third new name is refused, though it holds none now (churn cannot refill it)...
+        Handle(events, "23[\"subscribe\",\"n3\"]");
+        Assert.Equal("33[{\"ok\":false,\"error\":\"too many new channels\"}]", _replies.Sent[^1]);
+        Assert.Equal(1, _metrics.ChannelsRefused((int)ChannelRefusal.NewPerSocket));
+        Assert.Equal(0, _channels.Count);
+
+        // ...while a name another socket brought in costs nothing.
+        var other = new NamespaceSocket(0, "socket-2", auth: null, joinedAt: 0);
+        Assert.Equal(ChannelRefusal.None, new ChannelMembership(options, _channels, _metrics).Join(other, ["shared"], joined: null));
+        Handle(events, "24[\"subscribe\",\"shared\"]");
+        Assert.Equal("34[{\"ok\":true,\"channels\":[\"shared\"]}]", _replies.Sent[^2]);
+    }
+
+    [Fact]
+    public void Subscribe_NameThatCannotBeAChannel_AnswersInvalidChannelAndCounts()
+    {
+        Handle(Events(), "21[\"subscribe\",[\"ok\",\"" + new string('x', ChannelRegistry.MaxNameLength + 1) + "\"]]");
+        Assert.Equal(["31[{\"ok\":false,\"error\":\"invalid channel\"}]"], _replies.Sent);
+        Assert.Empty(_socket.ChannelNames.ToArray());
+        Assert.Equal(1, _metrics.ChannelsRefused((int)ChannelRefusal.InvalidName));
+    }
+
+    [Fact]
+    public void Unsubscribe_LastMemberLeaves_TheNameIsFreed()
+    {
+        PromptEvents events = Events();
+        Handle(events, "2[\"subscribe\",[\"a\",\"b\"]]");
+        Assert.Equal(2, _channels.Count);
+        Handle(events, "2[\"unsubscribe\",\"a\"]");
+        Assert.Equal(1, _channels.Count);
+        Assert.Equal(ChannelRegistry.NoMembers, _channels.Find("a"));
+        new ChannelMembership(new GatewayOptions(), _channels, _metrics).LeaveAll(_socket);
+        Assert.Equal(0, _channels.Count);
     }
 
     [Fact]
@@ -114,7 +159,7 @@ public class PromptEventsTests
 
         public void Send(ReadOnlySpan<byte> socketIOPacket, List<byte[]>? attachments = null) => Sent.Add(Encoding.UTF8.GetString(socketIOPacket));
 
-        public void SendCurrentPrompts(NamespaceSocket socket, List<int> channelIds) => Sent.Add($"current prompts of {channelIds.Count} channels");
+        public void SendCurrentPrompts(NamespaceSocket socket, List<long> channelIds) => Sent.Add($"current prompts of {channelIds.Count} channels");
 
         public void CompleteAnswer(PendingAnswer answer, AnswerRefusal refusal) => Sent.Add($"completed {answer.PromptId}: {refusal}");
     }

@@ -321,7 +321,7 @@ public sealed class StreamDeliveryTests : IDisposable
         _h.Round();
 
         Delivered delivered = Assert.Single(_h.Drain());
-        Assert.Equal((0, -1, "prompt", "[]"), (delivered.NamespaceIndex, delivered.ChannelId, delivered.Event, delivered.Arguments));
+        Assert.Equal((0, -1L, "prompt", "[]"), (delivered.NamespaceIndex, delivered.ChannelId, delivered.Event, delivered.Arguments));
     }
 
     [Fact]
