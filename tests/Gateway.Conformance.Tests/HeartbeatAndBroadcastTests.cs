@@ -250,6 +250,9 @@ public sealed class ConfigurationTests
     [InlineData("--Gateway:Recovery:MaxDisconnection=0", "Gateway:Recovery:MaxDisconnection")]
     [InlineData("--Gateway:LateJoin:MaxAge=-5", "Gateway:LateJoin:MaxAge")]
     [InlineData("--Gateway:Redis:PollInterval=0", "Gateway:Redis:PollInterval")]
+    [InlineData("--Gateway:Channels:Max=0", "Gateway:Channels:Max")]
+    [InlineData("--Gateway:Channels:NewPerSocket=0", "Gateway:Channels:NewPerSocket")]
+    [InlineData("--Gateway:Channels:NewPerSecond=-1", "Gateway:Channels:NewPerSecond")]
     public void Invalid_FailsNamingTheKey(string arg, string key)
     {
         var error = Assert.Throws<GatewayApp.ConfigurationException>(() => Load(arg));

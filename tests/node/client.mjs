@@ -540,6 +540,41 @@ const scenarios = {
     check("rejected subscribe joined nothing", after?.channels, []);
   },
 
+  /**
+   * Gateway only (issue 10): a publish to a name that cannot be a channel is 400 and reaches nobody; one nobody is
+   * in reaches nobody; a socket churning new names is refused, frees what it leaves, and another client still joins
+   * a new channel and gets its prompt.
+   */
+  async "channel-refusals"() {
+    const a = connect("/", {}, "A");
+    const b = connect("/", { auth: { channels: ["cr-show"] } }, "B");
+    await Promise.all([waitConnect(a), waitConnect(b)]);
+    const got = recorder({ a, b }, "prompt");
+    step("publish to names that cannot be channels");
+    for (const channel of ["c".repeat(129), "", 42]) {
+      const res = await admin("POST", "/v1/publish", { namespace: "/", channel, event: "prompt", data: ["refused"] });
+      check(`publish to ${JSON.stringify(channel).slice(0, 12)}…: 400`, res.status, 400);
+    }
+    await publish({ namespace: "/", channel: "cr-nobody", event: "prompt", data: ["nobody"] });
+    await marker({ a, b });
+    check("nothing reached the namespace or the channel", [got.a, got.b], [[], []]);
+    step("new-name churn");
+    const c = connect("/", {}, "C");
+    await waitConnect(c);
+    const names = [...Array(32).keys()].map((i) => `cr-churn-${i}`);
+    check("32 new names ok", (await call(c, "subscribe", [names]))[0]?.ok, true);
+    check("left them", (await call(c, "unsubscribe", [names]))[0]?.channels, []);
+    check("a 33rd new name refused", (await call(c, "subscribe", ["cr-churn-more"]))[0], { ok: false, error: "too many new channels" });
+    const stats = (await admin("GET", "/v1/stats")).json;
+    checkTrue("the churned names were freed", stats?.channels <= 1, stats?.channels);
+    step("another client joins a new channel");
+    const d = connect("/", { auth: { channels: ["cr-fresh"] } }, "D");
+    await waitConnect(d);
+    const fresh = waitEvent(d, "prompt", 5000, "the prompt of cr-fresh");
+    await publish({ namespace: "/", channel: "cr-fresh", event: "prompt", data: ["fresh"] });
+    check("D got the prompt of its new channel", await fresh, ["fresh"]);
+  },
+
   /** POST /v1/disconnect drops the transport; the client reconnects by itself. */
   async reconnect() {
     const s = connect("/", {

@@ -86,6 +86,13 @@ public sealed class ScenarioTests(ServerFarm farm)
     [MemberData(nameof(ServersAndTransports))]
     public async Task ChannelsViaAuthAndSubscribe(ServerKind kind, string transport) => await RunAsync(kind, "channels", transport);
 
+    /// <summary>Issue 10: a channel's prompt reaches its members or nobody, and names are bounded and reclaimed.</summary>
+    [Theory]
+    [InlineData("websocket")]
+    [InlineData("polling")]
+    public async Task ChannelRefusals_NeverWidened_ChurnRefused_OthersStillJoin(string transport) =>
+        await RunAsync(ServerKind.Gateway, "channel-refusals", transport);
+
     [Theory]
     [InlineData(ServerKind.Reference, "default")]
     [InlineData(ServerKind.Reference, "websocket")]

@@ -289,6 +289,7 @@ public sealed class StreamDeliveryTests : IDisposable
     [InlineData("data not an array")]
     [InlineData("reveal_at not a number")]
     [InlineData("reveal_at beyond MaxRevealAhead")]
+    [InlineData("channel too long")]
     public void Accept_InvalidEntry_CountedNeverDeliveredAndTheCursorMovesPastIt(string what)
     {
         NameValueEntry[] fields = what switch
@@ -300,6 +301,8 @@ public sealed class StreamDeliveryTests : IDisposable
             "data not an array" => [new("id", "q-1"), new("data", "{\"n\":1}")],
             "reveal_at not a number" => [new("id", "q-1"), new("data", "[1]"), new("reveal_at", "soon")],
             "reveal_at beyond MaxRevealAhead" => [new("id", "q-1"), new("data", "[1]"), new("reveal_at", T0 + _h.Options.Redis.MaxRevealAhead + 1)],
+            // Never widened to the whole namespace: a name that cannot be a channel reaches nobody.
+            "channel too long" => [new("id", "q-1"), new("ch", new string('c', ChannelRegistry.MaxNameLength + 1)), new("data", "[1]")],
             _ => throw new ArgumentOutOfRangeException(nameof(what)),
         };
         _h.Add(new StreamEntry(Id(0).ToString(), fields));
@@ -312,6 +315,18 @@ public sealed class StreamDeliveryTests : IDisposable
         Assert.Equal((1, 1), (_h.Context.Metrics.StreamInvalid, _h.Context.Metrics.StreamEntries));
         Assert.Equal(Id(1), _h.Delivery.Cursor);
         Assert.Equal(0, _h.Delivery.Held);
+    }
+
+    [Fact]
+    public void Accept_ChannelNotValidText_CountedAsARefusedPublishAndNeverDelivered()
+    {
+        _h.Add(new StreamEntry(Id(0).ToString(), [new("id", "q-1"), new("ch", "room-\ud800"), new("data", "[1]")]));
+        _h.Add(Id(1), Prompt("q-2"));
+        _h.Round();
+
+        Assert.Equal(Offsets(Id(1)), _h.DrainOffsets());
+        Assert.Equal(1, _h.Context.Metrics.StreamInvalid);
+        Assert.Equal(1, _h.Context.Metrics.ChannelsRefused((int)ChannelRefusal.PublishInvalidName));
     }
 
     [Fact]
