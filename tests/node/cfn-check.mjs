@@ -2,6 +2,7 @@
 // Checks CloudFormation templates against the CloudFormation resource specification (@aws-cdk/cfnspec), the way
 // cfn-lint's core rules do, without any AWS access:
 //   node cfn-check.mjs template.yaml ...
+//   node cfn-check.mjs --dump template.yaml     (prints the template as JSON, short forms expanded)
 // Parses the YAML short forms (!Ref, !Sub, !GetAtt, ...); checks every resource type, property name, required
 // property and literal value type (nested property types too), every Ref / GetAtt / Sub reference, conditions,
 // DependsOn, and that each parameter is used. Prints one JSON line {"files":[{"file","resources","errors":[...]}]};
@@ -228,9 +229,15 @@ function checkTemplate(file) {
   return { file, resources: Object.keys(resources).length, errors };
 }
 
-const files = process.argv.slice(2);
+const args = process.argv.slice(2);
+if (args[0] === "--dump" && args.length === 2) {
+  // The template as CloudFormation reads it (short forms expanded), for tests that look at values.
+  process.stdout.write(JSON.stringify(parseTemplate(args[1])) + "\n");
+  process.exit(0);
+}
+const files = args;
 if (files.length === 0) {
-  process.stderr.write("usage: node cfn-check.mjs template.yaml ...\n");
+  process.stderr.write("usage: node cfn-check.mjs template.yaml ... | --dump template.yaml\n");
   process.exit(2);
 }
 const results = files.map(checkTemplate);
