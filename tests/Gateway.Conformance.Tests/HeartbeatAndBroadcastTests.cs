@@ -256,6 +256,9 @@ public sealed class ConfigurationTests
     [InlineData("--Gateway:Recovery:MaxDisconnection=0", "Gateway:Recovery:MaxDisconnection")]
     [InlineData("--Gateway:LateJoin:MaxAge=-5", "Gateway:LateJoin:MaxAge")]
     [InlineData("--Gateway:Redis:PollInterval=0", "Gateway:Redis:PollInterval")]
+    [InlineData("--Gateway:HealthPort=-1", "Gateway:HealthPort")]
+    [InlineData("--Gateway:HealthPort=3000", "Gateway:HealthPort")]
+    [InlineData("--Gateway:HealthPort=3001", "Gateway:HealthPort")]
     public void Invalid_FailsNamingTheKey(string arg, string key)
     {
         var error = Assert.Throws<GatewayApp.ConfigurationException>(() => Load(arg));
@@ -269,6 +272,7 @@ public sealed class ConfigurationTests
         Assert.Equal((3000, 3001, "/socket.io/", 25000, 20000, 45000, 1_000_000), (options.Port, options.AdminPort, options.Path, options.PingInterval, options.PingTimeout, options.ConnectTimeout, options.MaxPayload));
         Assert.Equal(["/"], options.Namespaces);
         Assert.False(options.RedisMode);
+        Assert.Equal(0, options.HealthPort); // off: only the admin port answers health
         Assert.Equal(0, options.LateJoin.MaxAge); // embedded: only what is published next
     }
 
