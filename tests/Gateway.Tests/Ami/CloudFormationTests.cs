@@ -141,8 +141,13 @@ public sealed class CloudFormationTests
             // No aws on PATH, no credentials, no configuration: a dry run needs none of them.
             var environment = new Dictionary<string, string?>
             {
-                ["PATH"] = "/usr/bin:/bin", ["HOME"] = work, ["AWS_ACCESS_KEY_ID"] = null, ["AWS_SECRET_ACCESS_KEY"] = null,
-                ["AWS_PROFILE"] = null, ["AWS_CONFIG_FILE"] = null, ["AWS_SHARED_CREDENTIALS_FILE"] = null,
+                ["PATH"] = "/usr/bin:/bin",
+                ["HOME"] = work,
+                ["AWS_ACCESS_KEY_ID"] = null,
+                ["AWS_SECRET_ACCESS_KEY"] = null,
+                ["AWS_PROFILE"] = null,
+                ["AWS_CONFIG_FILE"] = null,
+                ["AWS_SHARED_CREDENTIALS_FILE"] = null,
             };
             Assert.False(File.Exists("/usr/bin/aws") || File.Exists("/bin/aws"), "the test needs a PATH without the aws CLI");
 
