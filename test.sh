@@ -14,6 +14,16 @@ if ! command -v redis-server >/dev/null 2>&1; then
   fi
 fi
 
+# The machine image's checks (tests/Gateway.Tests/Ami): Debian's packer validates the Packer template, Debian's
+# systemd provides systemd-analyze (verify, security) and the system units the gateway's unit names.
+for tool in packer:packer systemd-analyze:systemd; do
+  if ! command -v "${tool%%:*}" >/dev/null 2>&1; then
+    log "installing ${tool#*:} (Debian package)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${tool#*:}" >/dev/null) ||
+      echo "warning: could not install ${tool#*:}; the ami tests will fail" >&2
+  fi
+done
+
 if [ -f tests/node/package.json ]; then
   if [ ! -d tests/node/node_modules ] || [ tests/node/package-lock.json -nt tests/node/node_modules ]; then
     log "installing npm packages (socket.io 4.8 server and client)"

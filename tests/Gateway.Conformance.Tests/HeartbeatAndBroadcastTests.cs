@@ -253,6 +253,9 @@ public sealed class ConfigurationTests
     [InlineData("--Gateway:Channels:Max=0", "Gateway:Channels:Max")]
     [InlineData("--Gateway:Channels:NewPerSocket=0", "Gateway:Channels:NewPerSocket")]
     [InlineData("--Gateway:Channels:NewPerSecond=-1", "Gateway:Channels:NewPerSecond")]
+    [InlineData("--Gateway:HealthPort=-1", "Gateway:HealthPort")]
+    [InlineData("--Gateway:HealthPort=3000", "Gateway:HealthPort")]
+    [InlineData("--Gateway:HealthPort=3001", "Gateway:HealthPort")]
     public void Invalid_FailsNamingTheKey(string arg, string key)
     {
         var error = Assert.Throws<GatewayApp.ConfigurationException>(() => Load(arg));
@@ -266,6 +269,7 @@ public sealed class ConfigurationTests
         Assert.Equal((3000, 3001, "/socket.io/", 25000, 20000, 45000, 1_000_000), (options.Port, options.AdminPort, options.Path, options.PingInterval, options.PingTimeout, options.ConnectTimeout, options.MaxPayload));
         Assert.Equal(["/"], options.Namespaces);
         Assert.False(options.RedisMode);
+        Assert.Equal(0, options.HealthPort); // off: only the admin port answers health
         Assert.Equal(0, options.LateJoin.MaxAge); // embedded: only what is published next
     }
 

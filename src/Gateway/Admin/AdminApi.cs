@@ -16,17 +16,43 @@ namespace Gateway.Admin;
 /// </summary>
 internal static class AdminApi
 {
-    public static void Map(WebApplication app, GatewayRuntime runtime, int adminPort)
+    private const string HealthPath = "/healthz";
+    private const string ReadinessPath = "/readyz";
+
+    /// <summary>
+    /// Maps the admin endpoints (admin port only) and health and readiness (also on the health port, where
+    /// <c>Gateway:HealthPort</c> is not 0 and every other path answers 404).
+    /// </summary>
+    public static void Map(WebApplication app, GatewayRuntime runtime, int adminPort, int healthPort)
     {
         GatewayOptions options = runtime.Options;
         bool stopping = false;
         app.Lifetime.ApplicationStopping.Register(() => stopping = true);
 
-        // Only requests that arrived on the admin port reach these endpoints.
+        if (healthPort != 0)
+        {
+            // The health port faces the load balancer (and so the internet): nothing but health and readiness. Decided
+            // by the port the connection arrived on, never by the Host header, which the client writes.
+            app.Use((context, next) =>
+            {
+                if (context.Connection.LocalPort == healthPort
+                    && !context.Request.Path.Equals(HealthPath, StringComparison.Ordinal)
+                    && !context.Request.Path.Equals(ReadinessPath, StringComparison.Ordinal))
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return Task.CompletedTask;
+                }
+
+                return next(context);
+            });
+        }
+
+        // Health and readiness on every port Kestrel serves (the admin port, and the health port when on); the rest
+        // only for requests that arrived on the admin port.
         RouteGroupBuilder admin = app.MapGroup("").RequireHost($"*:{adminPort}");
 
-        admin.MapGet("/healthz", () => Results.Json(new { status = "ok" }));
-        admin.MapGet("/readyz", () =>
+        app.MapGet(HealthPath, () => Results.Json(new { status = "ok" }));
+        app.MapGet(ReadinessPath, () =>
         {
             if (stopping)
             {

@@ -17,6 +17,12 @@ public sealed class GatewayOptions
     /// <summary>Address the admin port binds to: loopback unless deliberately exposed.</summary>
     public string AdminBindAddress { get; set; } = "127.0.0.1";
 
+    /// <summary>
+    /// Port serving only <c>/healthz</c> and <c>/readyz</c> on <see cref="BindAddress"/>, so a load balancer can check
+    /// readiness while the admin API stays on loopback; every other path answers 404. 0 = off.
+    /// </summary>
+    public int HealthPort { get; set; }
+
     /// <summary>When set, admin requests other than health checks need <c>Authorization: Bearer &lt;token&gt;</c>.</summary>
     public string? AdminToken { get; set; }
 
@@ -199,6 +205,15 @@ public sealed class GatewayOptions
         if (Port != 0 && Port == AdminPort)
         {
             yield return $"Gateway:AdminPort must differ from Gateway:Port (both {Port}).";
+        }
+
+        if (HealthPort is < 0 or > 65535)
+        {
+            yield return $"Gateway:HealthPort must be 0 (off) or 1–65535 (was {HealthPort}).";
+        }
+        else if (HealthPort != 0 && (HealthPort == Port || HealthPort == AdminPort))
+        {
+            yield return $"Gateway:HealthPort must differ from Gateway:Port and Gateway:AdminPort (was {HealthPort}).";
         }
 
         if (!System.Net.IPAddress.TryParse(BindAddress, out _))

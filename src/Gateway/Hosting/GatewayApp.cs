@@ -14,6 +14,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 
@@ -27,8 +29,7 @@ public static class GatewayApp
 
     public static WebApplication Build(string[] args)
     {
-        // appsettings.json sits beside the binary, wherever it is started from.
-        WebApplicationBuilder builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        WebApplicationBuilder builder = CreateBuilder(args);
         GatewayOptions options = LoadOptions(builder.Configuration);
 
         builder.Services.AddSingleton(Options.Create(options));
@@ -57,6 +58,7 @@ public static class GatewayApp
             .AddMeter(Diagnostics.GatewayMetrics.MeterName)
             .AddPrometheusExporter());
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        AddSystemdNotification(builder.Services);
         builder.WebHost.UseSockets(socket =>
         {
             // Run continuations on the thread that completed the I/O: a fan-out worker's flush performs the
@@ -71,11 +73,16 @@ public static class GatewayApp
         {
             kestrel.AddServerHeader = false;
             kestrel.Listen(IPAddress.Parse(options.AdminBindAddress), options.AdminPort, listen => listen.Protocols = HttpProtocols.Http1);
+            if (options.HealthPort != 0)
+            {
+                // On the public address, for the load balancer: AdminApi answers only /healthz and /readyz here.
+                kestrel.Listen(IPAddress.Parse(options.BindAddress), options.HealthPort, listen => listen.Protocols = HttpProtocols.Http1);
+            }
         });
 
         WebApplication app = builder.Build();
         GatewayRuntime runtime = app.Services.GetRequiredService<GatewayRuntime>();
-        AdminApi.Map(app, runtime, options.AdminPort);
+        AdminApi.Map(app, runtime, options.AdminPort, options.HealthPort);
         app.MapPrometheusScrapingEndpoint("/metrics").RequireHost($"*:{options.AdminPort}");
         app.Lifetime.ApplicationStopping.Register(() =>
         {
@@ -87,6 +94,36 @@ public static class GatewayApp
             runtime.Recovery.Flush();
         });
         return app;
+    }
+
+    private static WebApplicationBuilder CreateBuilder(string[] args)
+    {
+        try
+        {
+            // appsettings.json sits beside the binary, wherever it is started from.
+            return WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        }
+        catch (InvalidDataException ex)
+        {
+            // A configuration file that is not JSON ("Failed to load configuration from file …"): a configuration error
+            // like any other (exit code 2), which restarting cannot fix.
+            throw new ConfigurationException(ex.Message + (ex.InnerException is { } inner ? " " + inner.Message : ""));
+        }
+    }
+
+    /// <summary>
+    /// systemd's <c>Type=notify</c>: <c>READY=1</c> once the host has started (every port bound, hosted services
+    /// running), <c>STOPPING=1</c> when it stops. Only the lifetime, not <c>AddSystemd()</c>, which would also switch
+    /// console logging to systemd's text format; the configured formatter (JSON lines on the image) stays. Active when
+    /// systemd started the process, or whenever a notify socket is given, as <c>sd_notify(3)</c> reads it.
+    /// </summary>
+    private static void AddSystemdNotification(IServiceCollection services)
+    {
+        if (SystemdHelpers.IsSystemdService() || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NOTIFY_SOCKET")))
+        {
+            services.AddSingleton<ISystemdNotifier, SystemdNotifier>();
+            services.AddSingleton<IHostLifetime, SystemdLifetime>();
+        }
     }
 
     /// <summary>Binds and validates the <c>Gateway</c> section.</summary>

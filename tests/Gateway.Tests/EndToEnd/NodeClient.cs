@@ -7,7 +7,11 @@ namespace Gateway.Tests.EndToEnd;
 /// <summary>Runs tests/node/client.mjs (stock socket.io-client 4.8) and parses its JSON result.</summary>
 public static class NodeClient
 {
-    public static ProcessStartInfo StartInfo(ServerProcess server, string scenario, string transport, int timeoutMs, object? parameters)
+    public static ProcessStartInfo StartInfo(ServerProcess server, string scenario, string transport, int timeoutMs, object? parameters) =>
+        StartInfo(server.Url, server.AdminUrl, scenario, transport, timeoutMs, parameters);
+
+    /// <summary>A scenario against any gateway: its public URL and its admin URL (publish, stats).</summary>
+    public static ProcessStartInfo StartInfo(string url, string adminUrl, string scenario, string transport, int timeoutMs, object? parameters)
     {
         var psi = new ProcessStartInfo
         {
@@ -21,7 +25,7 @@ public static class NodeClient
         };
         foreach (string arg in new[]
         {
-            "client.mjs", "--scenario", scenario, "--url", server.Url, "--admin", server.AdminUrl,
+            "client.mjs", "--scenario", scenario, "--url", url, "--admin", adminUrl,
             "--transport", transport, "--timeout", timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
         })
         {
@@ -38,9 +42,13 @@ public static class NodeClient
     }
 
     /// <summary>Runs one scenario to completion (bounded by timeoutMs plus a margin) and returns its result.</summary>
-    public static async Task<ScenarioResult> RunAsync(ServerProcess server, string scenario, string transport, int timeoutMs = 20000, object? parameters = null)
+    public static Task<ScenarioResult> RunAsync(ServerProcess server, string scenario, string transport, int timeoutMs = 20000, object? parameters = null) =>
+        RunAsync(server.Url, server.AdminUrl, scenario, transport, timeoutMs, parameters);
+
+    /// <summary>Runs one scenario against the gateway at <paramref name="url"/> (admin API at <paramref name="adminUrl"/>).</summary>
+    public static async Task<ScenarioResult> RunAsync(string url, string adminUrl, string scenario, string transport, int timeoutMs = 20000, object? parameters = null)
     {
-        using var process = new Process { StartInfo = StartInfo(server, scenario, transport, timeoutMs, parameters) };
+        using var process = new Process { StartInfo = StartInfo(url, adminUrl, scenario, transport, timeoutMs, parameters) };
         process.Start();
         process.StandardInput.Close();
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
