@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Gateway.Configuration;
+using Gateway.Diagnostics;
 using Gateway.EngineIO;
 using Gateway.Prompts;
 using Microsoft.AspNetCore.Builder;
@@ -173,6 +174,7 @@ internal static class AdminApi
                 slowConsumers = metrics.SlowConsumers,
                 heartbeatTimeouts = metrics.HeartbeatTimeouts,
                 connectionsRefused = metrics.ConnectionsRefused,
+                refused = Refused(metrics),
                 protocolErrors = metrics.ProtocolErrors,
                 unknownEvents = metrics.UnknownEvents,
                 channels = runtime.Channels.Count,
@@ -213,6 +215,18 @@ internal static class AdminApi
 
             return Results.Json(new { disconnected = runtime.DisconnectNamespace(index) });
         });
+    }
+
+    // Every refusal reason, by its label (0 included: a dashboard sees every key from the start).
+    private static Dictionary<string, long> Refused(GatewayMetrics metrics)
+    {
+        var refused = new Dictionary<string, long>(RefusalReasons.Count, StringComparer.Ordinal);
+        for (int i = 0; i < RefusalReasons.Count; i++)
+        {
+            refused[RefusalReasons.Labels[i]] = metrics.Refused((RefusalReason)i);
+        }
+
+        return refused;
     }
 
     private static object? RedisStats(GatewayRuntime runtime)

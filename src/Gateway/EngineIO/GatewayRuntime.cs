@@ -68,6 +68,7 @@ internal sealed class GatewayRuntime : IDisposable
             new DiagnosticEvents(Options.Diagnostics.Echo),
             Metrics);
         OffersRecovery = recovery.Offered;
+        Admission = new Admission(this);
     }
 
     public ILoggerFactory LoggerFactory { get; }
@@ -122,6 +123,9 @@ internal sealed class GatewayRuntime : IDisposable
     public FanOut FanOut { get; }
 
     public TimingWheel Wheel { get; }
+
+    /// <summary>Connection and session limits, and the refusal every limit answers with.</summary>
+    public Admission Admission { get; }
 
     public Broadcaster Broadcaster { get; }
 
