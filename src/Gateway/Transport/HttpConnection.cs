@@ -110,6 +110,7 @@ internal sealed class HttpConnection : WheelEntry, IPollingRequest, IOutputOwner
     {
         lock (this)
         {
+            _waitingSince = _runtime.Wheel.Now; // the wait for the next head starts with this answer
             WriteHead(status, contentType, body.Length, extraHeaders);
             if (!body.IsEmpty)
             {
@@ -180,7 +181,11 @@ internal sealed class HttpConnection : WheelEntry, IPollingRequest, IOutputOwner
     // ---- Deadlines ------------------------------------------------------------------------------------------------
 
     /// <summary>Starts the connection's deadlines (once, when its read loop starts).</summary>
-    public void StartDeadlines() => _runtime.Wheel.Schedule(this, _waitingSince + Limits.RequestHeadTimeout);
+    public void StartDeadlines() => _runtime.Wheel.Schedule(this, _waitingSince + Math.Min(CheckPeriodMs, Limits.RequestHeadTimeout));
+
+    // Unless held by a poll, a connection's deadlines are looked at this often: a body that starts meanwhile is
+    // timed from its start, not from the next head deadline.
+    private const int CheckPeriodMs = 1000;
 
     private GatewayOptions.LimitsOptions Limits => _runtime.Options.Limits;
 
@@ -282,7 +287,9 @@ internal sealed class HttpConnection : WheelEntry, IPollingRequest, IOutputOwner
 
             if (ParkedFor is not null)
             {
-                return now + limits.RequestHeadTimeout; // a held poll: its session's heartbeat ends it
+                // A held poll: its session's heartbeat ends it. Once answered, the idle deadline counts from the answer
+                // (it may be seen up to one RequestHeadTimeout late).
+                return now + limits.RequestHeadTimeout;
             }
 
             if (_bodySince >= 0)
@@ -296,14 +303,13 @@ internal sealed class HttpConnection : WheelEntry, IPollingRequest, IOutputOwner
                     return -1;
                 }
 
-                // The rate is checked once a second.
-                return Math.Min(_bodySince + limits.RequestBodyTimeout, now + 1000);
+                return Math.Min(_bodySince + limits.RequestBodyTimeout, now + CheckPeriodMs);
             }
 
             long deadline = _waitingSince + limits.RequestHeadTimeout;
             if (now < deadline)
             {
-                return deadline;
+                return Math.Min(deadline, now + CheckPeriodMs);
             }
 
             // Idle since its accept or its last response: closed without a word (as Kestrel); a head begun gets 408.
@@ -332,6 +338,7 @@ internal sealed class HttpConnection : WheelEntry, IPollingRequest, IOutputOwner
     {
         lock (this)
         {
+            _waitingSince = _runtime.Wheel.Now;
             Output.Writer.Write(bytes);
             CloseAfterResponse |= close;
             Output.Flush();
