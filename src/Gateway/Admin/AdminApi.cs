@@ -175,6 +175,12 @@ internal static class AdminApi
                 heartbeatTimeouts = metrics.HeartbeatTimeouts,
                 connectionsRefused = metrics.ConnectionsRefused,
                 refused = Refused(metrics),
+                admission = new
+                {
+                    tcpConnections = runtime.Admission.Connections,
+                    maxConnections = runtime.Admission.MaxConnections,
+                    pendingBodyBytes = runtime.Admission.PendingBodyBytes,
+                },
                 protocolErrors = metrics.ProtocolErrors,
                 unknownEvents = metrics.UnknownEvents,
                 channels = runtime.Channels.Count,
