@@ -45,7 +45,8 @@ public sealed class GatewayOptions
     public int MaxRequestHeadLength { get; set; } = 8192;
 
     /// <summary>
-    /// Open TCP connections on the public port; beyond it a new one gets HTTP 503 and is closed. 0 = automatic: the
+    /// TCP connections plus polling sessions on the public port; at the cap a new connection evicts the oldest one that
+    /// has sent no request head, or gets HTTP 503 (a handshake too). 0 = automatic: the
     /// process's open-files limit less the descriptors open at start less a reserve, so that the runtime never runs
     /// out of descriptors (reading <c>/proc</c>, loading an assembly) and the gateway stays up at the limit.
     /// </summary>

@@ -33,6 +33,7 @@ internal sealed class HttpConnection : WheelEntry, IPollingRequest, IOutputOwner
     private long _bodyReceived;
     private long _bodyReserved;
     private bool _timedOut;
+    private EngineSession? _parkedFor;
     private volatile bool _detached;
 
     public HttpConnection(ConnectionContext context, GatewayRuntime runtime)
@@ -73,8 +74,22 @@ internal sealed class HttpConnection : WheelEntry, IPollingRequest, IOutputOwner
     /// <summary>The connection's output, passed on to the WebSocket probe and the session after an upgrade.</summary>
     public ConnectionOutput Output { get; }
 
-    /// <summary>The session whose GET this connection holds, if any.</summary>
-    public EngineSession? ParkedFor { get; set; }
+    /// <summary>
+    /// The session whose GET this connection holds, if any. Set and cleared under this connection's lock with the
+    /// start of the wait for the next head, so that a deadline never sees a poll just answered as idle since its head.
+    /// </summary>
+    public EngineSession? ParkedFor
+    {
+        get => _parkedFor;
+        set
+        {
+            lock (this)
+            {
+                _parkedFor = value;
+                _waitingSince = _runtime.Wheel.Now;
+            }
+        }
+    }
 
     /// <summary>The session whose POST this connection is receiving (head read, body not yet complete), if any.</summary>
     public EngineSession? DataFor { get; set; }

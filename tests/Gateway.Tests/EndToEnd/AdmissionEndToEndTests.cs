@@ -219,16 +219,21 @@ public sealed class AdmissionEndToEndTests
     [Fact(Timeout = 120_000)]
     public async Task AcceptRate_HandshakesBeyondTheBucketGet503_EstablishedSocketsUntouched()
     {
-        const int rate = 5, burst = Viewers + 20;
-        // Started before the gateway: at least as old as its token bucket.
-        var clock = Stopwatch.StartNew();
+        // 1 token a second: however slowly this machine runs the test (within its timeout), the 200 handshakes at once
+        // below outnumber what the viewers left of the burst plus what the rate adds meanwhile.
+        const int rate = 1, burst = Viewers + 20, attempts = 200;
+        var clock = Stopwatch.StartNew(); // started before the gateway: at least as old as its token bucket
         await using Show show = await Show.StartAsync(Viewers, $"--Gateway:Limits:AcceptRate={rate}", $"--Gateway:Limits:AcceptBurst={burst}");
-        int accepted = 0, refused = 0;
-        for (int i = 0; i < 100; i++)
+        string[] answers = await Task.WhenAll(Enumerable.Range(0, attempts).Select(async i =>
         {
             using Socket client = await RawHttp.ConnectAsync(show.Gateway.Port);
             await RawHttp.SendAsync(client, i % 2 == 0 ? RawHttp.PollingHandshake : RawHttp.WebSocketHandshake);
-            string answer = await RawHttp.ReadResponseAsync(client);
+            return await RawHttp.ReadResponseAsync(client);
+        }));
+
+        int accepted = 0, refused = 0;
+        foreach (string answer in answers)
+        {
             if (answer.StartsWith("HTTP/1.1 503", StringComparison.Ordinal))
             {
                 Assert.True(RawHttp.RetryAfter(answer) >= 1, answer);
