@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using Gateway.Broadcast;
 using Gateway.Configuration;
+using Gateway.Diagnostics;
 using Gateway.EngineIO;
 using Gateway.Prompts;
 using Microsoft.AspNetCore.Builder;
@@ -201,6 +202,13 @@ internal static class AdminApi
                 slowConsumers = metrics.SlowConsumers,
                 heartbeatTimeouts = metrics.HeartbeatTimeouts,
                 connectionsRefused = metrics.ConnectionsRefused,
+                refused = Refused(metrics),
+                admission = new
+                {
+                    tcpConnections = runtime.Admission.Connections,
+                    maxConnections = runtime.Admission.MaxConnections,
+                    pendingBodyBytes = runtime.Admission.PendingBodyBytes,
+                },
                 protocolErrors = metrics.ProtocolErrors,
                 unknownEvents = metrics.UnknownEvents,
                 channels = runtime.Channels.Count,
@@ -242,6 +250,18 @@ internal static class AdminApi
 
             return Results.Json(new { disconnected = runtime.DisconnectNamespace(index) });
         });
+    }
+
+    // Every refusal reason, by its label (0 included: a dashboard sees every key from the start).
+    private static Dictionary<string, long> Refused(GatewayMetrics metrics)
+    {
+        var refused = new Dictionary<string, long>(RefusalReasons.Count, StringComparer.Ordinal);
+        for (int i = 0; i < RefusalReasons.Count; i++)
+        {
+            refused[RefusalReasons.Labels[i]] = metrics.Refused((RefusalReason)i);
+        }
+
+        return refused;
     }
 
     private static object? RedisStats(GatewayRuntime runtime)

@@ -51,7 +51,8 @@ public sealed class GatewayOptions
     public int MaxRequestHeadLength { get; set; } = 8192;
 
     /// <summary>
-    /// Open TCP connections on the public port; beyond it a new one gets HTTP 503 and is closed. 0 = automatic: the
+    /// TCP connections plus polling sessions on the public port; at the cap a new connection evicts the oldest one that
+    /// has sent no request head, or gets HTTP 503 (a handshake too). 0 = automatic: the
     /// process's open-files limit less the descriptors open at start less a reserve, so that the runtime never runs
     /// out of descriptors (reading <c>/proc</c>, loading an assembly) and the gateway stays up at the limit.
     /// </summary>
@@ -72,6 +73,7 @@ public sealed class GatewayOptions
     public CorsOptions Cors { get; set; } = new();
 
     public ChannelsOptions Channels { get; set; } = new();
+    public LimitsOptions Limits { get; set; } = new();
 
     public DiagnosticsOptions Diagnostics { get; set; } = new();
 
@@ -157,6 +159,46 @@ public sealed class GatewayOptions
 
         /// <summary>Names created per second, gateway-wide (a token bucket; burst one second's worth).</summary>
         public int NewPerSecond { get; set; } = 1000;
+    }
+
+    /// <summary>Admission: what a connection may cost before it is a viewer, and how fast sessions may arrive.</summary>
+    public sealed class LimitsOptions
+    {
+        /// <summary>
+        /// Milliseconds a connection may take to send a complete request head, from its accept or from the end of its
+        /// previous request (an idle keep-alive connection); then it is closed (slowloris, idle sockets).
+        /// </summary>
+        public int RequestHeadTimeout { get; set; } = 10_000;
+
+        /// <summary>Milliseconds a request body (a polling POST) may take from its head to its last byte.</summary>
+        public int RequestBodyTimeout { get; set; } = 30_000;
+
+        /// <summary>
+        /// Bytes per second a request body must average once <see cref="RequestBodyGracePeriod"/> has passed
+        /// (Kestrel's MinRequestBodyDataRate); 0 = no rate check.
+        /// </summary>
+        public int MinRequestBodyDataRate { get; set; } = 240;
+
+        /// <summary>Milliseconds a request body may take before <see cref="MinRequestBodyDataRate"/> applies.</summary>
+        public int RequestBodyGracePeriod { get; set; } = 5000;
+
+        /// <summary>
+        /// Bytes all incomplete request bodies may hold together (each reserves its Content-Length while it arrives);
+        /// a body beyond it gets 503.
+        /// </summary>
+        public long MaxPendingBodyBytes { get; set; } = 64L << 20;
+
+        /// <summary>New Engine.IO sessions per second for this instance (token bucket); 0 = no limit.</summary>
+        public int AcceptRate { get; set; }
+
+        /// <summary>Sessions that may start at once when the bucket is full; 0 = <see cref="AcceptRate"/>.</summary>
+        public int AcceptBurst { get; set; }
+
+        /// <summary>TCP connections plus polling sessions of one client address; 0 = no limit (carrier NAT: be generous).</summary>
+        public int MaxConnectionsPerIp { get; set; }
+
+        /// <summary>Milliseconds a refused client is told to wait (<c>Retry-After</c>, jittered ±50 %, whole seconds, at least 1).</summary>
+        public int RetryAfter { get; set; } = 5000;
     }
 
     public sealed class CorsOptions
@@ -372,6 +414,25 @@ public sealed class GatewayOptions
         if (Answers.PerSocketPerSecond < 1)
         {
             yield return $"Gateway:Answers:PerSocketPerSecond must be > 0 (was {Answers.PerSocketPerSecond}).";
+        }
+
+        foreach ((string key, long value, long min) in new[]
+        {
+            ("RequestHeadTimeout", (long)Limits.RequestHeadTimeout, 1L), ("RequestBodyTimeout", Limits.RequestBodyTimeout, 1L),
+            ("MinRequestBodyDataRate", Limits.MinRequestBodyDataRate, 0L), ("RequestBodyGracePeriod", Limits.RequestBodyGracePeriod, 0L),
+            ("MaxPendingBodyBytes", Limits.MaxPendingBodyBytes, MaxPayload), ("AcceptRate", Limits.AcceptRate, 0L), ("AcceptBurst", Limits.AcceptBurst, 0L),
+            ("MaxConnectionsPerIp", Limits.MaxConnectionsPerIp, 0L), ("RetryAfter", Limits.RetryAfter, 1000L),
+        })
+        {
+            if (value < min)
+            {
+                yield return $"Gateway:Limits:{key} must be >= {min} (was {value}).";
+            }
+        }
+
+        if (Limits.RetryAfter > 3_600_000)
+        {
+            yield return $"Gateway:Limits:RetryAfter must be <= 3600000 ms (was {Limits.RetryAfter}).";
         }
 
         for (int i = 0; i < Cors.Origins.Count; i++)

@@ -23,8 +23,11 @@ public sealed class GatewayMetrics : IDisposable
     // Indexed by the close reason's number; its names come from the layer that defines the reasons.
     private readonly long[] _sessionsClosed = new long[MaxCloseReasons];
     private KeyValuePair<string, object?>[] _closeReasonTags = [];
-    private long _connectionsRefused;
     private readonly ReasonCounters _channelsRefused = new();
+    // Indexed by RefusalReason.
+    private readonly long[] _refused = new long[RefusalReasons.Count];
+    private readonly KeyValuePair<string, object?>[] _refusalTags =
+        RefusalReasons.Labels.Select(label => new KeyValuePair<string, object?>("reason", label)).ToArray();
 
     // Redis mode.
     private long _streamEntries;
@@ -57,7 +60,7 @@ public sealed class GatewayMetrics : IDisposable
         _meter.CreateObservableCounter("gateway.protocol_errors", () => Volatile.Read(ref _protocolErrors), description: "Connections ended for bad input");
         _meter.CreateObservableCounter("gateway.published", () => Volatile.Read(ref _published), description: "Messages put into the broadcast ring");
         _meter.CreateObservableCounter("gateway.heartbeat_timeouts", () => Volatile.Read(ref _heartbeatTimeouts), description: "Sessions closed for a missing pong");
-        _meter.CreateObservableCounter("gateway.connections_refused", () => Volatile.Read(ref _connectionsRefused), description: "TCP connections answered 503 at Gateway:MaxConnections");
+        _meter.CreateObservableCounter("gateway.connections.refused", RefusedByReason, description: "Connections and handshakes refused (503, 403) or closed before they became viewers, by reason");
         _meter.CreateObservableCounter("gateway.stream.entries", () => Volatile.Read(ref _streamEntries), description: "Prompt stream entries delivered into the ring");
         _meter.CreateObservableCounter("gateway.stream.duplicates", () => Volatile.Read(ref _streamDuplicates), description: "Prompt stream entries skipped: prompt id already delivered");
         _meter.CreateObservableCounter("gateway.stream.invalid", () => Volatile.Read(ref _streamInvalid), description: "Prompt stream entries skipped: not a valid prompt");
@@ -94,9 +97,36 @@ public sealed class GatewayMetrics : IDisposable
 
     public long HeartbeatTimeouts => Volatile.Read(ref _heartbeatTimeouts);
 
-    public long ConnectionsRefused => Volatile.Read(ref _connectionsRefused);
+    /// <summary>Every refusal, whatever its reason.</summary>
+    public long ConnectionsRefused
+    {
+        get
+        {
+            long total = 0;
+            for (int i = 0; i < _refused.Length; i++)
+            {
+                total += Volatile.Read(ref _refused[i]);
+            }
 
-    internal void ConnectionRefused() => Interlocked.Increment(ref _connectionsRefused);
+            return total;
+        }
+    }
+
+    /// <summary>Refusals for <paramref name="reason"/>.</summary>
+    public long Refused(RefusalReason reason) => Volatile.Read(ref _refused[(int)reason]);
+
+    internal void Refusal(RefusalReason reason) => Interlocked.Increment(ref _refused[(int)reason]);
+
+    private IEnumerable<Measurement<long>> RefusedByReason()
+    {
+        var measurements = new Measurement<long>[_refused.Length];
+        for (int i = 0; i < measurements.Length; i++)
+        {
+            measurements[i] = new Measurement<long>(Volatile.Read(ref _refused[i]), _refusalTags[i]);
+        }
+
+        return measurements;
+    }
 
     public long SessionsOpened => Volatile.Read(ref _sessionsOpened);
 

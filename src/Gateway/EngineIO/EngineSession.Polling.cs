@@ -298,6 +298,7 @@ internal sealed partial class EngineSession
             // Still addressable by sid (until closed), as engine.io: a poll now gets "Bad request" (transport
             // mismatch) and a second upgrade is accepted, then closed.
             _runtime.Metrics.SessionUpgraded();
+            ReleaseAddressLocked();
 
             // Re-encode the queued polling records as WebSocket messages (a cold path: once per upgrade).
             var decoded = new PooledBufferWriter(0);

@@ -43,6 +43,9 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
 
     private long _cursor;
 
+    // A polling session's count of its client address (Gateway:Limits:MaxConnectionsPerIp), until it upgrades or closes.
+    private ClientAddress? _address;
+
     // Heartbeat (the wheel's clock: TimingWheel.Now).
     private readonly long _openedAt;
     private long _nextPingAt;
@@ -92,6 +95,16 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
 
     /// <summary>A new Engine.IO / Socket.IO id (<see cref="SessionIds.New"/>).</summary>
     public static string NewId() => SessionIds.New();
+
+    /// <summary>Gives the session its count of its client address (from <see cref="Admission.AdmitSession"/>), before <see cref="Start"/>.</summary>
+    public void HoldAddress(ClientAddress? address) => _address = address;
+
+    /// <summary>Gives back the session's count of its client address: it upgraded (its connection counts) or closed.</summary>
+    private void ReleaseAddressLocked()
+    {
+        _runtime.Admission.Release(_address);
+        _address = null;
+    }
 
     /// <summary>Starts heartbeats and broadcasts. Call once, after the open packet is on its way.</summary>
     public void Start()
@@ -547,6 +560,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
 
         LeaveAllNamespacesLocked();
         _pendingBinary = null;
+        ReleaseAddressLocked();
         _runtime.Metrics.SessionClosed(_isWebSocket, (int)reason);
 
         // The wheel and the fan-out drop closed sessions lazily (at the next tick / pass): keep only this object

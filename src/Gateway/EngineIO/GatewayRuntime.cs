@@ -69,6 +69,7 @@ internal sealed class GatewayRuntime : IDisposable
             new DiagnosticEvents(Options.Diagnostics.Echo),
             Metrics);
         OffersRecovery = recovery.Offered;
+        Admission = new Admission(this);
     }
 
     public ILoggerFactory LoggerFactory { get; }
@@ -126,6 +127,9 @@ internal sealed class GatewayRuntime : IDisposable
     public FanOut FanOut { get; }
 
     public TimingWheel Wheel { get; }
+
+    /// <summary>Connection and session limits, and the refusal every limit answers with.</summary>
+    public Admission Admission { get; }
 
     public Broadcaster Broadcaster { get; }
 

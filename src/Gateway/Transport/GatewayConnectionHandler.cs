@@ -25,10 +25,17 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
 {
     private readonly GatewayRuntime _runtime;
 
+    private readonly FreshConnections _fresh = new();
+    private int _lingeringRefusals;
+
     public GatewayConnectionHandler(GatewayRuntime runtime)
     {
         _runtime = runtime;
+        runtime.Admission.SetIdleEviction(EvictOldestFresh);
     }
+
+    /// <summary>Connections that have sent no complete request head yet (evictable at the cap).</summary>
+    internal int FreshConnections => _fresh.Count;
 
     // engine.io Server.errors / errorMessages.
     private enum EngineIOError
@@ -64,17 +71,101 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
         }
     }
 
-    public override async Task OnConnectedAsync(ConnectionContext connection)
+    /// <summary>
+    /// A connection was accepted: counted against <c>Gateway:MaxConnections</c> (evicting the oldest connection that
+    /// has sent no request head when the cap is full). Null: refuse it (<see cref="RefuseAcceptedAsync"/>).
+    /// </summary>
+    public HttpConnection? TryAccept(ConnectionContext connection)
     {
-        HttpConnection? http = new(connection);
-        ConnectionOutput output = http.Output; // the same object whoever owns it later (probe, session)
+        var http = new HttpConnection(connection, _runtime);
+        return _runtime.Admission.TryAddConnection(ref http.Quota) ? http : null;
+    }
+
+    public override Task OnConnectedAsync(ConnectionContext connection) =>
+        TryAccept(connection) is HttpConnection http ? RunAsync(http) : RefuseAcceptedAsync(connection);
+
+    // At the cap, a new connection makes room by closing the connection that has waited longest for its first head.
+    private bool EvictOldestFresh()
+    {
+        HttpConnection? victim = _fresh.TakeOldest();
+        if (victim is null)
+        {
+            return false;
+        }
+
+        _runtime.Admission.ReleaseSlot(ref victim.Quota);
+        _runtime.Metrics.Refusal(RefusalReason.EvictedIdle);
+        victim.Abort();
+        return true;
+    }
+
+    /// <summary>Most refused connections draining their input at once (beyond: closed at once).</summary>
+    private const int MaxLingeringRefusals = 1024;
+
+    /// <summary>
+    /// A connection refused at the cap, before its request was read: 503 with Retry-After, then a short lingering
+    /// close (the request arriving after our close would otherwise make the kernel reset the connection, and the
+    /// client might see the reset instead of the 503).
+    /// </summary>
+    public async Task RefuseAcceptedAsync(ConnectionContext connection)
+    {
+        try
+        {
+            PipeWriter output = connection.Transport.Output;
+            int length = _runtime.Admission.WriteRefusal(RefusalReason.MaxConnections, output.GetSpan(Admission.MaxRefusalLength));
+            output.Advance(length);
+            await output.FlushAsync();
+        }
+        catch (Exception e) when (e is IOException or ConnectionResetException or ObjectDisposedException or InvalidOperationException)
+        {
+            return;
+        }
+
+        await LingerRefusedAsync(connection);
+    }
+
+    // A refusal written before the request was read: a lingering close, when not too many already linger.
+    private async Task LingerRefusedAsync(ConnectionContext connection)
+    {
+        try
+        {
+            if (Interlocked.Increment(ref _lingeringRefusals) <= MaxLingeringRefusals)
+            {
+                await LingerAsync(connection);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _lingeringRefusals);
+        }
+    }
+
+    /// <summary>
+    /// Runs an accepted connection (<see cref="TryAccept"/>) until it ends; its admission counts go with it. One async
+    /// method for the connection's whole life (a second one would be a second state machine per socket).
+    /// </summary>
+    public async Task RunAsync(HttpConnection accepted)
+    {
+        ConnectionContext connection = accepted.Context;
+        HttpConnection? http = accepted;
+        ConnectionOutput output = accepted.Output; // the same object whoever owns it later (probe, session)
+        _fresh.Add(accepted);
+        accepted.StartDeadlines();
         _httpPhase.TryAdd(http, 0);
         PipeReader input = connection.Transport.Input;
         WebSocketConnection? webSocket = null;
         bool linger = false;
+        bool refused = false;
         try
         {
-            while (true)
+            // The client's address is final here (a PROXY protocol header, when read, comes before).
+            refused = !_runtime.Admission.TryAdmitAddress(ref accepted.Quota, accepted.ClientAddress);
+            if (refused)
+            {
+                accepted.Refuse(RefusalReason.MaxConnectionsPerIp);
+            }
+
+            while (!refused)
             {
                 ReadResult result = await input.ReadAsync();
                 ReadOnlySequence<byte> buffer = result.Buffer;
@@ -96,6 +187,7 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
                             upgradedNow = true;
                             stop = false;
                             _httpPhase.TryRemove(http, out _);
+                            http.Detach();
                             http = null;
                         }
                     }
@@ -132,6 +224,9 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
             }
 
             webSocket?.OnEnded();
+            _fresh.Remove(accepted);
+            accepted.Detach();
+            _runtime.Admission.ConnectionEnded(ref accepted.Quota);
         }
 
         if (output.IsBackedUp)
@@ -146,6 +241,10 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
         if (linger)
         {
             await LingerAsync(connection);
+        }
+        else if (refused)
+        {
+            await LingerRefusedAsync(connection);
         }
     }
 
@@ -209,6 +308,7 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
                     return true;
                 }
 
+                http.OnPartialHead();
                 return inputEnded;
             }
 
@@ -240,6 +340,18 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
                     return true;
                 }
 
+                if (!http.OnHeadReceived())
+                {
+                    return true; // timed out meanwhile
+                }
+
+                if (!http.SentHead)
+                {
+                    // A head: from now on a client, not a connection to evict at the cap.
+                    http.SentHead = true;
+                    _fresh.Remove(http);
+                }
+
                 if (!head.TransferEncoding.IsEmpty)
                 {
                     // Polling clients send Content-Length; chunked request bodies are not accepted here.
@@ -251,9 +363,17 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
                 bool tooLarge = bodyLength > options.MaxPayload;
                 if (!tooLarge && buffer.Length < headLength + bodyLength)
                 {
-                    // Wait for the body; a POST on a session is in progress from now on (engine.io's dataReq).
+                    // Wait for the body, within its deadline and the memory incomplete bodies may hold together; a POST
+                    // on a session is in progress from now on (engine.io's dataReq).
+                    if (!http.OnPartialBody(bodyLength, buffer.Length - headLength))
+                    {
+                        return http.Refuse(RefusalReason.PendingBodyBytes);
+                    }
+
                     return !TryBeginDataRequest(http, ref head) || inputEnded;
                 }
+
+                http.OnBodyDone();
 
                 ReadOnlySpan<byte> body = default;
                 if (!tooLarge && bodyLength > 0)
@@ -362,6 +482,12 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
             return true;
         }
 
+        if (upgrade && !head.Origin.IsEmpty && _runtime.CorsOrigins.Length > 0 && http.AllowedOrigin is null)
+        {
+            // Cross-site WebSocket hijacking: browsers send Origin on an upgrade and enforce no CORS on its answer.
+            return http.Refuse(RefusalReason.Origin);
+        }
+
         if (head.Method == HttpMethod.Options && _runtime.Options.Cors.Origins.Count > 0)
         {
             RespondPreflight(http, head.AccessControlRequestHeaders);
@@ -418,23 +544,21 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
             return Reject(http, upgrade, EngineIOError.UnsupportedProtocolVersion);
         }
 
-        if (_runtime.Stopping)
+        if (isPolling && upgrade)
         {
-            // Shutting down: a session opened now would be cut a moment later without its recovery record; the
-            // client's backoff brings it to a gateway that stays (or to this one restarted).
-            http.KeepAlive = false;
-            http.Respond(503, "application/json"u8, "{\"message\":\"server shutting down\"}"u8);
-            return true;
+            return Reject(http, upgrade, EngineIOError.BadRequest);
+        }
+
+        // Admission, before any session state: the cap, the accept rate, the address, handshakes per connection.
+        if (_runtime.Admission.AdmitSession(ref http.Quota, isPolling, out ClientAddress? sessionAddress) is RefusalReason refused)
+        {
+            return http.Refuse(refused);
         }
 
         if (isPolling)
         {
-            if (upgrade)
-            {
-                return Reject(http, upgrade, EngineIOError.BadRequest);
-            }
-
             var session = EngineSession.ForPolling(_runtime);
+            session.HoldAddress(sessionAddress);
             session.Start();
             PooledBufferWriter open = new(256);
             session.WriteOpenPacket(open);
