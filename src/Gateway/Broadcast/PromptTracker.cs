@@ -134,6 +134,9 @@ internal sealed class PromptTracker
     private void Complete(PromptRecord record)
     {
         record.Finish(_metrics.SlowConsumers);
+        Log.PromptLifecycle(
+            _logger, record.Id, record.StreamId, record.Namespace, record.Channel, record.Event, record.PublishedAt, record.RevealAt,
+            record.Recipients, record.FirstWriteMs, record.LastWriteMs, record.SlowConsumers, record.StreamLagMs);
         if (record.Sequence <= Volatile.Read(ref _newest) - Kept)
         {
             Evict(record.Sequence);

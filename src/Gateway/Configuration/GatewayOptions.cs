@@ -156,6 +156,9 @@ public sealed class GatewayOptions
         /// lifecycle log line and the fan-out histogram. Off only to measure what it costs.
         /// </summary>
         public bool PromptLifecycle { get; set; } = true;
+
+        /// <summary>Interval of the aggregate traffic log line (ms; 0 = off). Written only when something changed.</summary>
+        public int TrafficLogInterval { get; set; } = 10_000;
     }
 
     /// <summary>Fills defaults that depend on other values.</summary>
@@ -328,6 +331,11 @@ public sealed class GatewayOptions
         if (Answers.MaxPending < 1)
         {
             yield return $"Gateway:Answers:MaxPending must be > 0 (was {Answers.MaxPending}).";
+        }
+
+        if (Diagnostics.TrafficLogInterval < 0)
+        {
+            yield return $"Gateway:Diagnostics:TrafficLogInterval must be >= 0 ms (was {Diagnostics.TrafficLogInterval}).";
         }
 
         if (Answers.PerSocketPerSecond < 1)

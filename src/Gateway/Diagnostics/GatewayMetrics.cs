@@ -20,6 +20,7 @@ public sealed class GatewayMetrics : IDisposable
     private long _published;
     private long _heartbeatTimeouts;
     private long _sessionsOpened;
+    private long _sessionsUpgraded;
     // Indexed by the close reason's number; its names come from the layer that defines the reasons.
     private readonly long[] _sessionsClosed = new long[MaxCloseReasons];
     private KeyValuePair<string, object?>[] _closeReasonTags = [];
@@ -50,6 +51,7 @@ public sealed class GatewayMetrics : IDisposable
             new Measurement<long>(Volatile.Read(ref _pollingSessions), new KeyValuePair<string, object?>("transport", "polling")),
         }, description: "Open Engine.IO sessions by transport");
         _meter.CreateObservableCounter("gateway.sessions.opened", () => Volatile.Read(ref _sessionsOpened), description: "Engine.IO sessions opened");
+        _meter.CreateObservableCounter("gateway.sessions.upgraded", () => Volatile.Read(ref _sessionsUpgraded), description: "Polling sessions upgraded to WebSocket");
         _meter.CreateObservableCounter("gateway.sessions.closed", SessionsClosedByReason, description: "Engine.IO sessions closed, by reason");
         _meter.CreateObservableCounter("gateway.slow_consumers", () => Volatile.Read(ref _slowConsumers), description: "Sockets closed for falling behind");
         _meter.CreateObservableCounter("gateway.unknown_events", () => Volatile.Read(ref _unknownEvents), description: "Client events no handler knows");
@@ -98,6 +100,11 @@ public sealed class GatewayMetrics : IDisposable
 
     public long SessionsOpened => Volatile.Read(ref _sessionsOpened);
 
+    public long SessionsUpgraded => Volatile.Read(ref _sessionsUpgraded);
+
+    /// <summary>The close reasons' names, by number (see <see cref="DescribeCloseReasons"/>).</summary>
+    public IReadOnlyList<string> CloseReasonNames { get; private set; } = [];
+
     /// <summary>Sessions closed for the reason numbered <paramref name="reason"/>.</summary>
     public long SessionsClosed(int reason) => Volatile.Read(ref _sessionsClosed[reason]);
 
@@ -145,6 +152,7 @@ public sealed class GatewayMetrics : IDisposable
 
     internal void SessionUpgraded()
     {
+        Interlocked.Increment(ref _sessionsUpgraded);
         Interlocked.Decrement(ref _pollingSessions);
         Interlocked.Increment(ref _websocketSessions);
     }
@@ -163,6 +171,7 @@ public sealed class GatewayMetrics : IDisposable
             throw new ArgumentOutOfRangeException(nameof(names), names.Count, $"at most {MaxCloseReasons} close reasons");
         }
 
+        CloseReasonNames = names.ToArray();
         _closeReasonTags = names.Select(name => new KeyValuePair<string, object?>("reason", name)).ToArray();
     }
 

@@ -97,6 +97,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
     public void Start()
     {
         _runtime.Metrics.SessionOpened(_isWebSocket);
+        Log.SessionOpened(_runtime.Logger, Sid, _isWebSocket ? "websocket" : "polling");
         if (!_isWebSocket)
         {
             _runtime.Register(this);

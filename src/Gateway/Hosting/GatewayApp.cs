@@ -40,6 +40,7 @@ public static class GatewayApp
         builder.Services.AddSingleton<GatewayConnectionHandler>();
         builder.Services.AddHostedService<RuntimeService>();
         builder.Services.AddHostedService<PublicListener>();
+        builder.Services.AddHostedService<TrafficLogService>();
         // The ports, chosen once. Redis mode's loops are hosted services registered after the listener, so the host
         // stops them first (after the ApplicationStopping callback below has closed the sockets and flushed).
         if (options.RedisMode)
