@@ -179,6 +179,7 @@ internal static class AdminApi
                 unknownEvents = metrics.UnknownEvents,
                 channels = runtime.Channels.Count,
                 ringHead = runtime.Ring.Head,
+                ringLag = runtime.Context.RingLag,
                 redis = RedisStats(runtime),
                 process = ProcessStats(),
             });

@@ -27,6 +27,7 @@ internal sealed class BroadcastContext : IDisposable
             : null;
         FanOut = new FanOut(workers, loggerFactory.CreateLogger<FanOut>(), Tracker);
         Broadcaster = new Broadcaster(Ring, FanOut, Channels, Metrics, Namespaces, lateJoin: o.LateJoin.MaxAge > 0, Tracker);
+        Metrics.ObserveRingLag(() => RingLag);
     }
 
     public string[] NamespaceNames { get; }
@@ -45,6 +46,16 @@ internal sealed class BroadcastContext : IDisposable
 
     /// <summary>Prompt lifecycle records (<c>Gateway:Diagnostics:PromptLifecycle</c>); null when off.</summary>
     public PromptTracker? Tracker { get; }
+
+    /// <summary>Ring messages the slowest socket has not been sent yet, as of the fan-out's last pass.</summary>
+    public long RingLag
+    {
+        get
+        {
+            long head = Ring.Head;
+            return head - Math.Min(head, FanOut.SlowestCursor);
+        }
+    }
 
     /// <summary>Index of a configured namespace, or -1.</summary>
     public int FindNamespace(ReadOnlySpan<byte> name)

@@ -45,6 +45,24 @@ internal sealed class FanOut : IRingSignal, IDisposable
 
     public int WorkerCount => _partitions.Length;
 
+    /// <summary>
+    /// The cursor of the slowest live member as of each partition's last pass (<see cref="long.MaxValue"/> when
+    /// there is none): the ring lag gauge is the head minus this.
+    /// </summary>
+    public long SlowestCursor
+    {
+        get
+        {
+            long slowest = long.MaxValue;
+            foreach (Partition partition in _partitions)
+            {
+                slowest = Math.Min(slowest, Volatile.Read(ref partition.SlowestCursor));
+            }
+
+            return slowest;
+        }
+    }
+
     /// <summary>Starts the worker threads. Without it (benchmarks, tests) callers pump members themselves.</summary>
     public void Start()
     {
@@ -119,6 +137,7 @@ internal sealed class FanOut : IRingSignal, IDisposable
         public readonly Thread Thread;
         public IFanOutMember[] Members = new IFanOutMember[64];
         public int Count;
+        public long SlowestCursor = long.MaxValue;
 
         public Partition(FanOut owner, int index)
         {
@@ -171,6 +190,7 @@ internal sealed class FanOut : IRingSignal, IDisposable
                 long head = _owner._tracker?.RingHead ?? 0;
                 DrainIncoming();
                 IFanOutMember[] members = Members;
+                long slowest = long.MaxValue;
                 int i = 0;
                 while (i < Count)
                 {
@@ -194,8 +214,11 @@ internal sealed class FanOut : IRingSignal, IDisposable
                         member.OnPumpFailed(ex);
                     }
 
+                    slowest = Math.Min(slowest, member.Cursor);
                     i++;
                 }
+
+                Volatile.Write(ref SlowestCursor, slowest);
 
                 if (_tally is not null)
                 {

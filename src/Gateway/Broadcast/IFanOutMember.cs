@@ -6,6 +6,9 @@ internal interface IFanOutMember
     /// <summary>Closed members are dropped from their partition when met.</summary>
     bool IsClosed { get; }
 
+    /// <summary>The next ring sequence the member has to be sent (the fan-out's ring lag gauge reads the slowest).</summary>
+    long Cursor { get; }
+
     /// <summary>
     /// Sends what the ring holds beyond the member's cursor, telling <paramref name="tally"/> (when tracked) of each
     /// message written. Called on a fan-out worker thread.

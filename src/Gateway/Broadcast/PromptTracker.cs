@@ -134,6 +134,11 @@ internal sealed class PromptTracker
     private void Complete(PromptRecord record)
     {
         record.Finish(_metrics.SlowConsumers);
+        if (record.LastWriteMs is double lastWriteMs)
+        {
+            _metrics.PromptFannedOut(lastWriteMs / 1000);
+        }
+
         Log.PromptLifecycle(
             _logger, record.Id, record.StreamId, record.Namespace, record.Channel, record.Event, record.PublishedAt, record.RevealAt,
             record.Recipients, record.FirstWriteMs, record.LastWriteMs, record.SlowConsumers, record.StreamLagMs);

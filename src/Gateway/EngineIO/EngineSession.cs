@@ -74,7 +74,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
 
     /// <summary>A WebSocket session straight on a writer (benchmarks and in-process tests).</summary>
     public EngineSession(GatewayRuntime runtime, bool webSocket, PipeWriter output, PipeReader? input)
-        : this(runtime, webSocket, new ConnectionOutput(output, owner: null), input)
+        : this(runtime, webSocket, new ConnectionOutput(output, owner: null, runtime.Metrics.BytesSent), input)
     {
     }
 
@@ -84,6 +84,8 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
     internal bool HasParkedPoll => _parkedPoll is not null;
 
     public bool IsClosed => _closed;
+
+    public long Cursor => Volatile.Read(ref _cursor);
 
     /// <summary>Whether the session is on WebSocket now (read without the lock: a request's routing hint).</summary>
     public bool IsWebSocket => Volatile.Read(ref _isWebSocket);

@@ -56,6 +56,7 @@ public static class GatewayApp
 
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(Diagnostics.GatewayMetrics.MeterName)
+            .AddRuntimeInstrumentation()
             .AddPrometheusExporter());
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.WebHost.UseSockets(socket =>

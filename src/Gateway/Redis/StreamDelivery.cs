@@ -279,6 +279,7 @@ internal sealed partial class StreamDelivery
             }
 
             entry.Deliver(_context.Broadcaster, _offsets, now);
+            _context.Metrics.StreamLag(entry.StreamLagMs(now) / 1000.0);
             _context.Metrics.StreamEntry();
             if (entry.Position > last)
             {

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Gateway.Diagnostics;
 using Gateway.EngineIO;
 using Gateway.Output;
 using Gateway.Protocol.Buffers;
@@ -13,11 +14,17 @@ namespace Gateway.Transport;
 /// </summary>
 internal sealed class HttpConnection : IPollingRequest, IOutputOwner
 {
-    public HttpConnection(ConnectionContext context)
+    public HttpConnection(ConnectionContext context, StripedCounter? bytesSent = null)
     {
         Context = context;
-        Output = new ConnectionOutput(context.Transport.Output, this);
+        Output = new ConnectionOutput(context.Transport.Output, this, bytesSent);
     }
+
+    /// <summary>
+    /// When the first bytes of the request being read arrived (<see cref="System.Diagnostics.Stopwatch"/> timestamp;
+    /// 0 between requests): the handshake histogram measures from here.
+    /// </summary>
+    public long RequestStartedAt { get; set; }
 
     public ConnectionContext Context { get; }
 
@@ -61,6 +68,7 @@ internal sealed class HttpConnection : IPollingRequest, IOutputOwner
     {
         lock (this)
         {
+            RequestStartedAt = 0;
             WriteHead(status, contentType, body.Length, extraHeaders);
             if (!body.IsEmpty)
             {
@@ -121,6 +129,7 @@ internal sealed class HttpConnection : IPollingRequest, IOutputOwner
     {
         lock (this)
         {
+            RequestStartedAt = 0;
             Output.Writer.Write(bytes);
             CloseAfterResponse |= close;
             Output.Flush();

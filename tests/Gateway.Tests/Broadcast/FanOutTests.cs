@@ -100,6 +100,8 @@ public class FanOutTests
 
         public void Close() => _closed = true;
 
+        public long Cursor => 0;
+
         public void PumpBroadcasts(DeliveryTally? tally)
         {
             Interlocked.Increment(ref Pumps);

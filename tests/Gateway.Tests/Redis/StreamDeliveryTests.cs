@@ -388,6 +388,8 @@ public sealed class StreamDeliveryTests : IDisposable
 
         public bool IsClosed { get; private set; }
 
+        public long Cursor => 0;
+
         public void PumpBroadcasts(DeliveryTally? tally)
         {
         }
