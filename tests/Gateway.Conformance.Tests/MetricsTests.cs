@@ -41,6 +41,14 @@ public sealed class MetricsTests(GatewayServer server)
     [Fact]
     public async Task Scrape_Histograms_HaveTheirBuckets_BuildInfoAndRuntimeMeters()
     {
+        // A handshake, and a prompt with no recipient (its fan-out still counts: publish → the pass over it).
+        (RawClient client, _) = await RawClient.OpenWebSocketAsync(server.Port);
+        client.Dispose();
+        string id = "histogram-" + Guid.NewGuid().ToString("N");
+        Assert.Equal(HttpStatusCode.Accepted, (await server.PublishAsync($"{{\"channel\":\"nobody-{id}\",\"event\":\"x\",\"data\":[],\"id\":\"{id}\"}}")).StatusCode);
+        await server.WaitForCompletePromptAsync(id);
+        await server.AssertNoConnectionsAsync();
+
         Dictionary<string, double> now = await ScrapeAsync();
         // Fan-out buckets from 1 ms to 10 s.
         Assert.Contains("gateway_prompt_fanout_duration_seconds_bucket{le=\"0.001\"}", now.Keys);
@@ -92,7 +100,7 @@ public sealed class MetricsTests(GatewayServer server)
         {
             string id = "lag-" + Guid.NewGuid().ToString("N");
             Assert.Equal(HttpStatusCode.Accepted, (await quiet.PublishAsync($"{{\"event\":\"big\",\"data\":[\"{big}\"],\"id\":\"{id}\"}}")).StatusCode);
-            await WaitForCompleteAsync(quiet, id);
+            await quiet.WaitForCompletePromptAsync(id);
             lag = (await quiet.StatsAsync()).GetProperty("ringLag").GetInt64();
         }
 
@@ -102,23 +110,6 @@ public sealed class MetricsTests(GatewayServer server)
         await quiet.AssertNoConnectionsAsync();
         // The fan-out's next pass (within its 1 s housekeeping) no longer meets the closed reader.
         await WaitForAsync(quiet, null, now => now.GetValueOrDefault("gateway_ring_lag", -1) == 0);
-    }
-
-    private static async Task WaitForCompleteAsync(GatewayServer server, string id)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            string json = await server.Admin.GetStringAsync("/v1/prompts?limit=8");
-            if (JsonDocument.Parse(json).RootElement.GetProperty("prompts").EnumerateArray()
-                .Any(p => p.GetProperty("id").GetString() == id && p.GetProperty("complete").GetBoolean()))
-            {
-                return;
-            }
-
-            Assert.True(clock.Elapsed < GatewayServer.Deadline, $"prompt {id} not complete: {json}");
-            await Task.Delay(20);
-        }
     }
 
     private static bool Grew(Dictionary<string, double> before, Dictionary<string, double> now, string key) =>

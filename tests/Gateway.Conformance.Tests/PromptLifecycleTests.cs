@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 
@@ -21,7 +20,7 @@ public sealed class PromptLifecycleTests(GatewayServer server)
         await PublishAsync("{\"event\":\"marker\",\"data\":[]}");
         Assert.Equal("42[\"marker\"]", (await other.ReadNonPingFrameAsync()).Text);
 
-        JsonElement prompt = await WaitForPromptAsync(id);
+        JsonElement prompt = await server.WaitForCompletePromptAsync(id);
         Assert.Equal(id, prompt.GetProperty("id").GetString());
         Assert.Equal(JsonValueKind.Null, prompt.GetProperty("streamId").ValueKind);
         Assert.Equal("/", prompt.GetProperty("namespace").GetString());
@@ -72,26 +71,6 @@ public sealed class PromptLifecycleTests(GatewayServer server)
         HttpResponseMessage response = await server.Admin.GetAsync("/v1/prompts" + query);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("prompts");
-    }
-
-    /// <summary>The prompt's record once complete (every fan-out worker passed it), within the deadline.</summary>
-    private async Task<JsonElement> WaitForPromptAsync(string id)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            JsonElement prompts = await GetPromptsAsync();
-            foreach (JsonElement prompt in prompts.EnumerateArray())
-            {
-                if (prompt.GetProperty("id").GetString() == id && prompt.GetProperty("complete").GetBoolean())
-                {
-                    return prompt.Clone();
-                }
-            }
-
-            Assert.True(clock.Elapsed < GatewayServer.Deadline, $"prompt {id} not complete in /v1/prompts: {prompts.GetRawText()}");
-            await Task.Delay(20);
-        }
     }
 
     private async Task<RawClient> JoinAsync(string auth)

@@ -134,10 +134,9 @@ internal sealed class PromptTracker
     private void Complete(PromptRecord record)
     {
         record.Finish(_metrics.SlowConsumers);
-        if (record.LastWriteMs is double lastWriteMs)
-        {
-            _metrics.PromptFannedOut(lastWriteMs / 1000);
-        }
+        // Publish → last socket written; for a prompt nobody here was sent, publish → the fan-out's pass over it.
+        double fannedOutMs = record.LastWriteMs ?? Stopwatch.GetElapsedTime(record.StartTimestamp).TotalMilliseconds;
+        _metrics.PromptFannedOut(fannedOutMs / 1000);
 
         Log.PromptLifecycle(
             _logger, record.Id, record.StreamId, record.Namespace, record.Channel, record.Event, record.PublishedAt, record.RevealAt,

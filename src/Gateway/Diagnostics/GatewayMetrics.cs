@@ -90,7 +90,7 @@ public sealed class GatewayMetrics : IDisposable
             new Measurement<long>(Volatile.Read(ref _answersWritten), new KeyValuePair<string, object?>("result", "written")),
             new Measurement<long>(Volatile.Read(ref _answersRefused), new KeyValuePair<string, object?>("result", "refused")),
         }, description: "Answers written to the answers stream, or refused");
-        _fanOutDuration = _meter.CreateHistogram("gateway.prompt.fanout.duration", "s", "Publish (or timed reveal) to the last socket written, per prompt with recipients", tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = DelayBuckets });
+        _fanOutDuration = _meter.CreateHistogram("gateway.prompt.fanout.duration", "s", "Per prompt: publish (or timed reveal) to the last socket written (to the fan-out's pass over it when it had no recipient here)", tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = DelayBuckets });
         _handshakeDuration = _meter.CreateHistogram("gateway.handshake.duration", "s", "Engine.IO handshake: the request's first byte to the open packet written", tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = HandshakeBuckets });
         _streamLag = _meter.CreateHistogram("gateway.stream.lag", "s", "Redis mode: prompt stream entry time (or reveal, when later) to the ring", tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = DelayBuckets });
         _meter.CreateObservableCounter("gateway.network.sent", BytesSent.Sum, "By", "Bytes handed to client sockets (public port)");
