@@ -11,6 +11,9 @@ public sealed class GatewayMetrics : IDisposable
 {
     public const string MeterName = "Gateway";
 
+    // Gateways built so far in this process (one in production; tests run several side by side).
+    private static int s_instances;
+
     private readonly Meter _meter;
     private long _websocketSessions;
     private long _pollingSessions;
@@ -60,7 +63,12 @@ public sealed class GatewayMetrics : IDisposable
     {
         Namespaces = namespaces;
         _namespaceSockets = new long[namespaces.Count];
-        _meter = new Meter(MeterName);
+        // The first gateway of a process meters as "Gateway"; others (tests run several in one process) under a name of
+        // their own. OpenTelemetry merges the instruments of same-named meters into one stream, and the disposal of
+        // one gateway's meter would end that stream for every other gateway's /metrics.
+        int instance = Interlocked.Increment(ref s_instances);
+        Name = instance == 1 ? MeterName : $"{MeterName}.{instance}";
+        _meter = new Meter(Name);
         _meter.CreateObservableGauge("gateway.connections", () => new[]
         {
             new Measurement<long>(Volatile.Read(ref _websocketSessions), new KeyValuePair<string, object?>("transport", "websocket")),
@@ -100,6 +108,9 @@ public sealed class GatewayMetrics : IDisposable
     }
 
     public IReadOnlyList<string> Namespaces { get; }
+
+    /// <summary>This instance's meter name: <see cref="MeterName"/>, or <c>Gateway.N</c> for the N-th gateway of a process.</summary>
+    public string Name { get; }
 
     /// <summary>Bytes flushed to client sockets.</summary>
     public StripedCounter BytesSent { get; } = new();

@@ -54,8 +54,8 @@ public static class GatewayApp
             builder.Services.AddSingleton<IAnswerSink>(EmbeddedAnswerSink.Instance);
         }
 
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(Diagnostics.GatewayMetrics.MeterName)
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => ((IDeferredMeterProviderBuilder)metrics)
+            .Configure((services, provider) => provider.AddMeter(services.GetRequiredService<BroadcastContext>().Metrics.Name))
             .AddRuntimeInstrumentation()
             .AddPrometheusExporter());
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(5));
