@@ -166,6 +166,29 @@ public sealed class GatewayServer : IAsyncLifetime, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The prompt's record in <c>GET /v1/prompts</c> once it is complete (every fan-out worker has passed it), polled
+    /// up to <see cref="Deadline"/>.
+    /// </summary>
+    public async Task<JsonElement> WaitForCompletePromptAsync(string id)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            string json = await Admin.GetStringAsync("/v1/prompts");
+            foreach (JsonElement prompt in JsonDocument.Parse(json).RootElement.GetProperty("prompts").EnumerateArray())
+            {
+                if (prompt.GetProperty("id").GetString() == id && prompt.GetProperty("complete").GetBoolean())
+                {
+                    return prompt.Clone();
+                }
+            }
+
+            Assert.True(clock.Elapsed < Deadline, $"prompt {id} not complete in /v1/prompts: {json}");
+            await Task.Delay(20);
+        }
+    }
+
     public Task<HttpResponseMessage> PublishAsync(string json) =>
         Admin.PostAsync("/v1/publish", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
 

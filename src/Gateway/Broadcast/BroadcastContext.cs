@@ -22,8 +22,13 @@ internal sealed class BroadcastContext : IDisposable
         Metrics.DescribeChannelRefusals(ChannelRefusals.Names);
         Ring = new BroadcastRing(o.RingCapacity);
         Channels = new ChannelRegistry(o.Channels.Max, o.Channels.NewPerSecond, time);
-        FanOut = new FanOut(o.FanOutWorkers, loggerFactory.CreateLogger<FanOut>());
-        Broadcaster = new Broadcaster(Ring, FanOut, Channels, Metrics, Namespaces, lateJoinMaxAge: o.LateJoin.MaxAge ?? 0);
+        int workers = o.FanOutWorkers > 0 ? o.FanOutWorkers : Environment.ProcessorCount;
+        Tracker = o.Diagnostics.PromptLifecycle
+            ? new PromptTracker(Ring, workers, Metrics, loggerFactory.CreateLogger(PromptTracker.LogCategory))
+            : null;
+        FanOut = new FanOut(workers, loggerFactory.CreateLogger<FanOut>(), Tracker);
+        Broadcaster = new Broadcaster(Ring, FanOut, Channels, Metrics, Namespaces, lateJoinMaxAge: o.LateJoin.MaxAge ?? 0, Tracker);
+        Metrics.ObserveRingLag(() => RingLag);
     }
 
     public string[] NamespaceNames { get; }
@@ -39,6 +44,19 @@ internal sealed class BroadcastContext : IDisposable
     public FanOut FanOut { get; }
 
     public Broadcaster Broadcaster { get; }
+
+    /// <summary>Prompt lifecycle records (<c>Gateway:Diagnostics:PromptLifecycle</c>); null when off.</summary>
+    public PromptTracker? Tracker { get; }
+
+    /// <summary>Ring messages the slowest socket has not been sent yet, as of the fan-out's last pass.</summary>
+    public long RingLag
+    {
+        get
+        {
+            long head = Ring.Head;
+            return head - Math.Min(head, FanOut.SlowestCursor);
+        }
+    }
 
     /// <summary>Index of a configured namespace, or -1.</summary>
     public int FindNamespace(ReadOnlySpan<byte> name)

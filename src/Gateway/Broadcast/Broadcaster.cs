@@ -67,6 +67,7 @@ internal sealed class Broadcaster
     private readonly Lock _writeLock = new();
     private readonly PooledBufferWriter _packet = new(1024);
     private readonly int _lateJoinMaxAge;
+    private readonly PromptTracker? _tracker;
 
     // Late joiners: the last prompt of each (namespace, channel name; null: the namespace itself). By name, not id: a
     // channel nobody was in when its prompt was published gets an id only when someone joins.
@@ -76,9 +77,10 @@ internal sealed class Broadcaster
     /// <summary>Prompts kept for late joiners before those older than the late-join age are dropped.</summary>
     private const int CurrentPruneThreshold = 1024;
 
-    public Broadcaster(BroadcastRing ring, IRingSignal fanOut, ChannelRegistry channels, GatewayMetrics metrics, IReadOnlyList<byte[]> namespaces, int lateJoinMaxAge = 0)
+    public Broadcaster(BroadcastRing ring, IRingSignal fanOut, ChannelRegistry channels, GatewayMetrics metrics, IReadOnlyList<byte[]> namespaces, int lateJoinMaxAge = 0, PromptTracker? tracker = null)
     {
         _lateJoinMaxAge = lateJoinMaxAge;
+        _tracker = tracker;
         _ring = ring;
         _fanOut = fanOut;
         _channels = channels;
@@ -91,9 +93,9 @@ internal sealed class Broadcaster
     /// to a namespace, or to one channel of it: its members only (none, when nobody is in it yet; late joiners get it
     /// from the cache). <paramref name="offset"/>, when given, is appended as the last argument (socket.io's
     /// connection-state-recovery offset). A <paramref name="channel"/> that cannot be a channel is a caller's bug
-    /// (the admin API and the stream reader refuse it first): it throws, it is never widened to the namespace.
+    /// (the admin API and the stream reader refuse it first): it throws, it is never widened to the namespace. <paramref name="origin"/> goes into the prompt's lifecycle record.
     /// </summary>
-    public PublishResult Publish(int namespaceIndex, string? channel, string eventName, JsonElement arguments, string? id = null, string? offset = null)
+    public PublishResult Publish(int namespaceIndex, string? channel, string eventName, JsonElement arguments, string? id = null, string? offset = null, PromptOrigin origin = default)
     {
         if (arguments.ValueKind != JsonValueKind.Array)
         {
@@ -112,20 +114,20 @@ internal sealed class Broadcaster
             lock (_writeLock)
             {
                 WriteEventPacket(_packet, _namespaces[namespaceIndex], eventName, arguments, offset);
-                return Commit(namespaceIndex, channelId, channel, _packet.WrittenSpan, id);
+                return Commit(namespaceIndex, channelId, channel, _packet.WrittenSpan, id, eventName, origin);
             }
         }
     }
 
     /// <summary>
     /// Publishes an already encoded Socket.IO text packet (no attachments) to a ring target: the whole namespace, or a
-    /// channel id (benchmarks and tests; a channel's prompt published this way is not kept for late joiners).
+    /// channel id (benchmarks and tests; a channel's prompt published this way is not kept for late joiners); <paramref name="eventName"/> only names it in its lifecycle record.
     /// </summary>
-    public PublishResult PublishPacket(int namespaceIndex, long channelId, ReadOnlySpan<byte> socketIOPacket, string id)
+    public PublishResult PublishPacket(int namespaceIndex, long channelId, ReadOnlySpan<byte> socketIOPacket, string id, string eventName = "")
     {
         lock (_writeLock)
         {
-            return Commit(namespaceIndex, channelId, channel: null, socketIOPacket, id);
+            return Commit(namespaceIndex, channelId, channel: null, socketIOPacket, id, eventName, default);
         }
     }
 
@@ -198,7 +200,7 @@ internal sealed class Broadcaster
         json.WriteEndArray();
     }
 
-    private PublishResult Commit(int namespaceIndex, long channelId, string? channel, ReadOnlySpan<byte> packet, string id)
+    private PublishResult Commit(int namespaceIndex, long channelId, string? channel, ReadOnlySpan<byte> packet, string id, string eventName, in PromptOrigin origin)
     {
         RingSlot slot = _ring.BeginWrite(out long sequence);
         slot.NamespaceIndex = namespaceIndex;
@@ -226,6 +228,7 @@ internal sealed class Broadcaster
             PruneCurrent(now);
         }
 
+        _tracker?.Begin(sequence, id, namespaceIndex, channel, eventName, origin);
         _ring.EndWrite(slot, sequence);
         _metrics.MessagePublished();
         _fanOut.Signal();

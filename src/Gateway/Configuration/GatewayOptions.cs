@@ -213,6 +213,15 @@ public sealed class GatewayOptions
     {
         /// <summary>Enables the <c>echo</c>, <c>ack</c> and <c>auth</c> probe events.</summary>
         public bool Echo { get; set; }
+
+        /// <summary>
+        /// Tracks every prompt's fan-out (recipients, first and last socket write): <c>GET /v1/prompts</c>, the
+        /// lifecycle log line and the fan-out histogram. Off only to measure what it costs.
+        /// </summary>
+        public bool PromptLifecycle { get; set; } = true;
+
+        /// <summary>Interval of the aggregate traffic log line (ms; 0 = off). Written only when something changed.</summary>
+        public int TrafficLogInterval { get; set; } = 10_000;
     }
 
     /// <summary>Fills defaults that depend on other values.</summary>
@@ -409,6 +418,11 @@ public sealed class GatewayOptions
         if (Answers.MaxPending < 1)
         {
             yield return $"Gateway:Answers:MaxPending must be > 0 (was {Answers.MaxPending}).";
+        }
+
+        if (Diagnostics.TrafficLogInterval < 0)
+        {
+            yield return $"Gateway:Diagnostics:TrafficLogInterval must be >= 0 ms (was {Diagnostics.TrafficLogInterval}).";
         }
 
         if (Answers.PerSocketPerSecond < 1)

@@ -320,7 +320,7 @@ internal sealed partial class EngineSession
 
             decoded.Dispose();
             queue.Dispose();
-            PumpLocked();
+            PumpLocked(_runtime.SharedTally);
             FlushLocked();
             return true;
         }

@@ -77,7 +77,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
 
     /// <summary>A WebSocket session straight on a writer (benchmarks and in-process tests).</summary>
     public EngineSession(GatewayRuntime runtime, bool webSocket, PipeWriter output, PipeReader? input)
-        : this(runtime, webSocket, new ConnectionOutput(output, owner: null), input)
+        : this(runtime, webSocket, new ConnectionOutput(output, owner: null, runtime.Metrics.BytesSent), input)
     {
     }
 
@@ -87,6 +87,8 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
     internal bool HasParkedPoll => _parkedPoll is not null;
 
     public bool IsClosed => _closed;
+
+    public long Cursor => Volatile.Read(ref _cursor);
 
     /// <summary>Whether the session is on WebSocket now (read without the lock: a request's routing hint).</summary>
     public bool IsWebSocket => Volatile.Read(ref _isWebSocket);
@@ -110,6 +112,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
     public void Start()
     {
         _runtime.Metrics.SessionOpened(_isWebSocket);
+        Log.SessionOpened(_runtime.Logger, Sid, _isWebSocket ? "websocket" : "polling");
         if (!_isWebSocket)
         {
             _runtime.Register(this);
@@ -279,7 +282,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
                 return;
             }
 
-            PumpLocked();
+            PumpLocked(_runtime.SharedTally);
             FlushLocked();
         }
     }
@@ -287,7 +290,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
     // ---- Broadcast ----------------------------------------------------------------------------------------------
 
     /// <summary>Fan-out worker: copy what the ring holds for this session and send it (also while a flush is pending).</summary>
-    public void PumpBroadcasts()
+    public void PumpBroadcasts(DeliveryTally? tally)
     {
         // Unlocked peek: most passes find most sessions already up to date only when they are not targeted.
         if (_closed || Volatile.Read(ref _cursor) == _runtime.Ring.Head)
@@ -302,7 +305,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
                 return;
             }
 
-            PumpLocked();
+            PumpLocked(tally);
             CommitLocked();
         }
     }
@@ -320,7 +323,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
     /// capacity, a session never holds more than MaxOutboundBytes its peer is not taking: beyond that it is closed as
     /// a slow consumer (a length comparison per copied message; nothing is allocated).
     /// </summary>
-    private void PumpLocked()
+    private void PumpLocked(DeliveryTally? tally)
     {
         BroadcastRing ring = _runtime.Ring;
         long head = ring.Head;
@@ -395,6 +398,8 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
                 SlowConsumerLocked(Lapped);
                 return;
             }
+
+            tally?.Delivered(sequence);
         }
 
         Volatile.Write(ref _cursor, head);

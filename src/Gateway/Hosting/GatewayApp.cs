@@ -41,6 +41,7 @@ public static class GatewayApp
         builder.Services.AddSingleton<GatewayConnectionHandler>();
         builder.Services.AddHostedService<RuntimeService>();
         builder.Services.AddHostedService<PublicListener>();
+        builder.Services.AddHostedService<TrafficLogService>();
         // The ports, chosen once. Redis mode's loops are hosted services registered after the listener, so the host
         // stops them first (after the ApplicationStopping callback below has closed the sockets and flushed).
         if (options.RedisMode)
@@ -54,8 +55,9 @@ public static class GatewayApp
             builder.Services.AddSingleton<IAnswerSink>(EmbeddedAnswerSink.Instance);
         }
 
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(Diagnostics.GatewayMetrics.MeterName)
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => ((IDeferredMeterProviderBuilder)metrics)
+            .Configure((services, provider) => provider.AddMeter(services.GetRequiredService<BroadcastContext>().Metrics.Name))
+            .AddRuntimeInstrumentation()
             .AddPrometheusExporter());
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(5));
         AddSystemdNotification(builder.Services);

@@ -1,6 +1,7 @@
 // Flush ValueTasks are observed exactly once: in place when already complete, else in the completion callback.
 #pragma warning disable CA2012
 using System.IO.Pipelines;
+using Gateway.Diagnostics;
 
 namespace Gateway.Output;
 
@@ -17,6 +18,7 @@ namespace Gateway.Output;
 internal sealed class ConnectionOutput
 {
     private readonly PipeWriter _writer;
+    private readonly StripedCounter? _sent;
     private volatile IOutputOwner? _owner;
     private bool _flushPending;
     private volatile bool _awaitingSocket;
@@ -25,10 +27,12 @@ internal sealed class ConnectionOutput
 
     /// <param name="writer">The connection's transport output.</param>
     /// <param name="owner">Its first owner (or null until <see cref="TransferTo"/>).</param>
-    public ConnectionOutput(PipeWriter writer, IOutputOwner? owner)
+    /// <param name="sent">Counts the bytes each flush hands to the socket (the bytes-sent metric), when given.</param>
+    public ConnectionOutput(PipeWriter writer, IOutputOwner? owner, StripedCounter? sent = null)
     {
         _writer = writer;
         _owner = owner;
+        _sent = sent;
     }
 
     /// <summary>Where packets are written (under the owner's lock); <see cref="Flush"/> sends them.</summary>
@@ -68,10 +72,13 @@ internal sealed class ConnectionOutput
             return OutputState.Pending;
         }
 
-        if (_writer.UnflushedBytes == 0)
+        long bytes = _writer.UnflushedBytes;
+        if (bytes == 0)
         {
             return OutputState.Done;
         }
+
+        _sent?.Add(bytes);
 
         ValueTask<FlushResult> flush = _writer.FlushAsync();
         if (flush.IsCompleted)

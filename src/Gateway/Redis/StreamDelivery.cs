@@ -278,7 +278,8 @@ internal sealed partial class StreamDelivery
                 _context.Metrics.StreamLateEntry();
             }
 
-            entry.Deliver(_context.Broadcaster, _offsets);
+            entry.Deliver(_context.Broadcaster, _offsets, now);
+            _context.Metrics.StreamLag(entry.StreamLagMs(now) / 1000.0);
             _context.Metrics.StreamEntry();
             if (entry.Position > last)
             {

@@ -50,10 +50,20 @@ internal sealed record StreamPrompt(StreamId StreamId, string RawId, StreamPosit
         return new StreamPrompt(id, rawId, StreamPosition.Of(id, prompt.RevealAtMs), prompt, namespaceIndex);
     }
 
-    /// <summary>Into the ring: encoded once, with the stream id as the recovery offset when offered.</summary>
-    public void Deliver(Broadcaster broadcaster, bool withOffset)
+    /// <summary>
+    /// Into the ring at <paramref name="now"/> (ms since the Unix epoch): encoded once, with the stream id as the
+    /// recovery offset when offered.
+    /// </summary>
+    public void Deliver(Broadcaster broadcaster, bool withOffset, long now)
     {
         using JsonDocument data = JsonDocument.Parse(Prompt.Data);
-        broadcaster.Publish(NamespaceIndex, Prompt.Channel, Prompt.Event, data.RootElement, Prompt.Id, withOffset ? RawId : null);
+        var origin = new PromptOrigin(RawId, Prompt.RevealAtMs, StreamLagMs(now));
+        broadcaster.Publish(NamespaceIndex, Prompt.Channel, Prompt.Event, data.RootElement, Prompt.Id, withOffset ? RawId : null, origin);
     }
+
+    /// <summary>
+    /// Entry time → ring at <paramref name="now"/>, in ms: the stream's read lag. A timed entry counts from its reveal
+    /// when that is later (its hold is intended, not lag).
+    /// </summary>
+    public long StreamLagMs(long now) => Math.Max(0, now - Position.VisibleAt);
 }

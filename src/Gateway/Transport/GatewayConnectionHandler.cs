@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using Gateway.Configuration;
@@ -179,6 +180,11 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
                     }
                     else
                     {
+                        if (http!.RequestStartedAt == 0 && !buffer.IsEmpty)
+                        {
+                            http.RequestStartedAt = Stopwatch.GetTimestamp();
+                        }
+
                         stop = ProcessRequests(http!, ref buffer, result.IsCompleted, out webSocket);
                         stop |= http!.CloseAfterResponse || result.IsCanceled || (_runtime.Stopping && http.ParkedFor is null);
                         if (webSocket is not null)
@@ -194,6 +200,8 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
                 }
                 finally
                 {
+                    // Each byte counted once: when it is consumed.
+                    _runtime.Metrics.BytesReceived.Add(result.Buffer.Length - buffer.Length);
                     // Frames sent right behind the upgrade request must be parsed without waiting for more bytes.
                     input.AdvanceTo(buffer.Start, upgradedNow ? buffer.Start : buffer.End);
                 }
@@ -562,22 +570,34 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
             session.Start();
             PooledBufferWriter open = new(256);
             session.WriteOpenPacket(open);
+            RecordHandshake(http.RequestStartedAt);
             http.Respond(200, "text/plain; charset=UTF-8"u8, open.WrittenSpan);
             open.Dispose();
             return false;
         }
 
+        long startedAt = http.RequestStartedAt; // the 101 ends the request
         if (!TryWriteSwitchingProtocols(http, ref head))
         {
             return true;
         }
 
+        RecordHandshake(startedAt);
         ConnectionContext context = http.Context;
         var direct = new EngineSession(_runtime, webSocket: true, http.Output, context.Transport.Input);
         direct.SendOpenPacket();
         direct.Start();
         webSocket = new WebSocketConnection(_runtime, context, http.Output, direct);
         return false;
+    }
+
+    /// <summary>The handshake histogram: from the request's first byte (0: unknown, not recorded) to now.</summary>
+    private void RecordHandshake(long requestStartedAt)
+    {
+        if (requestStartedAt != 0)
+        {
+            _runtime.Metrics.Handshake(Stopwatch.GetElapsedTime(requestStartedAt).TotalSeconds);
+        }
     }
 
     private bool HandlePoll(HttpConnection http, HttpMethod method, EngineSession session, ReadOnlySpan<byte> body, bool bodyTooLarge)

@@ -40,10 +40,16 @@ internal sealed class HttpConnection : WheelEntry, IPollingRequest, IOutputOwner
     {
         Context = context;
         _runtime = runtime;
-        Output = new ConnectionOutput(context.Transport.Output, this);
+        Output = new ConnectionOutput(context.Transport.Output, this, runtime.Metrics.BytesSent);
         ClientAddress = PeerAddress(context);
         _waitingSince = runtime.Wheel.Now;
     }
+
+    /// <summary>
+    /// When the first bytes of the request being read arrived (<see cref="System.Diagnostics.Stopwatch"/> timestamp;
+    /// 0 between requests): the handshake histogram measures from here.
+    /// </summary>
+    public long RequestStartedAt { get; set; }
 
     public ConnectionContext Context { get; }
 
@@ -126,6 +132,7 @@ internal sealed class HttpConnection : WheelEntry, IPollingRequest, IOutputOwner
         lock (this)
         {
             _waitingSince = _runtime.Wheel.Now; // the wait for the next head starts with this answer
+            RequestStartedAt = 0;
             WriteHead(status, contentType, body.Length, extraHeaders);
             if (!body.IsEmpty)
             {
@@ -362,6 +369,7 @@ internal sealed class HttpConnection : WheelEntry, IPollingRequest, IOutputOwner
         lock (this)
         {
             _waitingSince = _runtime.Wheel.Now;
+            RequestStartedAt = 0;
             Output.Writer.Write(bytes);
             CloseAfterResponse |= close;
             Output.Flush();

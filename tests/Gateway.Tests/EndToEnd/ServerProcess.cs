@@ -59,6 +59,10 @@ public sealed class ServerProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The last lines (up to 500) the server printed on stdout, oldest first.</summary>
+    public IReadOnlyList<string> StandardOutputLines =>
+        _output.Where(l => l.StartsWith("[out] ", StringComparison.Ordinal)).Select(l => l["[out] ".Length..]).ToArray();
+
     /// <summary>The last lines the server printed (stdout and stderr), for failure messages.</summary>
     public string RecentOutput => string.Join("\n", _output.TakeLast(60));
 

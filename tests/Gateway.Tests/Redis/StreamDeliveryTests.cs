@@ -403,7 +403,9 @@ public sealed class StreamDeliveryTests : IDisposable
 
         public bool IsClosed { get; private set; }
 
-        public void PumpBroadcasts()
+        public long Cursor => 0;
+
+        public void PumpBroadcasts(DeliveryTally? tally)
         {
         }
 
