@@ -256,6 +256,8 @@ public sealed class ConfigurationTests
     [InlineData("--Gateway:Recovery:MaxDisconnection=0", "Gateway:Recovery:MaxDisconnection")]
     [InlineData("--Gateway:LateJoin:MaxAge=-5", "Gateway:LateJoin:MaxAge")]
     [InlineData("--Gateway:Redis:PollInterval=0", "Gateway:Redis:PollInterval")]
+    [InlineData("--Gateway:ProxyProtocol=maybe", "Gateway:ProxyProtocol")]
+    [InlineData("--Gateway:ProxyProtocolTimeout=0", "Gateway:ProxyProtocolTimeout")]
     public void Invalid_FailsNamingTheKey(string arg, string key)
     {
         var error = Assert.Throws<GatewayApp.ConfigurationException>(() => Load(arg));
@@ -270,6 +272,14 @@ public sealed class ConfigurationTests
         Assert.Equal(["/"], options.Namespaces);
         Assert.False(options.RedisMode);
         Assert.Equal(0, options.LateJoin.MaxAge); // embedded: only what is published next
+    }
+
+    [Fact]
+    public void ProxyProtocol_OffByDefault()
+    {
+        GatewayOptions options = Load();
+        Assert.Equal((false, 5000), (options.ProxyProtocol, options.ProxyProtocolTimeout));
+        Assert.True(Load("--Gateway:ProxyProtocol=true").ProxyProtocol);
     }
 
     [Fact]

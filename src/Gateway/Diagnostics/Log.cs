@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Diagnostics;
@@ -46,4 +47,10 @@ internal static partial class Log
 
     [LoggerMessage(24, LogLevel.Error, "Redis loop {Loop} failed")]
     public static partial void RedisLoopFailed(ILogger logger, string loop, Exception exception);
+
+    [LoggerMessage(60, LogLevel.Debug, "Connection {ConnectionId} from {ClientEndPoint} via {ProxyEndPoint} (PROXY v{Version})")]
+    public static partial void ProxyHeaderRead(ILogger logger, string connectionId, EndPoint? clientEndPoint, EndPoint? proxyEndPoint, int version);
+
+    [LoggerMessage(61, LogLevel.Debug, "Connection {ConnectionId} from {ProxyEndPoint} closed: no valid PROXY header ({Reason})")]
+    public static partial void ProxyHeaderRefused(ILogger logger, string connectionId, EndPoint? proxyEndPoint, string reason);
 }

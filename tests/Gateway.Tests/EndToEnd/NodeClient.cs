@@ -7,7 +7,9 @@ namespace Gateway.Tests.EndToEnd;
 /// <summary>Runs tests/node/client.mjs (stock socket.io-client 4.8) and parses its JSON result.</summary>
 public static class NodeClient
 {
-    public static ProcessStartInfo StartInfo(ServerProcess server, string scenario, string transport, int timeoutMs, object? parameters)
+    /// <param name="url">Where the client connects, when not straight to <paramref name="server"/> (a proxy in front of it).</param>
+    /// <param name="localAddress">The local address every connection of the client is bound to (127.x.y.z).</param>
+    public static ProcessStartInfo StartInfo(ServerProcess server, string scenario, string transport, int timeoutMs, object? parameters, string? url = null, string? localAddress = null)
     {
         var psi = new ProcessStartInfo
         {
@@ -21,7 +23,7 @@ public static class NodeClient
         };
         foreach (string arg in new[]
         {
-            "client.mjs", "--scenario", scenario, "--url", server.Url, "--admin", server.AdminUrl,
+            "client.mjs", "--scenario", scenario, "--url", url ?? server.Url, "--admin", server.AdminUrl,
             "--transport", transport, "--timeout", timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
         })
         {
@@ -34,13 +36,21 @@ public static class NodeClient
             psi.ArgumentList.Add(JsonSerializer.Serialize(parameters));
         }
 
+        if (localAddress is not null)
+        {
+            psi.ArgumentList.Add("--local-address");
+            psi.ArgumentList.Add(localAddress);
+        }
+
         return psi;
     }
 
     /// <summary>Runs one scenario to completion (bounded by timeoutMs plus a margin) and returns its result.</summary>
-    public static async Task<ScenarioResult> RunAsync(ServerProcess server, string scenario, string transport, int timeoutMs = 20000, object? parameters = null)
+    /// <inheritdoc cref="StartInfo" path="/param"/>
+    public static async Task<ScenarioResult> RunAsync(
+        ServerProcess server, string scenario, string transport, int timeoutMs = 20000, object? parameters = null, string? url = null, string? localAddress = null)
     {
-        using var process = new Process { StartInfo = StartInfo(server, scenario, transport, timeoutMs, parameters) };
+        using var process = new Process { StartInfo = StartInfo(server, scenario, transport, timeoutMs, parameters, url, localAddress) };
         process.Start();
         process.StandardInput.Close();
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
