@@ -256,6 +256,8 @@ public sealed class ConfigurationTests
     [InlineData("--Gateway:HealthPort=-1", "Gateway:HealthPort")]
     [InlineData("--Gateway:HealthPort=3000", "Gateway:HealthPort")]
     [InlineData("--Gateway:HealthPort=3001", "Gateway:HealthPort")]
+    [InlineData("--Gateway:ProxyProtocol=maybe", "Gateway:ProxyProtocol")]
+    [InlineData("--Gateway:ProxyProtocolTimeout=0", "Gateway:ProxyProtocolTimeout")]
     public void Invalid_FailsNamingTheKey(string arg, string key)
     {
         var error = Assert.Throws<GatewayApp.ConfigurationException>(() => Load(arg));
@@ -271,6 +273,14 @@ public sealed class ConfigurationTests
         Assert.False(options.RedisMode);
         Assert.Equal(0, options.HealthPort); // off: only the admin port answers health
         Assert.Equal(0, options.LateJoin.MaxAge); // embedded: only what is published next
+    }
+
+    [Fact]
+    public void ProxyProtocol_OffByDefault()
+    {
+        GatewayOptions options = Load();
+        Assert.Equal((false, 5000), (options.ProxyProtocol, options.ProxyProtocolTimeout));
+        Assert.True(Load("--Gateway:ProxyProtocol=true").ProxyProtocol);
     }
 
     [Fact]

@@ -2,7 +2,10 @@
 // Drives the stock socket.io-client 4.8 through one end-to-end scenario.
 //
 //   node client.mjs --scenario NAME --url http://127.0.0.1:P --admin http://127.0.0.1:A
-//        [--transport default|websocket|polling] [--timeout ms] [--params JSON]
+//        [--transport default|websocket|polling] [--timeout ms] [--params JSON] [--local-address IP]
+//
+// --local-address binds every connection of the client to that local address (e.g. 127.0.0.7), so that a server
+// behind a proxy can be shown to see the client's own address.
 //
 // Prints exactly one JSON line on stdout:
 //   {"scenario":..., "ok":bool, "checks":[{"name","ok","expected","actual"}], "observations":{...},
@@ -13,6 +16,7 @@
 // for a line "report" (or EOF) on stdin, then prints {"type":"report",...} and exits.
 
 import { io } from "socket.io-client";
+import http from "node:http";
 import { isDeepStrictEqual } from "node:util";
 import readline from "node:readline";
 import { plain } from "./plain.mjs";
@@ -29,6 +33,7 @@ function parseArgs(argv) {
       case "--transport": opts.transport = next(); break;
       case "--timeout": opts.timeout = Number(next()); break;
       case "--params": opts.params = JSON.parse(next()); break;
+      case "--local-address": opts.localAddress = next(); break;
       default:
         process.stderr.write(`client: unknown argument ${arg}\n`);
         process.exit(64);
@@ -133,6 +138,11 @@ function transportOptions(transport) {
   }
 }
 
+/** --local-address: polling requests go through an agent bound to it; the WebSocket takes it directly (ws option). */
+const localBinding = opts.localAddress
+  ? { localAddress: opts.localAddress, agent: new http.Agent({ localAddress: opts.localAddress }) }
+  : {};
+
 /** Creates a socket (own Manager unless `manager` opts say otherwise) and tracks it for cleanup. */
 function connect(nsp = "/", extra = {}, label = nsp) {
   const url = opts.url.replace(/\/$/, "") + (nsp === "/" ? "" : nsp);
@@ -141,6 +151,7 @@ function connect(nsp = "/", extra = {}, label = nsp) {
     reconnection: false,
     timeout: 5000,
     ...transportOptions(opts.transport),
+    ...localBinding,
     ...extra,
   });
   sockets.add(socket);

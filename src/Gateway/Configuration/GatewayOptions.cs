@@ -58,6 +58,16 @@ public sealed class GatewayOptions
     /// </summary>
     public int MaxConnections { get; set; }
 
+    /// <summary>
+    /// Each public-port connection starts with a PROXY protocol v1/v2 header (AWS NLB with proxy protocol v2, HAProxy
+    /// <c>send-proxy-v2</c>) naming the client; a connection without a valid one is closed. Off: no header is read
+    /// (one that arrives is a malformed HTTP request, 400), so the option must match the balancer exactly.
+    /// </summary>
+    public bool ProxyProtocol { get; set; }
+
+    /// <summary>How long a connection may take to send its PROXY header, ms (the spec asks for at least 3 s: a TCP retransmit).</summary>
+    public int ProxyProtocolTimeout { get; set; } = 5000;
+
     /// <summary>Channels one socket may be in (per namespace).</summary>
     public int MaxChannelsPerSocket { get; set; } = 32;
 
@@ -329,6 +339,11 @@ public sealed class GatewayOptions
         if (MaxConnections < 0)
         {
             yield return $"Gateway:MaxConnections must be >= 0 (was {MaxConnections}).";
+        }
+
+        if (ProxyProtocolTimeout < 1)
+        {
+            yield return $"Gateway:ProxyProtocolTimeout must be > 0 ms (was {ProxyProtocolTimeout}).";
         }
 
         if (MaxChannelsPerSocket < 0)

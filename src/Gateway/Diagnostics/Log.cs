@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Diagnostics;
@@ -71,4 +72,10 @@ internal static partial class Log
 
     [LoggerMessage(51, LogLevel.Error, "Timer callback failed")]
     public static partial void TimerFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(60, LogLevel.Debug, "Connection {ConnectionId} from {ClientEndPoint} via {ProxyEndPoint} (PROXY v{Version})")]
+    public static partial void ProxyHeaderRead(ILogger logger, string connectionId, EndPoint? clientEndPoint, EndPoint? proxyEndPoint, int version);
+
+    [LoggerMessage(61, LogLevel.Debug, "Connection {ConnectionId} from {ProxyEndPoint} closed: no valid PROXY header ({Reason})")]
+    public static partial void ProxyHeaderRefused(ILogger logger, string connectionId, EndPoint? proxyEndPoint, string reason);
 }

@@ -42,6 +42,7 @@ internal sealed class GatewayRuntime : IDisposable
     public GatewayRuntime(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory, BroadcastContext context, IPromptSource prompts, IRecovery recovery, IAnswerSink answers, TimeProvider time)
     {
         Options = options.Value;
+        Time = time;
         LoggerFactory = loggerFactory;
         Logger = loggerFactory.CreateLogger("Gateway.Connections");
         Context = context;
@@ -74,6 +75,9 @@ internal sealed class GatewayRuntime : IDisposable
     }
 
     public ILoggerFactory LoggerFactory { get; }
+
+    /// <summary>The clock of the wheel and of the transport's deadlines (a fake one in tests).</summary>
+    public TimeProvider Time { get; }
 
     private volatile bool _stopping;
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.IO.Pipelines;
+using System.Net;
 using System.Net.Sockets;
 using Gateway.Configuration;
 using Gateway.Diagnostics;
@@ -10,6 +11,7 @@ using Gateway.Output;
 using Gateway.Protocol;
 using Gateway.Protocol.Buffers;
 using Gateway.Protocol.Http;
+using Gateway.Protocol.Proxy;
 using Gateway.Protocol.WebSockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
@@ -159,6 +161,11 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
         bool refused = false;
         try
         {
+            if (_runtime.Options.ProxyProtocol && !await ReadProxyHeaderAsync(connection))
+            {
+                return;
+            }
+
             // The client's address is final here (a PROXY protocol header, when read, comes before).
             refused = !_runtime.Admission.TryAdmitAddress(ref accepted.Quota, accepted.ClientAddress);
             if (refused)
@@ -254,6 +261,72 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
         {
             await LingerRefusedAsync(connection);
         }
+    }
+
+    /// <summary>
+    /// <c>Gateway:ProxyProtocol</c>: reads the balancer's PROXY header, which comes before anything else (haproxy
+    /// doc/proxy-protocol.txt §2: the receiver must not guess whether it is there). A header naming the client puts
+    /// its endpoint into the connection's <see cref="BaseConnectionContext.RemoteEndPoint"/>, so that everything after
+    /// (<see cref="ConnectionClientAddress"/>, limits, logs) sees the client, not the balancer. False when the
+    /// connection must end: no valid header within <c>ProxyProtocolTimeout</c> (counted as bad input, no answer — the
+    /// protocol has none), or it closed or the gateway is stopping before one arrived.
+    /// </summary>
+    private async ValueTask<bool> ReadProxyHeaderAsync(ConnectionContext connection)
+    {
+        PipeReader input = connection.Transport.Input;
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(_runtime.Options.ProxyProtocolTimeout), _runtime.Time);
+        string reason;
+        try
+        {
+            while (true)
+            {
+                ReadResult result = await input.ReadAsync(deadline.Token);
+                ReadOnlySequence<byte> buffer = result.Buffer;
+                OperationStatus status = ProxyProtocolParser.TryParse(buffer, out ProxyHeader header, out ProtocolError error);
+                if (status == OperationStatus.Done)
+                {
+                    // The request behind the header stays in the pipe for the read loop.
+                    input.AdvanceTo(buffer.GetPosition(header.Length));
+                    UseClientEndPoint(connection, header);
+                    return true;
+                }
+
+                input.AdvanceTo(buffer.Start, buffer.End);
+                if (status == OperationStatus.InvalidData)
+                {
+                    reason = error.ToString();
+                    break;
+                }
+
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    return false; // the peer left (a TCP health check), or shutdown ended the wait
+                }
+            }
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            reason = "timeout";
+        }
+
+        _runtime.Metrics.ProtocolError();
+        Log.ProxyHeaderRefused(_runtime.Logger, connection.ConnectionId, connection.RemoteEndPoint, reason);
+        return false;
+    }
+
+    private void UseClientEndPoint(ConnectionContext connection, in ProxyHeader header)
+    {
+        EndPoint? proxy = connection.RemoteEndPoint;
+        if (header.HasAddresses)
+        {
+            Span<byte> bytes = stackalloc byte[16];
+            var address = new IPAddress(bytes.Slice(0, header.CopySourceAddress(bytes)));
+            // One client, one address: an IPv4 client relayed as IPv6 (::ffff:a.b.c.d) counts as the IPv4 one.
+            connection.RemoteEndPoint = new IPEndPoint(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address, header.SourcePort);
+        }
+
+        // LOCAL (the balancer's own health check), UNKNOWN, AF_UNSPEC, AF_UNIX: the socket's peer stands (§2.1, §2.2).
+        Log.ProxyHeaderRead(_runtime.Logger, connection.ConnectionId, connection.RemoteEndPoint, proxy, header.Version);
     }
 
     /// <summary>How long a closed WebSocket's input is drained, at most, waiting for the peer to close.</summary>

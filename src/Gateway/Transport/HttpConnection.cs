@@ -41,7 +41,6 @@ internal sealed class HttpConnection : WheelEntry, IPollingRequest, IOutputOwner
         Context = context;
         _runtime = runtime;
         Output = new ConnectionOutput(context.Transport.Output, this, runtime.Metrics.BytesSent);
-        ClientAddress = PeerAddress(context);
         _waitingSince = runtime.Wheel.Now;
     }
 
@@ -53,18 +52,11 @@ internal sealed class HttpConnection : WheelEntry, IPollingRequest, IOutputOwner
 
     public ConnectionContext Context { get; }
 
-    // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; one client, one key.
-    private static IPAddress? PeerAddress(ConnectionContext context)
-    {
-        IPAddress? address = (context.RemoteEndPoint as IPEndPoint)?.Address;
-        return address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address;
-    }
-
     /// <summary>
-    /// The client's address: the socket's peer, unless a PROXY protocol header named another. Read once by admission
-    /// (<c>MaxConnectionsPerIp</c>) when the connection starts; whatever sets it must do so before.
+    /// The client's address: the socket's peer, unless a PROXY protocol header named another (read before the first
+    /// request, so admission's <c>MaxConnectionsPerIp</c> check sees the client, not the balancer).
     /// </summary>
-    public IPAddress? ClientAddress { get; set; }
+    public IPAddress? ClientAddress => Context.ClientAddress;
 
     /// <summary>What admission counts for this connection (a field, so admission updates it in place).</summary>
     public ConnectionQuota Quota;

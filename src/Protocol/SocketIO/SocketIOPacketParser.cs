@@ -172,8 +172,26 @@ public static class SocketIOPacketParser
     // Names socket.io reserves on the client side; an EVENT may not use them (socket.io-parser RESERVED_EVENTS).
     // Compares the unescaped string (JSON.parse decodes "\u0063onnect" to "connect" before socket.io checks it).
     private static bool IsReservedEvent(in Utf8JsonReader reader) =>
-        reader.ValueTextEquals("connect"u8) || reader.ValueTextEquals("connect_error"u8) || reader.ValueTextEquals("disconnect"u8) ||
-        reader.ValueTextEquals("disconnecting"u8) || reader.ValueTextEquals("newListener"u8) || reader.ValueTextEquals("removeListener"u8);
+        ValueEquals(reader, "connect"u8) || ValueEquals(reader, "connect_error"u8) || ValueEquals(reader, "disconnect"u8) ||
+        ValueEquals(reader, "disconnecting"u8) || ValueEquals(reader, "newListener"u8) || ValueEquals(reader, "removeListener"u8);
+
+    /// <summary>
+    /// <see cref="Utf8JsonReader.ValueTextEquals(ReadOnlySpan{byte})"/> for an ASCII <paramref name="name"/>, except that a
+    /// value holding an escaped lone surrogate (<c>"\ud800"</c>) is unequal instead of an InvalidOperationException:
+    /// JSON.parse keeps such a string, so the packet is valid for socket.io, and it can equal no ASCII name. Found by
+    /// fuzzing (FuzzRegressionTests).
+    /// </summary>
+    private static bool ValueEquals(in Utf8JsonReader reader, ReadOnlySpan<byte> name)
+    {
+        try
+        {
+            return reader.ValueTextEquals(name);
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
 
     // One pass of Utf8JsonReader: validity, the root token, the first array element, and every binary placeholder
     // ({"_placeholder":true,"num":N} with 0 <= N < attachments).
@@ -310,7 +328,7 @@ public static class SocketIOPacketParser
                     }
 
                     owner = depth - 1;
-                    pending = reader.ValueTextEquals("_placeholder"u8) ? PlaceholderValue : reader.ValueTextEquals("num"u8) ? NumValue : None;
+                    pending = ValueEquals(reader, "_placeholder"u8) ? PlaceholderValue : ValueEquals(reader, "num"u8) ? NumValue : None;
                     break;
                 case JsonTokenType.EndObject:
                     if (placeholder[depth] && (num[depth] < 0 || num[depth] >= attachments))

@@ -7,11 +7,13 @@ namespace Gateway.Tests.EndToEnd;
 /// <summary>Runs tests/node/client.mjs (stock socket.io-client 4.8) and parses its JSON result.</summary>
 public static class NodeClient
 {
-    public static ProcessStartInfo StartInfo(ServerProcess server, string scenario, string transport, int timeoutMs, object? parameters) =>
-        StartInfo(server.Url, server.AdminUrl, scenario, transport, timeoutMs, parameters);
+    /// <param name="url">Where the client connects, when not straight to <paramref name="server"/> (a proxy in front of it).</param>
+    /// <param name="localAddress">The local address every connection of the client is bound to (127.x.y.z).</param>
+    public static ProcessStartInfo StartInfo(ServerProcess server, string scenario, string transport, int timeoutMs, object? parameters, string? url = null, string? localAddress = null) =>
+        StartInfo(url ?? server.Url, server.AdminUrl, scenario, transport, timeoutMs, parameters, localAddress);
 
     /// <summary>A scenario against any gateway: its public URL and its admin URL (publish, stats).</summary>
-    public static ProcessStartInfo StartInfo(string url, string adminUrl, string scenario, string transport, int timeoutMs, object? parameters)
+    public static ProcessStartInfo StartInfo(string url, string adminUrl, string scenario, string transport, int timeoutMs, object? parameters, string? localAddress = null)
     {
         var psi = new ProcessStartInfo
         {
@@ -38,17 +40,25 @@ public static class NodeClient
             psi.ArgumentList.Add(JsonSerializer.Serialize(parameters));
         }
 
+        if (localAddress is not null)
+        {
+            psi.ArgumentList.Add("--local-address");
+            psi.ArgumentList.Add(localAddress);
+        }
+
         return psi;
     }
 
     /// <summary>Runs one scenario to completion (bounded by timeoutMs plus a margin) and returns its result.</summary>
-    public static Task<ScenarioResult> RunAsync(ServerProcess server, string scenario, string transport, int timeoutMs = 20000, object? parameters = null) =>
-        RunAsync(server.Url, server.AdminUrl, scenario, transport, timeoutMs, parameters);
+    /// <inheritdoc cref="StartInfo(ServerProcess, string, string, int, object?, string?, string?)" path="/param"/>
+    public static Task<ScenarioResult> RunAsync(
+        ServerProcess server, string scenario, string transport, int timeoutMs = 20000, object? parameters = null, string? url = null, string? localAddress = null) =>
+        RunAsync(url ?? server.Url, server.AdminUrl, scenario, transport, timeoutMs, parameters, localAddress);
 
     /// <summary>Runs one scenario against the gateway at <paramref name="url"/> (admin API at <paramref name="adminUrl"/>).</summary>
-    public static async Task<ScenarioResult> RunAsync(string url, string adminUrl, string scenario, string transport, int timeoutMs = 20000, object? parameters = null)
+    public static async Task<ScenarioResult> RunAsync(string url, string adminUrl, string scenario, string transport, int timeoutMs = 20000, object? parameters = null, string? localAddress = null)
     {
-        using var process = new Process { StartInfo = StartInfo(url, adminUrl, scenario, transport, timeoutMs, parameters) };
+        using var process = new Process { StartInfo = StartInfo(url, adminUrl, scenario, transport, timeoutMs, parameters, localAddress) };
         process.Start();
         process.StandardInput.Close();
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();

@@ -66,6 +66,30 @@ public sealed class ServerProcess : IDisposable
     /// <summary>The last lines the server printed (stdout and stderr), for failure messages.</summary>
     public string RecentOutput => string.Join("\n", _output.TakeLast(60));
 
+    /// <summary>Every line kept so far (the last 500), oldest first.</summary>
+    public IReadOnlyList<string> Output => [.. _output];
+
+    /// <summary>Waits (up to <paramref name="limit"/>) until the server has printed a line that <paramref name="match"/> accepts; returns it.</summary>
+    public async Task<string> WaitForOutputAsync(Func<string, bool> match, TimeSpan limit, string what)
+    {
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            string? line = _output.FirstOrDefault(match);
+            if (line is not null)
+            {
+                return line;
+            }
+
+            if (watch.Elapsed > limit || _process.HasExited)
+            {
+                throw new TimeoutException($"{Kind} server printed no line with {what} within {limit}. Output:\n{RecentOutput}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>Starts a server and waits until it answers <paramref name="readyPath"/> with 200.</summary>
     /// <param name="extraArguments">Appended to the command line (the gateway's <c>--Gateway:…=…</c> keys).</param>
     /// <param name="readyPath">What "started" means: <c>/readyz</c>, or <c>/healthz</c> for a gateway expected not ready.</param>
