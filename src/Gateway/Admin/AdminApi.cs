@@ -10,25 +10,26 @@ namespace Gateway.Admin;
 
 /// <summary>
 /// The admin port: the ordinary ASP.NET Core pipeline (nothing on the public port goes through it). Publish,
-/// health, readiness, stats, and a drain that closes every client transport.
+/// health, readiness, stats, the paced drain and its undo, and a disconnect of every client transport.
 /// </summary>
 internal static class AdminApi
 {
     public static void Map(WebApplication app, GatewayRuntime runtime, int adminPort)
     {
         GatewayOptions options = runtime.Options;
-        bool stopping = false;
-        app.Lifetime.ApplicationStopping.Register(() => stopping = true);
 
         // Only requests that arrived on the admin port reach these endpoints.
         RouteGroupBuilder admin = app.MapGroup("").RequireHost($"*:{adminPort}");
 
         admin.MapGet("/healthz", () => Results.Json(new { status = "ok" }));
+        // Ready = new sessions are welcome here; never a verdict on the sockets already open (the balancer must not
+        // cut those on a 503: README "Drain").
         admin.MapGet("/readyz", () =>
         {
-            if (stopping)
+            DrainProgress drain = runtime.Drain.Progress;
+            if (drain.State != DrainState.Serving)
             {
-                return Results.Json(new { status = "stopping" }, statusCode: StatusCodes.Status503ServiceUnavailable);
+                return Results.Json(new { status = drain.ForShutdown ? "stopping" : "draining" }, statusCode: StatusCodes.Status503ServiceUnavailable);
             }
 
             // Not ready while the prompt source is (Redis mode: the region's Redis is away; sockets stay, prompts
@@ -177,12 +178,27 @@ internal static class AdminApi
                 unknownEvents = metrics.UnknownEvents,
                 channels = runtime.Channels.Count,
                 ringHead = runtime.Ring.Head,
+                drain = DrainStats(runtime.Drain.Progress),
                 redis = RedisStats(runtime),
                 process = ProcessStats(),
             });
         });
 
-        // No body: close every client transport (drain; clients reconnect). {"namespace":"/x"}: a Socket.IO
+        // The paced drain without exiting: readiness 503 and new sessions refused until /v1/undrain; after
+        // Drain:Delay the sessions are closed in random order across Drain:Window. 202 when it began, 200 when one was
+        // already in progress or done.
+        v1.MapPost("/drain", () =>
+        {
+            bool began = runtime.Drain.Begin(forShutdown: false);
+            return Results.Json(DrainStats(runtime.Drain.Progress), statusCode: began ? StatusCodes.Status202Accepted : StatusCodes.Status200OK);
+        });
+
+        // Stops a drain: sessions not yet closed stay, new ones are welcome again. 409 while the gateway shuts down.
+        v1.MapPost("/undrain", () => runtime.Drain.Undrain()
+            ? Results.Json(DrainStats(runtime.Drain.Progress))
+            : Results.Json(new { error = "the gateway is shutting down" }, statusCode: StatusCodes.Status409Conflict));
+
+        // No body: close every client transport at once (clients reconnect; POST /v1/drain paces it). {"namespace":"/x"}: a Socket.IO
         // DISCONNECT of that namespace only (clients do not reconnect it by themselves).
         v1.MapPost("/disconnect", async (HttpRequest request) =>
         {
@@ -214,6 +230,20 @@ internal static class AdminApi
             return Results.Json(new { disconnected = runtime.DisconnectNamespace(index) });
         });
     }
+
+    private static object DrainStats(DrainProgress drain) => new
+    {
+        state = drain.State switch
+        {
+            DrainState.Waiting => "waiting",
+            DrainState.Closing => "closing",
+            DrainState.Drained => "drained",
+            _ => "serving",
+        },
+        remaining = drain.Remaining,
+        closed = drain.Closed,
+        shutdown = drain.ForShutdown,
+    };
 
     private static object? RedisStats(GatewayRuntime runtime)
     {

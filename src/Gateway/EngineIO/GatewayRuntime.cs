@@ -68,13 +68,17 @@ internal sealed class GatewayRuntime : IDisposable
             new DiagnosticEvents(Options.Diagnostics.Echo),
             Metrics);
         OffersRecovery = recovery.Offered;
+        Drain = new SessionDrain(this, time);
     }
 
     public ILoggerFactory LoggerFactory { get; }
 
     private volatile bool _stopping;
 
-    /// <summary>Set when the host begins to stop: new handshakes are refused with 503.</summary>
+    /// <summary>
+    /// Set by the ordered shutdown once the drain is over: HTTP connections end after their current request (the
+    /// drain itself refuses new sessions, <see cref="SessionDrain.RefusesSessions"/>).
+    /// </summary>
     public bool Stopping
     {
         get => _stopping;
@@ -123,6 +127,9 @@ internal sealed class GatewayRuntime : IDisposable
 
     public TimingWheel Wheel { get; }
 
+    /// <summary>The paced drain (SIGTERM, <c>POST /v1/drain</c>): readiness, refusal of new sessions, paced closes.</summary>
+    public SessionDrain Drain { get; }
+
     public Broadcaster Broadcaster { get; }
 
     /// <summary>Index of a configured namespace, or -1.</summary>
@@ -147,7 +154,7 @@ internal sealed class GatewayRuntime : IDisposable
 
     public void Unregister(EngineSession session) => _sessions.TryRemove(new KeyValuePair<string, EngineSession>(session.Sid, session));
 
-    /// <summary>Closes every session's transport (admin drain; clients reconnect).</summary>
+    /// <summary>Closes every session's transport at once (admin disconnect, stream gap, shutdown's stragglers; clients reconnect).</summary>
     public int CloseAll(CloseReason reason)
     {
         int closed = 0;
@@ -184,6 +191,7 @@ internal sealed class GatewayRuntime : IDisposable
 
     public void Dispose()
     {
+        Drain.Dispose();
         Wheel.Dispose();
         if (_ownsContext)
         {

@@ -408,13 +408,9 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
             return Reject(http, upgrade, EngineIOError.UnsupportedProtocolVersion);
         }
 
-        if (_runtime.Stopping)
+        if (_runtime.Drain.RefusesSessions)
         {
-            // Shutting down: a session opened now would be cut a moment later without its recovery record; the
-            // client's backoff brings it to a gateway that stays (or to this one restarted).
-            http.KeepAlive = false;
-            http.Respond(503, "application/json"u8, "{\"message\":\"server shutting down\"}"u8);
-            return true;
+            return RefuseWhileDraining(http);
         }
 
         if (isPolling)
@@ -445,6 +441,26 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
         webSocket = new WebSocketConnection(_runtime, context, http.Output, direct);
         return false;
     }
+
+    /// <summary>
+    /// Draining (SIGTERM or <c>POST /v1/drain</c>): 503 with a jittered <c>Retry-After</c>, on a polling handshake and a
+    /// direct WebSocket upgrade alike (before any 101). A session opened now would be closed within the window; the
+    /// client's backoff brings it to a gateway that stays (or to this one restarted).
+    /// </summary>
+    private static bool RefuseWhileDraining(HttpConnection http)
+    {
+        var headers = new PooledBufferWriter(32);
+        headers.WriteBytes("Retry-After: "u8);
+        headers.WriteInt64(Random.Shared.Next(1, MaxDrainRetryAfterSeconds + 1));
+        headers.WriteBytes("\r\n"u8);
+        http.KeepAlive = false;
+        http.Respond(503, "application/json"u8, "{\"message\":\"server draining\"}"u8, headers.WrittenSpan);
+        headers.Dispose();
+        return true;
+    }
+
+    /// <summary>Retry-After of a handshake refused while draining: 1 s to this, spread so retries do not come back together.</summary>
+    private const int MaxDrainRetryAfterSeconds = 5;
 
     private bool HandlePoll(HttpConnection http, HttpMethod method, EngineSession session, ReadOnlySpan<byte> body, bool bodyTooLarge)
     {
