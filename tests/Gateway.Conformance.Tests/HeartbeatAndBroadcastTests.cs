@@ -256,6 +256,9 @@ public sealed class ConfigurationTests
     [InlineData("--Gateway:Recovery:MaxDisconnection=0", "Gateway:Recovery:MaxDisconnection")]
     [InlineData("--Gateway:LateJoin:MaxAge=-5", "Gateway:LateJoin:MaxAge")]
     [InlineData("--Gateway:Redis:PollInterval=0", "Gateway:Redis:PollInterval")]
+    [InlineData("--Gateway:Drain:Delay=-1", "Gateway:Drain:Delay")]
+    [InlineData("--Gateway:Drain:Window=3600001", "Gateway:Drain:Window")]
+    [InlineData("--Gateway:Drain:Window=soon", "Gateway:Drain:Window")]
     public void Invalid_FailsNamingTheKey(string arg, string key)
     {
         var error = Assert.Throws<GatewayApp.ConfigurationException>(() => Load(arg));
@@ -270,6 +273,7 @@ public sealed class ConfigurationTests
         Assert.Equal(["/"], options.Namespaces);
         Assert.False(options.RedisMode);
         Assert.Equal(0, options.LateJoin.MaxAge); // embedded: only what is published next
+        Assert.Equal((5000, 30000), (options.Drain.Delay, options.Drain.Window));
     }
 
     [Fact]

@@ -227,6 +227,7 @@ public sealed class DrainTests(ITestOutputHelper output) : IAsyncLifetime
         closedAt.Sort();
         long spread = closedAt[^1] - closedAt[0];
         int busiestHalfSecond = closedAt.GroupBy(t => (t - closedAt[0]) / 500).Max(g => g.Count());
+        output.WriteLine(string.Join(", ", sockets.Select(s => $"{s.Group[0]}{s.Disconnects[0].T - closedAt[0]}:{s.Disconnects[0].Reason}").Order()));
         output.WriteLine($"closes over {spread} ms; busiest 500 ms: {busiestHalfSecond} of {total}; {gotPromptsPublishedDuringTheDrain} sockets got prompts published during the drain; {burst.Accepted.Count} prompts accepted");
         Assert.True(spread >= windowMs / 2, $"closes spread over {spread} ms only (window {windowMs} ms): {string.Join(", ", closedAt.Select(t => t - closedAt[0]))}");
         Assert.True(busiestHalfSecond < total, $"every close in the same 500 ms: {string.Join(", ", closedAt.Select(t => t - closedAt[0]))}");
