@@ -16,6 +16,15 @@ public class SessionDrainTests
     private static EngineSession[] OpenPolling(SessionHarness harness, int count) =>
         Enumerable.Range(0, count).Select(_ => harness.OpenPolling().Session).ToArray();
 
+    /// <summary>A harness with <paramref name="count"/> polling sessions open and an operator's drain begun.</summary>
+    private static (SessionHarness Harness, EngineSession[] Sessions) Draining(int delayMs, int windowMs, int count)
+    {
+        SessionHarness harness = Harness(delayMs, windowMs);
+        EngineSession[] sessions = OpenPolling(harness, count);
+        Assert.True(harness.Runtime.Drain.Begin(forShutdown: false));
+        return (harness, sessions);
+    }
+
     private static (EngineSession Session, Pipe Output)[] OpenConnectedWebSockets(SessionHarness harness, int count)
     {
         var sockets = new (EngineSession, Pipe)[count];
@@ -58,9 +67,8 @@ public class SessionDrainTests
     public void Closing_CloseIOfN_HappensAtDelayPlusWindowTimesIOverN_ToTheMillisecond()
     {
         // 7 over 1000 ms: turns at 0, 142.86, 285.71, 428.57, 571.43, 714.29, 857.14 ms, each due from the next whole ms.
-        using SessionHarness harness = Harness(delayMs: 250, windowMs: 1000);
-        EngineSession[] sessions = OpenPolling(harness, 7);
-        harness.Runtime.Drain.Begin(forShutdown: false);
+        (SessionHarness harness, EngineSession[] sessions) = Draining(delayMs: 250, windowMs: 1000, count: 7);
+        using SessionHarness owned = harness;
 
         var closedAtMs = new List<int>();
         for (int ms = 1; ms <= 1400; ms++)
@@ -115,9 +123,8 @@ public class SessionDrainTests
     public void Closing_Order_IsRandomNotTheOrderSessionsOpened()
     {
         const int count = 200;
-        using SessionHarness harness = Harness(delayMs: 0, windowMs: count);
-        EngineSession[] sessions = OpenPolling(harness, count);
-        harness.Runtime.Drain.Begin(forShutdown: false);
+        (SessionHarness harness, EngineSession[] sessions) = Draining(delayMs: 0, windowMs: count, count);
+        using SessionHarness owned = harness;
 
         // One close per ms: record which one closed at each step.
         var order = new List<int>();
@@ -230,9 +237,8 @@ public class SessionDrainTests
     [Fact]
     public void Begin_WindowZero_ClosesEverySessionAtTheDelaysEnd()
     {
-        using SessionHarness harness = Harness(delayMs: 100, windowMs: 0);
-        EngineSession[] sessions = OpenPolling(harness, 50);
-        harness.Runtime.Drain.Begin(forShutdown: false);
+        (SessionHarness harness, EngineSession[] sessions) = Draining(delayMs: 100, windowMs: 0, count: 50);
+        using SessionHarness owned = harness;
         harness.Time.Advance(TimeSpan.FromMilliseconds(99));
         Assert.DoesNotContain(sessions, s => s.IsClosed);
 
@@ -245,9 +251,8 @@ public class SessionDrainTests
     [Fact]
     public void Drained_SessionOpenedAfterTheOrderWasTaken_IsClosedAtTheEnd()
     {
-        using SessionHarness harness = Harness(delayMs: 0, windowMs: 1000);
-        EngineSession[] first = OpenPolling(harness, 2);
-        harness.Runtime.Drain.Begin(forShutdown: false);
+        (SessionHarness harness, EngineSession[] first) = Draining(delayMs: 0, windowMs: 1000, count: 2);
+        using SessionHarness owned = harness;
         // A handshake that passed the check just before the drain began opens its session now.
         EngineSession late = harness.OpenPolling().Session;
 
