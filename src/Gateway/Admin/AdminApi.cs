@@ -198,8 +198,8 @@ internal static class AdminApi
             ? Results.Json(DrainStats(runtime.Drain.Progress))
             : Results.Json(new { error = "the gateway is shutting down" }, statusCode: StatusCodes.Status409Conflict));
 
-        // No body: close every client transport at once (clients reconnect; POST /v1/drain paces it). {"namespace":"/x"}: a Socket.IO
-        // DISCONNECT of that namespace only (clients do not reconnect it by themselves).
+        // No body: close every client transport at once (clients reconnect; POST /v1/drain paces it).
+        // {"namespace":"/x"}: a Socket.IO DISCONNECT of that namespace only (clients do not reconnect it by themselves).
         v1.MapPost("/disconnect", async (HttpRequest request) =>
         {
             if (request.ContentLength is null or 0)
