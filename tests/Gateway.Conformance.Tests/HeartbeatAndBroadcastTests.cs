@@ -258,6 +258,9 @@ public sealed class ConfigurationTests
     [InlineData("--Gateway:HealthPort=3001", "Gateway:HealthPort")]
     [InlineData("--Gateway:ProxyProtocol=maybe", "Gateway:ProxyProtocol")]
     [InlineData("--Gateway:ProxyProtocolTimeout=0", "Gateway:ProxyProtocolTimeout")]
+    [InlineData("--Gateway:Drain:Delay=-1", "Gateway:Drain:Delay")]
+    [InlineData("--Gateway:Drain:Window=3600001", "Gateway:Drain:Window")]
+    [InlineData("--Gateway:Drain:Window=soon", "Gateway:Drain:Window")]
     public void Invalid_FailsNamingTheKey(string arg, string key)
     {
         var error = Assert.Throws<GatewayApp.ConfigurationException>(() => Load(arg));
@@ -273,6 +276,7 @@ public sealed class ConfigurationTests
         Assert.False(options.RedisMode);
         Assert.Equal(0, options.HealthPort); // off: only the admin port answers health
         Assert.Equal(0, options.LateJoin.MaxAge); // embedded: only what is published next
+        Assert.Equal((5000, 30000), (options.Drain.Delay, options.Drain.Window));
     }
 
     [Fact]

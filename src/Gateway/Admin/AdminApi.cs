@@ -14,7 +14,7 @@ namespace Gateway.Admin;
 
 /// <summary>
 /// The admin port: the ordinary ASP.NET Core pipeline (nothing on the public port goes through it). Publish,
-/// health, readiness, stats, and a drain that closes every client transport.
+/// health, readiness, stats, the paced drain and its undo, and a disconnect of every client transport.
 /// </summary>
 internal static class AdminApi
 {
@@ -28,8 +28,6 @@ internal static class AdminApi
     public static void Map(WebApplication app, GatewayRuntime runtime, int adminPort, int healthPort)
     {
         GatewayOptions options = runtime.Options;
-        bool stopping = false;
-        app.Lifetime.ApplicationStopping.Register(() => stopping = true);
 
         if (healthPort != 0)
         {
@@ -54,11 +52,14 @@ internal static class AdminApi
         RouteGroupBuilder admin = app.MapGroup("").RequireHost($"*:{adminPort}");
 
         app.MapGet(HealthPath, () => Results.Json(new { status = "ok" }));
+        // Ready = new sessions are welcome here; never a verdict on the sockets already open (the balancer must not
+        // cut those on a 503: README "Drain").
         app.MapGet(ReadinessPath, () =>
         {
-            if (stopping)
+            DrainProgress drain = runtime.Drain.Progress;
+            if (drain.State != DrainState.Serving)
             {
-                return Results.Json(new { status = "stopping" }, statusCode: StatusCodes.Status503ServiceUnavailable);
+                return Results.Json(new { status = drain.ForShutdown ? "stopping" : "draining" }, statusCode: StatusCodes.Status503ServiceUnavailable);
             }
 
             // Not ready while the prompt source is (Redis mode: the region's Redis is away; sockets stay, prompts
@@ -216,6 +217,7 @@ internal static class AdminApi
                 channelsRefused = metrics.ChannelsRefusedByReason(),
                 ringHead = runtime.Ring.Head,
                 ringLag = runtime.Context.RingLag,
+                drain = DrainStats(runtime.Drain.Progress),
                 redis = RedisStats(runtime),
                 process = ProcessStats(),
             });
@@ -235,8 +237,23 @@ internal static class AdminApi
             return Results.Json(new { prompts = records.Select(PromptJson) });
         });
 
-        // No body: close every client transport (drain; clients reconnect). {"namespace":"/x"}: a Socket.IO
-        // DISCONNECT of that namespace only (clients do not reconnect it by themselves).
+
+        // The paced drain without exiting: readiness 503 and new sessions refused until /v1/undrain; after
+        // Drain:Delay the sessions are closed in random order across Drain:Window. 202 when it began, 200 when one was
+        // already in progress or done.
+        v1.MapPost("/drain", () =>
+        {
+            bool began = runtime.Drain.Begin(forShutdown: false);
+            return Results.Json(DrainStats(runtime.Drain.Progress), statusCode: began ? StatusCodes.Status202Accepted : StatusCodes.Status200OK);
+        });
+
+        // Stops a drain: sessions not yet closed stay, new ones are welcome again. 409 while the gateway shuts down.
+        v1.MapPost("/undrain", () => runtime.Drain.Undrain()
+            ? Results.Json(DrainStats(runtime.Drain.Progress))
+            : Results.Json(new { error = "the gateway is shutting down" }, statusCode: StatusCodes.Status409Conflict));
+
+        // No body: close every client transport at once (clients reconnect; POST /v1/drain paces it).
+        // {"namespace":"/x"}: a Socket.IO DISCONNECT of that namespace only (clients do not reconnect it by themselves).
         v1.MapPost("/disconnect", async (HttpRequest request) =>
         {
             if (request.ContentLength is null or 0)
@@ -295,6 +312,20 @@ internal static class AdminApi
         slowConsumers = record.SlowConsumers,
         streamLagMs = record.StreamLagMs,
         complete = record.Complete,
+    };
+
+    private static object DrainStats(DrainProgress drain) => new
+    {
+        state = drain.State switch
+        {
+            DrainState.Waiting => "waiting",
+            DrainState.Closing => "closing",
+            DrainState.Drained => "drained",
+            _ => "serving",
+        },
+        remaining = drain.Remaining,
+        closed = drain.Closed,
+        shutdown = drain.ForShutdown,
     };
 
     private static object? RedisStats(GatewayRuntime runtime)

@@ -95,6 +95,8 @@ public sealed class GatewayOptions
 
     public AnswersOptions Answers { get; set; } = new();
 
+    public DrainOptions Drain { get; set; } = new();
+
     /// <summary>Redis mode: prompts come from the region's stream; answers and recoverable sessions go to it.</summary>
     public bool RedisMode => !string.IsNullOrWhiteSpace(Redis.Configuration);
 
@@ -209,6 +211,22 @@ public sealed class GatewayOptions
 
         /// <summary>Milliseconds a refused client is told to wait (<c>Retry-After</c>, jittered ±50 %, whole seconds, at least 1).</summary>
         public int RetryAfter { get; set; } = 5000;
+    }
+
+    /// <summary>The paced drain on SIGTERM and <c>POST /v1/drain</c> (the README's "Drain").</summary>
+    public sealed class DrainOptions
+    {
+        /// <summary>Longest <see cref="Delay"/> or <see cref="Window"/>, ms: a drain must end within a deploy.</summary>
+        public const int MaxMilliseconds = 3_600_000;
+
+        /// <summary>
+        /// Milliseconds between readiness turning 503 (new sessions refused) and the first close: the load balancer's
+        /// deregistration delay, so that it stops sending new connections before sockets begin to leave.
+        /// </summary>
+        public int Delay { get; set; } = 5000;
+
+        /// <summary>Milliseconds over which the sockets are closed, evenly paced, in random order.</summary>
+        public int Window { get; set; } = 30000;
     }
 
     public sealed class CorsOptions
@@ -462,6 +480,16 @@ public sealed class GatewayOptions
         if (Limits.RetryAfter > 3_600_000)
         {
             yield return $"Gateway:Limits:RetryAfter must be <= 3600000 ms (was {Limits.RetryAfter}).";
+        }
+
+        if (Drain.Delay is < 0 or > DrainOptions.MaxMilliseconds)
+        {
+            yield return $"Gateway:Drain:Delay must be 0–{DrainOptions.MaxMilliseconds} ms (was {Drain.Delay}).";
+        }
+
+        if (Drain.Window is < 0 or > DrainOptions.MaxMilliseconds)
+        {
+            yield return $"Gateway:Drain:Window must be 0–{DrainOptions.MaxMilliseconds} ms (was {Drain.Window}).";
         }
 
         for (int i = 0; i < Cors.Origins.Count; i++)

@@ -51,6 +51,10 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Histogram<double> _streamLag;
     private Func<long>? _ringLag;
 
+    // Drain (SIGTERM, POST /v1/drain).
+    private int _draining;
+    private long _drainClosed;
+
     /// <summary>Close reasons a session can be counted under (<see cref="SessionClosed"/>).</summary>
     public const int MaxCloseReasons = 32;
 
@@ -110,6 +114,8 @@ public sealed class GatewayMetrics : IDisposable
         _meter.CreateObservableCounter("gateway.network.received", BytesReceived.Sum, "By", "Bytes read from client sockets (public port)");
         _meter.CreateObservableGauge("gateway.ring.lag", () => _ringLag?.Invoke() ?? 0, "{message}", "Ring messages the slowest socket has not been sent yet (as of the fan-out's last pass)");
         _meter.CreateObservableGauge("gateway.build.info", () => new Measurement<long>(1, BuildTags), description: "The gateway's version and runtime (value 1)");
+        _meter.CreateObservableGauge("gateway.drain.remaining", () => DrainRemaining, description: "Sessions a drain in progress has yet to close (0 when not draining)");
+        _meter.CreateObservableCounter("gateway.drain.closed", () => Volatile.Read(ref _drainClosed), description: "Sessions closed by drains, paced across the drain window");
     }
 
     public IReadOnlyList<string> Namespaces { get; }
@@ -215,6 +221,16 @@ public sealed class GatewayMetrics : IDisposable
     public long AnswersWritten => Volatile.Read(ref _answersWritten);
 
     public long AnswersRefused => Volatile.Read(ref _answersRefused);
+
+    /// <summary>Sessions still open while a drain is in progress (new ones are refused then), else 0.</summary>
+    public long DrainRemaining => Volatile.Read(ref _draining) != 0 ? Connections : 0;
+
+    /// <summary>Sessions closed by drains so far (every drain of this process).</summary>
+    public long DrainClosed => Volatile.Read(ref _drainClosed);
+
+    internal void Draining(bool draining) => Volatile.Write(ref _draining, draining ? 1 : 0);
+
+    internal void DrainClosedSession() => Interlocked.Increment(ref _drainClosed);
 
     internal void StreamEntry() => Interlocked.Increment(ref _streamEntries);
 

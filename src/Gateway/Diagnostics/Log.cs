@@ -78,4 +78,19 @@ internal static partial class Log
 
     [LoggerMessage(61, LogLevel.Debug, "Connection {ConnectionId} from {ProxyEndPoint} closed: no valid PROXY header ({Reason})")]
     public static partial void ProxyHeaderRefused(ILogger logger, string connectionId, EndPoint? proxyEndPoint, string reason);
+
+    [LoggerMessage(70, LogLevel.Information, "Drain started ({Cause}): readiness 503, new sessions refused; {Sessions} sessions close in random order over {WindowMs} ms after {DelayMs} ms")]
+    public static partial void DrainStarted(ILogger logger, string cause, long sessions, int delayMs, int windowMs);
+
+    [LoggerMessage(71, LogLevel.Information, "Drain closing {Sessions} sessions, one every {IntervalMs} ms")]
+    public static partial void DrainClosing(ILogger logger, int sessions, double intervalMs);
+
+    [LoggerMessage(72, LogLevel.Information, "Drain done: {Closed} sessions closed")]
+    public static partial void DrainDone(ILogger logger, long closed);
+
+    [LoggerMessage(73, LogLevel.Information, "Drain stopped (undrain): {Closed} sessions closed, {Remaining} stay; new sessions welcome again")]
+    public static partial void DrainUndone(ILogger logger, long closed, long remaining);
+
+    [LoggerMessage(74, LogLevel.Warning, "Shutdown timeout reached during the drain: the {Remaining} sessions left are closed at once")]
+    public static partial void DrainCutShort(ILogger logger, long remaining);
 }

@@ -22,6 +22,9 @@ public enum RefusalReason
     /// <summary>The process is stopping: no new session (503).</summary>
     ShuttingDown,
 
+    /// <summary>A drain (SIGTERM or <c>POST /v1/drain</c>) refuses new sessions (503).</summary>
+    Draining,
+
     /// <summary>A WebSocket upgrade from an <c>Origin</c> not in <c>Gateway:Cors:Origins</c> (403).</summary>
     Origin,
 

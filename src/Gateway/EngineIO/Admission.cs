@@ -162,6 +162,12 @@ internal sealed class Admission
             return RefusalReason.ShuttingDown;
         }
 
+        if (_runtime.Drain.RefusesSessions)
+        {
+            // Draining (SIGTERM or POST /v1/drain): a session opened now would be closed within the window.
+            return RefusalReason.Draining;
+        }
+
         long now = _runtime.Wheel.Now;
         if (now - quota.HandshakeWindowStart >= HandshakeWindowMs || quota.Handshakes == 0)
         {

@@ -72,6 +72,7 @@ internal sealed class GatewayRuntime : IDisposable
             Metrics);
         OffersRecovery = recovery.Offered;
         Admission = new Admission(this);
+        Drain = new SessionDrain(this, time);
     }
 
     public ILoggerFactory LoggerFactory { get; }
@@ -81,7 +82,10 @@ internal sealed class GatewayRuntime : IDisposable
 
     private volatile bool _stopping;
 
-    /// <summary>Set when the host begins to stop: new handshakes are refused with 503.</summary>
+    /// <summary>
+    /// Set by the ordered shutdown once the drain is over: HTTP connections end after their current request (the
+    /// drain itself refuses new sessions, <see cref="SessionDrain.RefusesSessions"/>).
+    /// </summary>
     public bool Stopping
     {
         get => _stopping;
@@ -136,6 +140,9 @@ internal sealed class GatewayRuntime : IDisposable
     /// <summary>Connection and session limits, and the refusal every limit answers with.</summary>
     public Admission Admission { get; }
 
+    /// <summary>The paced drain (SIGTERM, <c>POST /v1/drain</c>): readiness, refusal of new sessions, paced closes.</summary>
+    public SessionDrain Drain { get; }
+
     public Broadcaster Broadcaster { get; }
 
     /// <summary>Counts broadcast writes made off the fan-out threads for the prompt lifecycle (null: not tracked).</summary>
@@ -163,7 +170,7 @@ internal sealed class GatewayRuntime : IDisposable
 
     public void Unregister(EngineSession session) => _sessions.TryRemove(new KeyValuePair<string, EngineSession>(session.Sid, session));
 
-    /// <summary>Closes every session's transport (admin drain; clients reconnect).</summary>
+    /// <summary>Closes every session's transport at once (admin disconnect, stream gap, shutdown's stragglers; clients reconnect).</summary>
     public int CloseAll(CloseReason reason)
     {
         int closed = 0;
@@ -200,6 +207,7 @@ internal sealed class GatewayRuntime : IDisposable
 
     public void Dispose()
     {
+        Drain.Dispose();
         Wheel.Dispose();
         if (_ownsContext)
         {

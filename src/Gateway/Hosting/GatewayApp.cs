@@ -43,7 +43,7 @@ public static class GatewayApp
         builder.Services.AddHostedService<PublicListener>();
         builder.Services.AddHostedService<TrafficLogService>();
         // The ports, chosen once. Redis mode's loops are hosted services registered after the listener, so the host
-        // stops them first (after the ApplicationStopping callback below has closed the sockets and flushed).
+        // stops them first (after OrderedShutdown has drained the sockets and flushed their records).
         if (options.RedisMode)
         {
             builder.Services.AddRedisRegion();
@@ -59,7 +59,12 @@ public static class GatewayApp
             .Configure((services, provider) => provider.AddMeter(services.GetRequiredService<BroadcastContext>().Metrics.Name))
             .AddRuntimeInstrumentation()
             .AddPrometheusExporter());
-        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        // SIGTERM: readiness → paced drain → HTTP connections → recovery flush, before any hosted service stops.
+        builder.Services.AddHostedService<OrderedShutdown>();
+        // The drain takes Delay + Window; the rest of the stop gets its own margin. systemd's TimeoutStopSec must
+        // exceed this (ami/systemd/gateway.service).
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout =
+            TimeSpan.FromMilliseconds((long)options.Drain.Delay + options.Drain.Window) + OrderedShutdown.AfterDrain);
         AddSystemdNotification(builder.Services);
         builder.WebHost.UseSockets(socket =>
         {
@@ -86,15 +91,6 @@ public static class GatewayApp
         GatewayRuntime runtime = app.Services.GetRequiredService<GatewayRuntime>();
         AdminApi.Map(app, runtime, options.AdminPort, options.HealthPort);
         app.MapPrometheusScrapingEndpoint("/metrics").RequireHost($"*:{options.AdminPort}");
-        app.Lifetime.ApplicationStopping.Register(() =>
-        {
-            runtime.Stopping = true;
-            runtime.CloseAll(CloseReason.ServerShutdown);
-            app.Services.GetRequiredService<GatewayConnectionHandler>().EndHttpConnections();
-            // Recovery: the closes queued one session record per socket; they must land before the process ends (and
-            // before the hosted services stop the Redis loops).
-            runtime.Recovery.Flush();
-        });
         return app;
     }
 

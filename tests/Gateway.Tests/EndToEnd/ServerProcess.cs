@@ -294,6 +294,33 @@ public sealed class ServerProcess : IDisposable
         Assert.True(zero, $"{Kind}: GET /v1/stats connections did not return to 0 within 30 s after the test; last stats: {last}");
     }
 
+    /// <summary>SIGTERM, as systemd stops a service: the gateway drains, then exits by itself (<see cref="WaitForExitAsync"/>).</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", Pid.ToString(CultureInfo)]) { UseShellExecute = false })
+            ?? throw new InvalidOperationException("could not run kill");
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -TERM {Pid} failed with exit code {kill.ExitCode}");
+        }
+    }
+
+    /// <summary>Waits for the process to exit by itself; its exit code, or null when it is still running after <paramref name="limit"/>.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan limit)
+    {
+        using var cts = new CancellationTokenSource(limit);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            return _process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>SIGKILL, as a crash: no shutdown hook runs (a Redis-mode gateway then writes no session records).</summary>
     public void Kill()
     {

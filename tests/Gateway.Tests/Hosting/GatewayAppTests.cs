@@ -53,6 +53,16 @@ public sealed class GatewayAppTests
     }
 
     [Fact]
+    public async Task Build_RegistersTheOrderedShutdown_WithAHostTimeoutAboveTheDrain()
+    {
+        await using WebApplication app = Build("--Gateway:Drain:Delay=2000", "--Gateway:Drain:Window=7000");
+
+        Assert.Single(app.Services.GetServices<IHostedService>(), s => s is OrderedShutdown);
+        TimeSpan timeout = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HostOptions>>().Value.ShutdownTimeout;
+        Assert.Equal(TimeSpan.FromMilliseconds(9000) + OrderedShutdown.AfterDrain, timeout);
+    }
+
+    [Fact]
     public async Task Build_RedisModeRecoveryDisabled_OffersNoPid()
     {
         await using WebApplication app = Build("--Gateway:Redis:Configuration=127.0.0.1:1", "--Gateway:Recovery:Enabled=false");

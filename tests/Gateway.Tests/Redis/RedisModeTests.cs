@@ -540,6 +540,77 @@ public sealed class RedisModeTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     // ------------------------------------------------------------------------------------------------------------
+    // 3c. SIGTERM with a paced drain during a burst: each socket is closed in its turn with its session record and
+    //     recovers on the other gateway (recovered: true, same id), with every prompt once, in order.
+    // ------------------------------------------------------------------------------------------------------------
+
+    [Fact(Timeout = 90_000)]
+    public async Task Sigterm_PacedDrain_EverySocketRecoversOnTheOtherGateway_NoPromptLostOrDoubled()
+    {
+        const int count = 20, windowMs = 3000;
+        RedisRegion region = await RegionAsync("eu", 2, $"--Gateway:Drain:Window={windowMs}", "--Gateway:Drain:Delay=0");
+        ServerProcess a = region.Gateways[0], b = region.Gateways[1];
+        RegionClient client = await ClientAsync();
+        await client.ConnectAsync(a.Url, count, "a");
+        string tag = Tag("drain");
+        var published = new List<(int N, string StreamId)> { (0, await region.PublishAsync($"{tag}-0", Data(tag, 0))) };
+        (bool done, string counts) = await client.WaitForEventsAsync(null, 1, Deadline, tag: tag);
+        Assert.True(done, $"the first prompt did not reach every socket: {counts}");
+        SocketReport[] before = await client.ReportAsync();
+        // Their own reconnection goes to the other gateway, as a balancer would send it there.
+        await client.RetargetAsync(null, b.Url);
+
+        // A burst through the stream for as long as the drain lasts and the sockets come back.
+        using var stopBurst = new CancellationTokenSource();
+        Task burst = Task.Run(async () =>
+        {
+            for (int n = 1; !stopBurst.IsCancellationRequested; n++)
+            {
+                string id = await region.PublishAsync($"{tag}-{n}", Data(tag, n));
+                lock (published)
+                {
+                    published.Add((n, id));
+                }
+
+                await Task.Delay(20, CancellationToken.None);
+            }
+        });
+        (done, counts) = await client.WaitForEventsAsync(null, 5, Deadline, tag: tag);
+        Assert.True(done, $"the burst did not reach every socket: {counts}");
+
+        a.Terminate();
+        int? exitCode = await a.WaitForExitAsync(Deadline);
+        Assert.True(exitCode == 0, $"gateway a should exit 0 after its drain; exit code {exitCode?.ToString(CultureInfo.InvariantCulture) ?? "none (still running)"}\n{a.RecentOutput}");
+        Assert.True(await client.WaitConnectedAsync(null, Deadline), "the drained sockets did not reconnect to the other gateway");
+        await stopBurst.CancelAsync();
+        await burst;
+        await MarkerAsync(client, null, region); // a second copy of any prompt would have arrived before it
+
+        SocketReport[] after = await client.ReportAsync();
+        (int N, string StreamId)[] expected;
+        lock (published)
+        {
+            expected = published.ToArray();
+        }
+
+        foreach (SocketReport socket in after)
+        {
+            SocketReport old = before.Single(s => s.Index == socket.Index);
+            Assert.True(socket.Connects.Length == 2 && socket.Connects[1].Recovered && socket.Id == old.Id && socket.Url == b.Url && socket.Connected,
+                $"expected one drain close, then recovered on {b.Url} with the same id {old.Id}\n{socket.Describe()}");
+            AssertPrompts(socket, tag, expected, "every prompt of the burst once, in order: live on a, replayed and live on b");
+        }
+
+        // The closes were paced across the window, not all at once (coarse: at least half the window apart).
+        long[] closedAt = after.Select(s => s.Disconnects[0].T).Order().ToArray();
+        output.WriteLine($"closes over {closedAt[^1] - closedAt[0]} ms; {expected.Length} prompts");
+        Assert.True(closedAt[^1] - closedAt[0] >= windowMs / 2, $"closes at {string.Join(", ", closedAt.Select(t => t - closedAt[0]))} ms");
+
+        await client.DisconnectAsync();
+        await b.AssertNoConnectionsAsync();
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
     // 4. Answers from 1,000 sockets: acked once Redis took them, one stream entry each, a second one refused.
     // ------------------------------------------------------------------------------------------------------------
 
