@@ -141,13 +141,26 @@ internal static class AdminApi
                     revealAt = ms;
                 }
 
+                long? sendAhead = null;
+                if (root.TryGetProperty("sendAhead", out JsonElement sendAheadElement) && sendAheadElement.ValueKind != JsonValueKind.Null)
+                {
+                    if (!sendAheadElement.TryGetInt64(out long ms) || ms is < 0 or > GatewayOptions.MaxSendAhead)
+                    {
+                        return BadRequest($"sendAhead must be 0–{GatewayOptions.MaxSendAhead} ms");
+                    }
+
+                    sendAhead = ms;
+                }
+
                 // Embedded: into this gateway's ring. Redis mode: through the region's stream, so every gateway of the
                 // region delivers it (this one too).
-                PublishOutcome outcome = await runtime.Prompts.PublishAsync(new PublishRequest(namespaceIndex, ns, channel, eventName, data, id, revealAt));
+                PublishOutcome outcome = await runtime.Prompts.PublishAsync(new PublishRequest(namespaceIndex, ns, channel, eventName, data, id, revealAt, sendAhead));
                 return outcome.Status switch
                 {
                     PublishStatus.Accepted when outcome.StreamId is not null =>
                         Results.Json(new { id = outcome.Id, streamId = outcome.StreamId }, statusCode: StatusCodes.Status202Accepted),
+                    PublishStatus.Accepted when outcome.PushAtMs is long pushAt =>
+                        Results.Json(new { id = outcome.Id, pushAt }, statusCode: StatusCodes.Status202Accepted),
                     PublishStatus.Accepted => Results.Json(new { id = outcome.Id, sequence = outcome.Sequence }, statusCode: StatusCodes.Status202Accepted),
                     PublishStatus.Invalid => BadRequest(outcome.Error!),
                     _ => Results.Json(new { error = outcome.Error }, statusCode: StatusCodes.Status503ServiceUnavailable),

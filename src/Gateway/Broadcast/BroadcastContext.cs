@@ -23,6 +23,7 @@ internal sealed class BroadcastContext : IDisposable
         Channels = new ChannelRegistry();
         FanOut = new FanOut(o.FanOutWorkers, loggerFactory.CreateLogger<FanOut>());
         Broadcaster = new Broadcaster(Ring, FanOut, Channels, Metrics, Namespaces, lateJoin: o.LateJoin.MaxAge > 0);
+        SendAheadMs = o.Reveal.SendAhead;
     }
 
     public string[] NamespaceNames { get; }
@@ -38,6 +39,12 @@ internal sealed class BroadcastContext : IDisposable
     public FanOut FanOut { get; }
 
     public Broadcaster Broadcaster { get; }
+
+    /// <summary>Prompts whose reveal has not come: answers to them are refused as too early.</summary>
+    public PendingReveals Reveals { get; } = new();
+
+    /// <summary><c>Gateway:Reveal:SendAhead</c>: a prompt's send-ahead when it names none.</summary>
+    public long SendAheadMs { get; }
 
     /// <summary>Index of a configured namespace, or -1.</summary>
     public int FindNamespace(ReadOnlySpan<byte> name)

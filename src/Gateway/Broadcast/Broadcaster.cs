@@ -79,10 +79,11 @@ internal sealed class Broadcaster
 
     /// <summary>
     /// Publishes <paramref name="eventName"/> with <paramref name="arguments"/> (a JSON array: the event's arguments)
-    /// to a namespace, or to one channel of it. <paramref name="offset"/>, when given, is appended as the last
-    /// argument (socket.io's connection-state-recovery offset).
+    /// to a namespace, or to one channel of it. <paramref name="tag"/>, when given, follows the arguments (a prompt
+    /// sent ahead, <see cref="RevealTag"/>); <paramref name="offset"/>, when given, is appended as the last argument
+    /// (socket.io's connection-state-recovery offset).
     /// </summary>
-    public PublishResult Publish(int namespaceIndex, string? channel, string eventName, JsonElement arguments, string? id = null, string? offset = null)
+    public PublishResult Publish(int namespaceIndex, string? channel, string eventName, JsonElement arguments, string? id = null, string? offset = null, RevealTag? tag = null)
     {
         if (arguments.ValueKind != JsonValueKind.Array)
         {
@@ -93,7 +94,7 @@ internal sealed class Broadcaster
         int channelId = channel is null ? -1 : _channels.GetOrAdd(channel);
         lock (_writeLock)
         {
-            WriteEventPacket(_packet, _namespaces[namespaceIndex], eventName, arguments, offset);
+            WriteEventPacket(_packet, _namespaces[namespaceIndex], eventName, arguments, offset, tag);
             return Commit(namespaceIndex, channelId, _packet.WrittenSpan, id);
         }
     }
@@ -111,12 +112,12 @@ internal sealed class Broadcaster
     /// Encodes an event in both wire forms outside the ring: what a recovering socket is replayed. Same bytes as a
     /// publish of the same event would put in the ring.
     /// </summary>
-    public PromptFrames Encode(int namespaceIndex, string eventName, JsonElement arguments, string? offset)
+    public PromptFrames Encode(int namespaceIndex, string eventName, JsonElement arguments, string? offset, RevealTag? tag = null)
     {
         var packet = new PooledBufferWriter(512);
         try
         {
-            WriteEventPacket(packet, _namespaces[namespaceIndex], eventName, arguments, offset);
+            WriteEventPacket(packet, _namespaces[namespaceIndex], eventName, arguments, offset, tag);
             return PromptFrames.From(packet.WrittenSpan);
         }
         finally
@@ -153,8 +154,8 @@ internal sealed class Broadcaster
         }
     }
 
-    // Socket.IO packet: 2[/nsp,]["event",arg1,…[,"offset"]]
-    private static void WriteEventPacket(PooledBufferWriter packet, byte[] nsp, string eventName, JsonElement arguments, string? offset)
+    // Socket.IO packet: 2[/nsp,]["event",arg1,…[,{"id":…,"revealAt":…}][,"offset"]]
+    private static void WriteEventPacket(PooledBufferWriter packet, byte[] nsp, string eventName, JsonElement arguments, string? offset, RevealTag? tag)
     {
         packet.Reset();
         SocketIOPacketWriter.WriteHeader(packet, SocketIOPacketType.Event, nsp);
@@ -166,6 +167,7 @@ internal sealed class Broadcaster
             argument.WriteTo(json);
         }
 
+        tag?.WriteTo(json);
         if (offset is not null)
         {
             json.WriteStringValue(offset);

@@ -32,7 +32,7 @@ internal sealed class GatewayRuntime : IDisposable
     }
 
     private GatewayRuntime(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory, BroadcastContext context, TimeProvider time)
-        : this(options, loggerFactory, context, new EmbeddedPromptSource(context.Broadcaster), NoRecovery.Instance, EmbeddedAnswerSink.Instance, time)
+        : this(options, loggerFactory, context, new EmbeddedPromptSource(context, time), NoRecovery.Instance, EmbeddedAnswerSink.Instance, time)
     {
         _ownsContext = true;
     }
@@ -64,7 +64,7 @@ internal sealed class GatewayRuntime : IDisposable
         Recovery = recovery;
         Answers = answers;
         Events = new ApplicationEvents(
-            new PromptEvents(Options, Channels, answers, recovery, Metrics, time),
+            new PromptEvents(Options, Channels, answers, recovery, Metrics, time, context.Reveals),
             new DiagnosticEvents(Options.Diagnostics.Echo),
             Metrics);
         OffersRecovery = recovery.Offered;
@@ -187,6 +187,7 @@ internal sealed class GatewayRuntime : IDisposable
         Wheel.Dispose();
         if (_ownsContext)
         {
+            (Prompts as IDisposable)?.Dispose();
             Context.Dispose();
         }
     }
