@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test from a fresh clone: installs what is missing (npm packages for the real Socket.IO peers,
-# redis-server), restores .NET packages, builds Release, runs the unit and end-to-end suites.
+# Runs every test from a fresh clone: installs what is missing (npm packages for the real Socket.IO peers and
+# playwright-core, redis-server, chromium), restores .NET packages, builds Release, runs the unit and end-to-end suites.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -14,9 +14,17 @@ if ! command -v redis-server >/dev/null 2>&1; then
   fi
 fi
 
+if [ ! -x /usr/bin/chromium ]; then
+  log "installing chromium (Debian package, for the browser tests)"
+  if command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ||
+      echo "warning: could not install chromium; browser tests will fail" >&2
+  fi
+fi
+
 if [ -f tests/node/package.json ]; then
   if [ ! -d tests/node/node_modules ] || [ tests/node/package-lock.json -nt tests/node/node_modules ]; then
-    log "installing npm packages (socket.io 4.8 server and client)"
+    log "installing npm packages (socket.io 4.8 server and client, playwright-core)"
     npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
   fi
 fi
