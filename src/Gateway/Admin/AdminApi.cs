@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text.Json;
+using Gateway.Broadcast;
 using Gateway.Configuration;
 using Gateway.EngineIO;
 using Gateway.Prompts;
@@ -195,6 +197,20 @@ internal static class AdminApi
             });
         });
 
+        // Prompt lifecycle on this instance, newest first (the last PromptTracker.Kept).
+        v1.MapGet("/prompts", (HttpRequest request) =>
+        {
+            int limit = PromptTracker.Kept;
+            if (request.Query.TryGetValue("limit", out var values) &&
+                (!int.TryParse(values.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1))
+            {
+                return BadRequest($"limit must be an integer 1–{PromptTracker.Kept}");
+            }
+
+            List<PromptRecord> records = runtime.Context.Tracker?.Recent(limit) ?? [];
+            return Results.Json(new { prompts = records.Select(PromptJson) });
+        });
+
         // No body: close every client transport (drain; clients reconnect). {"namespace":"/x"}: a Socket.IO
         // DISCONNECT of that namespace only (clients do not reconnect it by themselves).
         v1.MapPost("/disconnect", async (HttpRequest request) =>
@@ -227,6 +243,24 @@ internal static class AdminApi
             return Results.Json(new { disconnected = runtime.DisconnectNamespace(index) });
         });
     }
+
+    /// <summary>A lifecycle record as <c>GET /v1/prompts</c> shows it (the names are the API's).</summary>
+    private static object PromptJson(PromptRecord record) => new
+    {
+        id = record.Id,
+        streamId = record.StreamId,
+        @namespace = record.Namespace,
+        channel = record.Channel,
+        @event = record.Event,
+        publishedAt = record.PublishedAt,
+        revealAt = record.RevealAt,
+        recipients = record.Recipients,
+        firstWriteMs = record.FirstWriteMs,
+        lastWriteMs = record.LastWriteMs,
+        slowConsumers = record.SlowConsumers,
+        streamLagMs = record.StreamLagMs,
+        complete = record.Complete,
+    };
 
     private static object? RedisStats(GatewayRuntime runtime)
     {

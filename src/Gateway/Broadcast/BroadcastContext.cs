@@ -21,8 +21,12 @@ internal sealed class BroadcastContext : IDisposable
         Metrics = new GatewayMetrics(NamespaceNames);
         Ring = new BroadcastRing(o.RingCapacity);
         Channels = new ChannelRegistry();
-        FanOut = new FanOut(o.FanOutWorkers, loggerFactory.CreateLogger<FanOut>());
-        Broadcaster = new Broadcaster(Ring, FanOut, Channels, Metrics, Namespaces, lateJoin: o.LateJoin.MaxAge > 0);
+        int workers = o.FanOutWorkers > 0 ? o.FanOutWorkers : Environment.ProcessorCount;
+        Tracker = o.Diagnostics.PromptLifecycle
+            ? new PromptTracker(Ring, workers, Metrics, loggerFactory.CreateLogger(PromptTracker.LogCategory))
+            : null;
+        FanOut = new FanOut(workers, loggerFactory.CreateLogger<FanOut>(), Tracker);
+        Broadcaster = new Broadcaster(Ring, FanOut, Channels, Metrics, Namespaces, lateJoin: o.LateJoin.MaxAge > 0, Tracker);
         SendAheadMs = o.Reveal.SendAhead;
     }
 
@@ -45,6 +49,9 @@ internal sealed class BroadcastContext : IDisposable
 
     /// <summary><c>Gateway:Reveal:SendAhead</c>: a prompt's send-ahead when it names none.</summary>
     public long SendAheadMs { get; }
+
+    /// <summary>Prompt lifecycle records (<c>Gateway:Diagnostics:PromptLifecycle</c>); null when off.</summary>
+    public PromptTracker? Tracker { get; }
 
     /// <summary>Index of a configured namespace, or -1.</summary>
     public int FindNamespace(ReadOnlySpan<byte> name)

@@ -63,13 +63,15 @@ internal sealed class Broadcaster
     private readonly Lock _writeLock = new();
     private readonly PooledBufferWriter _packet = new(1024);
     private readonly bool _lateJoin;
+    private readonly PromptTracker? _tracker;
 
     // Late joiners: the last prompt of each (namespace, channel), keyed by CurrentKey.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<long, CurrentPrompt> _current = new();
 
-    public Broadcaster(BroadcastRing ring, IRingSignal fanOut, ChannelRegistry channels, GatewayMetrics metrics, IReadOnlyList<byte[]> namespaces, bool lateJoin = false)
+    public Broadcaster(BroadcastRing ring, IRingSignal fanOut, ChannelRegistry channels, GatewayMetrics metrics, IReadOnlyList<byte[]> namespaces, bool lateJoin = false, PromptTracker? tracker = null)
     {
         _lateJoin = lateJoin;
+        _tracker = tracker;
         _ring = ring;
         _fanOut = fanOut;
         _channels = channels;
@@ -81,9 +83,9 @@ internal sealed class Broadcaster
     /// Publishes <paramref name="eventName"/> with <paramref name="arguments"/> (a JSON array: the event's arguments)
     /// to a namespace, or to one channel of it. <paramref name="tag"/>, when given, follows the arguments (a prompt
     /// sent ahead, <see cref="RevealTag"/>); <paramref name="offset"/>, when given, is appended as the last argument
-    /// (socket.io's connection-state-recovery offset).
+    /// (socket.io's connection-state-recovery offset). <paramref name="origin"/> goes into the prompt's lifecycle record.
     /// </summary>
-    public PublishResult Publish(int namespaceIndex, string? channel, string eventName, JsonElement arguments, string? id = null, string? offset = null, RevealTag? tag = null)
+    public PublishResult Publish(int namespaceIndex, string? channel, string eventName, JsonElement arguments, string? id = null, string? offset = null, PromptOrigin origin = default, RevealTag? tag = null)
     {
         if (arguments.ValueKind != JsonValueKind.Array)
         {
@@ -95,16 +97,19 @@ internal sealed class Broadcaster
         lock (_writeLock)
         {
             WriteEventPacket(_packet, _namespaces[namespaceIndex], eventName, arguments, offset, tag);
-            return Commit(namespaceIndex, channelId, _packet.WrittenSpan, id);
+            return Commit(namespaceIndex, channelId, _packet.WrittenSpan, id, channel, eventName, origin);
         }
     }
 
-    /// <summary>Publishes an already encoded Socket.IO text packet (no attachments).</summary>
-    public PublishResult PublishPacket(int namespaceIndex, int channelId, ReadOnlySpan<byte> socketIOPacket, string id)
+    /// <summary>
+    /// Publishes an already encoded Socket.IO text packet (no attachments); <paramref name="eventName"/> only names it
+    /// in its lifecycle record.
+    /// </summary>
+    public PublishResult PublishPacket(int namespaceIndex, int channelId, ReadOnlySpan<byte> socketIOPacket, string id, string eventName = "")
     {
         lock (_writeLock)
         {
-            return Commit(namespaceIndex, channelId, socketIOPacket, id);
+            return Commit(namespaceIndex, channelId, socketIOPacket, id, null, eventName, default);
         }
     }
 
@@ -178,7 +183,7 @@ internal sealed class Broadcaster
 
     private static long CurrentKey(int namespaceIndex, int channelId) => ((long)namespaceIndex << 32) | (uint)(channelId + 1);
 
-    private PublishResult Commit(int namespaceIndex, int channelId, ReadOnlySpan<byte> packet, string id)
+    private PublishResult Commit(int namespaceIndex, int channelId, ReadOnlySpan<byte> packet, string id, string? channel, string eventName, in PromptOrigin origin)
     {
         RingSlot slot = _ring.BeginWrite(out long sequence);
         slot.NamespaceIndex = namespaceIndex;
@@ -204,6 +209,7 @@ internal sealed class Broadcaster
             _current[CurrentKey(namespaceIndex, channelId)] = new CurrentPrompt(sequence, Environment.TickCount64, frames);
         }
 
+        _tracker?.Begin(sequence, id, namespaceIndex, channel, eventName, origin);
         _ring.EndWrite(slot, sequence);
         _metrics.MessagePublished();
         _fanOut.Signal();

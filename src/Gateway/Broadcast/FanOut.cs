@@ -20,12 +20,17 @@ internal sealed class FanOut : IRingSignal, IDisposable
 {
     private readonly Partition[] _partitions;
     private readonly ILogger _logger;
+    private readonly PromptTracker? _tracker;
     private int _nextPartition;
     private volatile bool _stopping;
 
-    public FanOut(int workers, ILogger logger)
+    /// <param name="workers">Worker threads (partitions); 0 = one per core.</param>
+    /// <param name="logger">Worker failures.</param>
+    /// <param name="tracker">Prompt lifecycle: partitions count writes and report passes to it; null = not tracked.</param>
+    public FanOut(int workers, ILogger logger, PromptTracker? tracker = null)
     {
         _logger = logger;
+        _tracker = tracker;
         if (workers <= 0)
         {
             workers = Environment.ProcessorCount;
@@ -108,6 +113,7 @@ internal sealed class FanOut : IRingSignal, IDisposable
     {
         private readonly FanOut _owner;
         private readonly int _index;
+        private readonly DeliveryTally? _tally;
         public readonly ConcurrentQueue<IFanOutMember> Incoming = new();
         public readonly SemaphoreSlim Wake = new(0, int.MaxValue);
         public readonly Thread Thread;
@@ -118,6 +124,7 @@ internal sealed class FanOut : IRingSignal, IDisposable
         {
             _owner = owner;
             _index = index;
+            _tally = owner._tracker?.NewPartitionTally();
             Thread = new Thread(Run) { IsBackground = true, Name = $"gateway-fanout-{index}" };
         }
 
@@ -160,6 +167,8 @@ internal sealed class FanOut : IRingSignal, IDisposable
         {
             lock (this)
             {
+                // Read before any member: each is offered at least everything below it during this pass.
+                long head = _owner._tracker?.RingHead ?? 0;
                 DrainIncoming();
                 IFanOutMember[] members = Members;
                 int i = 0;
@@ -176,7 +185,7 @@ internal sealed class FanOut : IRingSignal, IDisposable
 
                     try
                     {
-                        member.PumpBroadcasts();
+                        member.PumpBroadcasts(_tally);
                     }
                     catch (Exception ex)
                     {
@@ -186,6 +195,12 @@ internal sealed class FanOut : IRingSignal, IDisposable
                     }
 
                     i++;
+                }
+
+                if (_tally is not null)
+                {
+                    _tally.FoldAll();
+                    _owner._tracker!.PassCompleted(_index, head);
                 }
 
                 if (Members.Length > 256 && Count < Members.Length / 4)

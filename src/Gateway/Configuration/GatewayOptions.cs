@@ -173,6 +173,12 @@ public sealed class GatewayOptions
     {
         /// <summary>Enables the <c>echo</c>, <c>ack</c> and <c>auth</c> probe events.</summary>
         public bool Echo { get; set; }
+
+        /// <summary>
+        /// Tracks every prompt's fan-out (recipients, first and last socket write): <c>GET /v1/prompts</c>, the
+        /// lifecycle log line and the fan-out histogram. Off only to measure what it costs.
+        /// </summary>
+        public bool PromptLifecycle { get; set; } = true;
     }
 
     /// <summary>Fills defaults that depend on other values.</summary>

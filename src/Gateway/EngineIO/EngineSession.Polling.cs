@@ -305,7 +305,7 @@ internal sealed partial class EngineSession
 
             decoded.Dispose();
             queue.Dispose();
-            PumpLocked();
+            PumpLocked(_runtime.SharedTally);
             FlushLocked();
             return true;
         }

@@ -259,7 +259,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
                 return;
             }
 
-            PumpLocked();
+            PumpLocked(_runtime.SharedTally);
             FlushLocked();
         }
     }
@@ -267,7 +267,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
     // ---- Broadcast ----------------------------------------------------------------------------------------------
 
     /// <summary>Fan-out worker: copy what the ring holds for this session and send it.</summary>
-    public void PumpBroadcasts()
+    public void PumpBroadcasts(DeliveryTally? tally)
     {
         // Unlocked peek: most passes find most sessions already up to date only when they are not targeted.
         if (_closed || Volatile.Read(ref _cursor) == _runtime.Ring.Head)
@@ -282,7 +282,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
                 return;
             }
 
-            PumpLocked();
+            PumpLocked(tally);
             CommitLocked();
         }
     }
@@ -291,7 +291,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
 
     bool IFanOutMember.CloseForResync() => Close(CloseReason.StreamGap, clientInitiated: false);
 
-    private void PumpLocked()
+    private void PumpLocked(DeliveryTally? tally)
     {
         BroadcastRing ring = _runtime.Ring;
         long head = ring.Head;
@@ -348,6 +348,8 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
                 SlowConsumerLocked("lapped by the broadcast ring");
                 return;
             }
+
+            tally?.Delivered(sequence);
         }
 
         Volatile.Write(ref _cursor, head);

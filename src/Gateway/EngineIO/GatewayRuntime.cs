@@ -53,6 +53,7 @@ internal sealed class GatewayRuntime : IDisposable
         Channels = context.Channels;
         FanOut = context.FanOut;
         Broadcaster = context.Broadcaster;
+        SharedTally = context.Tracker?.Shared;
         PathBytes = Encoding.ASCII.GetBytes(Options.Path);
         CorsOrigins = Options.Cors.Origins.Select(o => Encoding.ASCII.GetBytes(o)).ToArray();
         CorsAnyOrigin = Options.Cors.Origins.Contains("*");
@@ -124,6 +125,9 @@ internal sealed class GatewayRuntime : IDisposable
     public TimingWheel Wheel { get; }
 
     public Broadcaster Broadcaster { get; }
+
+    /// <summary>Counts broadcast writes made off the fan-out threads for the prompt lifecycle (null: not tracked).</summary>
+    public DeliveryTally? SharedTally { get; }
 
     /// <summary>Index of a configured namespace, or -1.</summary>
     public int FindNamespace(ReadOnlySpan<byte> name) => Context.FindNamespace(name);

@@ -62,12 +62,12 @@ internal sealed class EmbeddedPromptSource : IPromptSource, IDisposable
 
         if (pushAt <= now)
         {
-            PublishResult result = _context.Broadcaster.Publish(request.NamespaceIndex, request.Channel, request.Event, request.Data, id, tag: tag);
+            PublishResult result = _context.Broadcaster.Publish(request.NamespaceIndex, request.Channel, request.Event, request.Data, id, origin: new PromptOrigin(null, request.RevealAtMs, null), tag: tag);
             return new(PublishOutcome.Delivered(result.Id, result.Sequence));
         }
 
         // The request's document dies with the request: the held prompt keeps its own copy.
-        var held = new HeldPrompt(request.NamespaceIndex, request.Channel, request.Event, request.Data.Clone(), id, tag);
+        var held = new HeldPrompt(request.NamespaceIndex, request.Channel, request.Event, request.Data.Clone(), id, request.RevealAtMs, tag);
         lock (_lock)
         {
             _held.Enqueue(held, (pushAt, _order++));
@@ -87,7 +87,7 @@ internal sealed class EmbeddedPromptSource : IPromptSource, IDisposable
             while (_held.TryPeek(out HeldPrompt? held, out (long PushAt, long Order) at) && at.PushAt <= now)
             {
                 _held.Dequeue();
-                _context.Broadcaster.Publish(held.NamespaceIndex, held.Channel, held.Event, held.Data, held.Id, tag: held.Tag);
+                _context.Broadcaster.Publish(held.NamespaceIndex, held.Channel, held.Event, held.Data, held.Id, origin: new PromptOrigin(null, held.RevealAtMs, null), tag: held.Tag);
             }
 
             ArmLocked(now);
@@ -105,5 +105,5 @@ internal sealed class EmbeddedPromptSource : IPromptSource, IDisposable
 
     public void Dispose() => _timer.Dispose();
 
-    private sealed record HeldPrompt(int NamespaceIndex, string? Channel, string Event, JsonElement Data, string Id, RevealTag? Tag);
+    private sealed record HeldPrompt(int NamespaceIndex, string? Channel, string Event, JsonElement Data, string Id, long? RevealAtMs, RevealTag? Tag);
 }

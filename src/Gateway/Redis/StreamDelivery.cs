@@ -285,7 +285,7 @@ internal sealed partial class StreamDelivery
                 _context.Metrics.StreamLateEntry();
             }
 
-            entry.Deliver(_context.Broadcaster, _offsets);
+            entry.Deliver(_context.Broadcaster, _offsets, now);
             _context.Metrics.StreamEntry();
             if (entry.Position > last)
             {

@@ -48,11 +48,15 @@ internal sealed record StreamPrompt(StreamId StreamId, string RawId, StreamPosit
             RevealTag.For(prompt.Id, prompt.RevealAtMs, id.Ms, sendAhead));
     }
 
-    /// <summary>Into the ring: encoded once, with its tag, and the stream id as the recovery offset when offered.</summary>
-    public void Deliver(Broadcaster broadcaster, bool withOffset)
+    /// <summary>
+    /// Into the ring at <paramref name="now"/> (ms since the Unix epoch): encoded once, with its tag, and the stream id
+    /// as the recovery offset when offered.
+    /// </summary>
+    public void Deliver(Broadcaster broadcaster, bool withOffset, long now)
     {
         using JsonDocument data = JsonDocument.Parse(Prompt.Data);
-        broadcaster.Publish(NamespaceIndex, Prompt.Channel, Prompt.Event, data.RootElement, Prompt.Id, withOffset ? RawId : null, Tag);
+        var origin = new PromptOrigin(RawId, Prompt.RevealAtMs, StreamLagMs(now));
+        broadcaster.Publish(NamespaceIndex, Prompt.Channel, Prompt.Event, data.RootElement, Prompt.Id, withOffset ? RawId : null, origin, Tag);
     }
 
     /// <summary>The same bytes <see cref="Deliver"/> puts into the ring, outside it: what a recovering socket is replayed.</summary>
@@ -70,4 +74,10 @@ internal sealed record StreamPrompt(StreamId StreamId, string RawId, StreamPosit
             reveals.Add(Prompt.Id, revealAt, now);
         }
     }
+
+    /// <summary>
+    /// Entry time → ring at <paramref name="now"/>, in ms: the stream's read lag. A timed entry counts from its reveal
+    /// when that is later (its hold is intended, not lag).
+    /// </summary>
+    public long StreamLagMs(long now) => Math.Max(0, now - Position.VisibleAt);
 }

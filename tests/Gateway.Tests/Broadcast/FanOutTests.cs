@@ -100,7 +100,7 @@ public class FanOutTests
 
         public void Close() => _closed = true;
 
-        public void PumpBroadcasts()
+        public void PumpBroadcasts(DeliveryTally? tally)
         {
             Interlocked.Increment(ref Pumps);
             Pumped.Set();

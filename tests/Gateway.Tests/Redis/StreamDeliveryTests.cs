@@ -437,7 +437,7 @@ public sealed class StreamDeliveryTests : IDisposable
 
         public bool IsClosed { get; private set; }
 
-        public void PumpBroadcasts()
+        public void PumpBroadcasts(DeliveryTally? tally)
         {
         }
 
