@@ -41,6 +41,8 @@ internal static class AdminApi
                 : Results.Json(new { status = "not ready", reason }, statusCode: StatusCodes.Status503ServiceUnavailable);
         });
 
+        OperatorConsole.Map(admin);
+
         RouteGroupBuilder v1 = admin.MapGroup("/v1");
         if (!string.IsNullOrEmpty(options.AdminToken))
         {
@@ -143,6 +145,17 @@ internal static class AdminApi
                     revealAt = ms;
                 }
 
+                if (root.TryGetProperty("revealIn", out JsonElement revealInElement) && revealInElement.ValueKind != JsonValueKind.Null)
+                {
+                    // The operator's "reveal in N s", on the gateway's clock (a console's device clock may be off).
+                    if (revealAt is not null || !revealInElement.TryGetInt64(out long inMs) || inMs is < 0 or > GatewayOptions.MaxSendAhead)
+                    {
+                        return BadRequest($"revealIn must be 0–{GatewayOptions.MaxSendAhead} ms, and not given with revealAt");
+                    }
+
+                    revealAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + inMs;
+                }
+
                 long? sendAhead = null;
                 if (root.TryGetProperty("sendAhead", out JsonElement sendAheadElement) && sendAheadElement.ValueKind != JsonValueKind.Null)
                 {
@@ -169,6 +182,12 @@ internal static class AdminApi
                 };
             }
         });
+
+        // The operator console's tally: answers stored through this gateway, per prompt and choice.
+        v1.MapGet("/answers", () => Results.Json(new
+        {
+            prompts = runtime.AnswerTally.Snapshot().Select(p => new { id = p.Key, total = p.Value.Total, choices = p.Value.Choices }),
+        }));
 
         v1.MapGet("/stats", () =>
         {

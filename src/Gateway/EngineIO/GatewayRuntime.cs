@@ -73,6 +73,9 @@ internal sealed class GatewayRuntime : IDisposable
 
     public ILoggerFactory LoggerFactory { get; }
 
+    /// <summary>Answers stored through this gateway, per prompt and choice (the operator console's tally).</summary>
+    public AnswerTally AnswerTally { get; } = new();
+
     private volatile bool _stopping;
 
     /// <summary>Set when the host begins to stop: new handshakes are refused with 503.</summary>

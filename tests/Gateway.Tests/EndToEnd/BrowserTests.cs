@@ -38,6 +38,18 @@ public sealed class BrowserTests(ITestOutputHelper output)
         Assert.True(result.Ok, result.Describe() + "\ngateway:\n" + gateway.RecentOutput);
     }
 
+    [Fact]
+    public async Task Console_OpenedWithTheAdminToken_ShowsViewersPublishesAndTalliesTheAnswers()
+    {
+        using RedisServer redis = await RedisServer.StartAsync();
+        using ServerProcess gateway = await StartGatewayAsync(redis);
+
+        ScenarioResult result = await RunAsync(gateway, "console");
+
+        Assert.True(result.Ok, result.Describe() + "\ngateway:\n" + gateway.RecentOutput);
+        Assert.True(File.Exists(Path.Combine(ArtifactsDir, "console.png")), "the console's screenshot is kept in artifacts/browser/");
+    }
+
     internal static async Task<ServerProcess> StartGatewayAsync(RedisServer redis, params string[] extra) =>
         await ServerProcess.StartAsync(ServerKind.Gateway, ServerProfile.Default,
         [
