@@ -221,5 +221,8 @@
   drainButton("undrain", "/v1/undrain");
 
   // Open at once when there is no token to ask for (none configured, or one from earlier in this tab).
-  api("GET", "/v1/stats").then(function (r) { if (r.ok) showApp(); else showLogin(""); }, function () { /* login shown */ });
+  var remembered = token() !== "";
+  api("GET", "/v1/stats").then(function (r) { if (r.ok) showApp(); else showLogin(""); }, function () {
+    if (!remembered) $("loginError").textContent = ""; // a token is needed and none was typed yet: no error to show
+  });
 })();
