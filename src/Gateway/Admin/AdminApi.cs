@@ -137,7 +137,7 @@ internal static class AdminApi
                 long? revealAt = null;
                 if (root.TryGetProperty("revealAt", out JsonElement revealElement) && revealElement.ValueKind != JsonValueKind.Null)
                 {
-                    if (!revealElement.TryGetInt64(out long ms) || ms < 0)
+                    if (revealElement.ValueKind != JsonValueKind.Number || !revealElement.TryGetInt64(out long ms) || ms < 0)
                     {
                         return BadRequest("revealAt must be milliseconds since the epoch");
                     }
@@ -148,7 +148,7 @@ internal static class AdminApi
                 if (root.TryGetProperty("revealIn", out JsonElement revealInElement) && revealInElement.ValueKind != JsonValueKind.Null)
                 {
                     // The operator's "reveal in N s", on the gateway's clock (a console's device clock may be off).
-                    if (revealAt is not null || !revealInElement.TryGetInt64(out long inMs) || inMs is < 0 or > GatewayOptions.MaxSendAhead)
+                    if (revealAt is not null || revealInElement.ValueKind != JsonValueKind.Number || !revealInElement.TryGetInt64(out long inMs) || inMs is < 0 or > GatewayOptions.MaxSendAhead)
                     {
                         return BadRequest($"revealIn must be 0–{GatewayOptions.MaxSendAhead} ms, and not given with revealAt");
                     }
@@ -159,7 +159,7 @@ internal static class AdminApi
                 long? sendAhead = null;
                 if (root.TryGetProperty("sendAhead", out JsonElement sendAheadElement) && sendAheadElement.ValueKind != JsonValueKind.Null)
                 {
-                    if (!sendAheadElement.TryGetInt64(out long ms) || ms is < 0 or > GatewayOptions.MaxSendAhead)
+                    if (sendAheadElement.ValueKind != JsonValueKind.Number || !sendAheadElement.TryGetInt64(out long ms) || ms is < 0 or > GatewayOptions.MaxSendAhead)
                     {
                         return BadRequest($"sendAhead must be 0–{GatewayOptions.MaxSendAhead} ms");
                     }
