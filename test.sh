@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test from a fresh clone: installs what is missing (npm packages for the real Socket.IO peers,
-# redis-server, haproxy), restores .NET packages, builds Release, runs the unit and end-to-end suites.
+# Runs every test from a fresh clone: installs what is missing (npm packages for the real Socket.IO peers and
+# playwright-core, redis-server, haproxy, chromium, packer, systemd), restores .NET packages, builds Release, runs the
+# unit and end-to-end suites.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -22,17 +23,13 @@ install_missing haproxy haproxy "the PROXY protocol test behind HAProxy"
 
 # The machine image's checks (tests/Gateway.Tests/Ami): Debian's packer validates the Packer template, Debian's
 # systemd provides systemd-analyze (verify, security) and the system units the gateway's unit names.
-for tool in packer:packer systemd-analyze:systemd; do
-  if ! command -v "${tool%%:*}" >/dev/null 2>&1; then
-    log "installing ${tool#*:} (Debian package)"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${tool#*:}" >/dev/null) ||
-      echo "warning: could not install ${tool#*:}; the ami tests will fail" >&2
-  fi
-done
+install_missing packer packer "the ami tests"
+install_missing systemd-analyze systemd "the ami tests"
+install_missing chromium chromium "the browser tests"
 
 if [ -f tests/node/package.json ]; then
   if [ ! -d tests/node/node_modules ] || [ tests/node/package-lock.json -nt tests/node/node_modules ]; then
-    log "installing npm packages (socket.io 4.8 server and client)"
+    log "installing npm packages (socket.io 4.8 server and client, playwright-core)"
     npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
   fi
 fi

@@ -6,7 +6,7 @@ namespace Gateway.Streams;
 /// <summary>
 /// One prompt as it travels through a region's Redis stream (the wire contract in the README, "Redis mode"). Any
 /// backend can publish one with a plain Redis client: <c>XADD gateway:prompts MAXLEN ~ N * id … ns … ch … ev … data …
-/// [reveal_at …]</c>, then <c>PUBLISH gateway:prompts:wake &lt;stream id&gt;</c>.
+/// [reveal_at …] [send_ahead …]</c>, then <c>PUBLISH gateway:prompts:wake &lt;stream id&gt;</c>.
 /// </summary>
 /// <param name="Id">The publisher's prompt id: the same in every region, and the key gateways deduplicate on.</param>
 /// <param name="Namespace">Socket.IO namespace, <c>/</c> by default.</param>
@@ -14,7 +14,11 @@ namespace Gateway.Streams;
 /// <param name="Event">Event name, <c>prompt</c> by default.</param>
 /// <param name="Data">The event's arguments: a JSON array, as text.</param>
 /// <param name="RevealAtMs">Wall-clock instant (ms since the Unix epoch) to show it at; null = at once.</param>
-public sealed record PromptEntry(string Id, string Namespace, string? Channel, string Event, string Data, long? RevealAtMs = null)
+/// <param name="SendAheadMs">
+/// How long before <paramref name="RevealAtMs"/> gateways push it, with the reveal instant attached, so that viewers
+/// show it at that instant on the server's clock; null = the gateways' <c>Gateway:Reveal:SendAhead</c>, 0 = at the reveal.
+/// </param>
+public sealed record PromptEntry(string Id, string Namespace, string? Channel, string Event, string Data, long? RevealAtMs = null, long? SendAheadMs = null)
 {
     public const string IdField = "id";
     public const string NamespaceField = "ns";
@@ -22,6 +26,7 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
     public const string EventField = "ev";
     public const string DataField = "data";
     public const string RevealAtField = "reveal_at";
+    public const string SendAheadField = "send_ahead";
 
     public const string DefaultNamespace = "/";
     public const string DefaultEvent = "prompt";
@@ -32,7 +37,7 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
     /// <summary>The stream fields, in contract order.</summary>
     public NameValueEntry[] ToFields()
     {
-        var fields = new List<NameValueEntry>(6)
+        var fields = new List<NameValueEntry>(7)
         {
             new(IdField, Id),
             new(NamespaceField, Namespace),
@@ -43,6 +48,11 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
         if (RevealAtMs is long revealAt)
         {
             fields.Add(new(RevealAtField, revealAt));
+        }
+
+        if (SendAheadMs is long sendAhead)
+        {
+            fields.Add(new(SendAheadField, sendAhead));
         }
 
         return fields.ToArray();
@@ -64,6 +74,11 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
         if (string.IsNullOrEmpty(Event))
         {
             return "ev must be a non-empty event name";
+        }
+
+        if (SendAheadMs is < 0)
+        {
+            return "send_ahead must be >= 0 ms";
         }
 
         try
@@ -89,7 +104,7 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
     public static string? TryRead(StreamEntry entry, out PromptEntry? prompt)
     {
         prompt = null;
-        string? id = null, ns = null, ch = null, ev = null, data = null, revealAt = null;
+        string? id = null, ns = null, ch = null, ev = null, data = null, revealAt = null, sendAhead = null;
         foreach (NameValueEntry field in entry.Values)
         {
             switch ((string?)field.Name)
@@ -100,18 +115,18 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
                 case EventField: ev = field.Value; break;
                 case DataField: data = field.Value; break;
                 case RevealAtField: revealAt = field.Value; break;
+                case SendAheadField: sendAhead = field.Value; break;
             }
         }
 
-        long? revealAtMs = null;
-        if (!string.IsNullOrEmpty(revealAt))
+        if (!TryReadMilliseconds(revealAt, out long? revealAtMs))
         {
-            if (!long.TryParse(revealAt, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long ms))
-            {
-                return "reveal_at must be milliseconds since the epoch";
-            }
+            return "reveal_at must be milliseconds since the epoch";
+        }
 
-            revealAtMs = ms;
+        if (!TryReadMilliseconds(sendAhead, out long? sendAheadMs))
+        {
+            return "send_ahead must be milliseconds (>= 0)";
         }
 
         var candidate = new PromptEntry(
@@ -120,7 +135,8 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
             string.IsNullOrEmpty(ch) ? null : ch,
             string.IsNullOrEmpty(ev) ? DefaultEvent : ev,
             string.IsNullOrEmpty(data) ? "[]" : data,
-            revealAtMs);
+            revealAtMs,
+            sendAheadMs);
         string? error = candidate.Validate();
         if (error is null)
         {
@@ -128,5 +144,23 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
         }
 
         return error;
+    }
+
+    /// <summary>An optional field of whole milliseconds (digits only); empty or missing is null.</summary>
+    private static bool TryReadMilliseconds(string? text, out long? ms)
+    {
+        ms = null;
+        if (string.IsNullOrEmpty(text))
+        {
+            return true;
+        }
+
+        if (!long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long value))
+        {
+            return false;
+        }
+
+        ms = value;
+        return true;
     }
 }

@@ -121,6 +121,21 @@ public sealed class HeartbeatAndBroadcastTests(GatewayServer server)
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await server.PublishAsync("not json")).StatusCode);
     }
 
+    [Theory]
+    [InlineData("{\"data\":[],\"sendAhead\":-1}", "sendAhead must be 0")]
+    [InlineData("{\"data\":[],\"sendAhead\":\"2s\"}", "sendAhead must be 0")]
+    [InlineData("{\"data\":[],\"sendAhead\":600001}", "sendAhead must be 0")]
+    [InlineData("{\"data\":[],\"revealIn\":-5}", "not given with revealAt")]
+    [InlineData("{\"data\":[],\"revealIn\":\"3s\"}", "not given with revealAt")]
+    [InlineData("{\"data\":[],\"revealAt\":\"soon\"}", "revealAt must be milliseconds since the epoch")]
+    [InlineData("{\"data\":[],\"revealIn\":1000,\"revealAt\":1764700000000}", "not given with revealAt")]
+    public async Task Publish_BadRevealTiming_Returns400WithTheReason(string body, string reason)
+    {
+        HttpResponseMessage response = await server.PublishAsync(body);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(reason, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task TooManyChannels_IsRefused()
     {

@@ -70,6 +70,8 @@ internal static class AdminApi
                 : Results.Json(new { status = "not ready", reason }, statusCode: StatusCodes.Status503ServiceUnavailable);
         });
 
+        OperatorConsole.Map(admin);
+
         RouteGroupBuilder v1 = admin.MapGroup("/v1");
         if (!string.IsNullOrEmpty(options.AdminToken))
         {
@@ -164,7 +166,7 @@ internal static class AdminApi
                 long? revealAt = null;
                 if (root.TryGetProperty("revealAt", out JsonElement revealElement) && revealElement.ValueKind != JsonValueKind.Null)
                 {
-                    if (!revealElement.TryGetInt64(out long ms) || ms < 0)
+                    if (revealElement.ValueKind != JsonValueKind.Number || !revealElement.TryGetInt64(out long ms) || ms < 0)
                     {
                         return BadRequest("revealAt must be milliseconds since the epoch");
                     }
@@ -172,19 +174,49 @@ internal static class AdminApi
                     revealAt = ms;
                 }
 
+                if (root.TryGetProperty("revealIn", out JsonElement revealInElement) && revealInElement.ValueKind != JsonValueKind.Null)
+                {
+                    // The operator's "reveal in N s", on the gateway's clock (a console's device clock may be off).
+                    if (revealAt is not null || revealInElement.ValueKind != JsonValueKind.Number || !revealInElement.TryGetInt64(out long inMs) || inMs is < 0 or > GatewayOptions.MaxSendAhead)
+                    {
+                        return BadRequest($"revealIn must be 0–{GatewayOptions.MaxSendAhead} ms, and not given with revealAt");
+                    }
+
+                    revealAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + inMs;
+                }
+
+                long? sendAhead = null;
+                if (root.TryGetProperty("sendAhead", out JsonElement sendAheadElement) && sendAheadElement.ValueKind != JsonValueKind.Null)
+                {
+                    if (sendAheadElement.ValueKind != JsonValueKind.Number || !sendAheadElement.TryGetInt64(out long ms) || ms is < 0 or > GatewayOptions.MaxSendAhead)
+                    {
+                        return BadRequest($"sendAhead must be 0–{GatewayOptions.MaxSendAhead} ms");
+                    }
+
+                    sendAhead = ms;
+                }
+
                 // Embedded: into this gateway's ring. Redis mode: through the region's stream, so every gateway of the
                 // region delivers it (this one too).
-                PublishOutcome outcome = await runtime.Prompts.PublishAsync(new PublishRequest(namespaceIndex, ns, channel, eventName, data, id, revealAt));
+                PublishOutcome outcome = await runtime.Prompts.PublishAsync(new PublishRequest(namespaceIndex, ns, channel, eventName, data, id, revealAt, sendAhead));
                 return outcome.Status switch
                 {
                     PublishStatus.Accepted when outcome.StreamId is not null =>
                         Results.Json(new { id = outcome.Id, streamId = outcome.StreamId }, statusCode: StatusCodes.Status202Accepted),
+                    PublishStatus.Accepted when outcome.PushAtMs is long pushAt =>
+                        Results.Json(new { id = outcome.Id, pushAt }, statusCode: StatusCodes.Status202Accepted),
                     PublishStatus.Accepted => Results.Json(new { id = outcome.Id, sequence = outcome.Sequence }, statusCode: StatusCodes.Status202Accepted),
                     PublishStatus.Invalid => BadRequest(outcome.Error!),
                     _ => Results.Json(new { error = outcome.Error }, statusCode: StatusCodes.Status503ServiceUnavailable),
                 };
             }
         });
+
+        // The operator console's tally: answers stored through this gateway, per prompt and choice.
+        v1.MapGet("/answers", () => Results.Json(new
+        {
+            prompts = runtime.AnswerTally.Snapshot().Select(p => new { id = p.Key, total = p.Value.Total, choices = p.Value.Choices }),
+        }));
 
         v1.MapGet("/stats", () =>
         {

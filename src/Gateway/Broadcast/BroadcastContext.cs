@@ -29,6 +29,7 @@ internal sealed class BroadcastContext : IDisposable
         FanOut = new FanOut(workers, loggerFactory.CreateLogger<FanOut>(), Tracker);
         Broadcaster = new Broadcaster(Ring, FanOut, Channels, Metrics, Namespaces, lateJoinMaxAge: o.LateJoin.MaxAge ?? 0, Tracker);
         Metrics.ObserveRingLag(() => RingLag);
+        SendAheadMs = o.Reveal.SendAhead;
     }
 
     public string[] NamespaceNames { get; }
@@ -44,6 +45,12 @@ internal sealed class BroadcastContext : IDisposable
     public FanOut FanOut { get; }
 
     public Broadcaster Broadcaster { get; }
+
+    /// <summary>Prompts whose reveal has not come: answers to them are refused as too early.</summary>
+    public PendingReveals Reveals { get; } = new();
+
+    /// <summary><c>Gateway:Reveal:SendAhead</c>: a prompt's send-ahead when it names none.</summary>
+    public long SendAheadMs { get; }
 
     /// <summary>Prompt lifecycle records (<c>Gateway:Diagnostics:PromptLifecycle</c>); null when off.</summary>
     public PromptTracker? Tracker { get; }

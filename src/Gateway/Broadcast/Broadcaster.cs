@@ -93,9 +93,11 @@ internal sealed class Broadcaster
     /// to a namespace, or to one channel of it: its members only (none, when nobody is in it yet; late joiners get it
     /// from the cache). <paramref name="offset"/>, when given, is appended as the last argument (socket.io's
     /// connection-state-recovery offset). A <paramref name="channel"/> that cannot be a channel is a caller's bug
-    /// (the admin API and the stream reader refuse it first): it throws, it is never widened to the namespace. <paramref name="origin"/> goes into the prompt's lifecycle record.
+    /// (the admin API and the stream reader refuse it first): it throws, it is never widened to the namespace.
+    /// <paramref name="tag"/>, when given, follows the arguments (a prompt sent ahead, <see cref="RevealTag"/>).
+    /// <paramref name="origin"/> goes into the prompt's lifecycle record.
     /// </summary>
-    public PublishResult Publish(int namespaceIndex, string? channel, string eventName, JsonElement arguments, string? id = null, string? offset = null, PromptOrigin origin = default)
+    public PublishResult Publish(int namespaceIndex, string? channel, string eventName, JsonElement arguments, string? id = null, string? offset = null, PromptOrigin origin = default, RevealTag? tag = null)
     {
         if (arguments.ValueKind != JsonValueKind.Array)
         {
@@ -113,7 +115,7 @@ internal sealed class Broadcaster
             long channelId = channel is null ? ChannelRegistry.WholeNamespace : _channels.FindLocked(channel);
             lock (_writeLock)
             {
-                WriteEventPacket(_packet, _namespaces[namespaceIndex], eventName, arguments, offset);
+                WriteEventPacket(_packet, _namespaces[namespaceIndex], eventName, arguments, offset, tag);
                 return Commit(namespaceIndex, channelId, channel, _packet.WrittenSpan, id, eventName, origin);
             }
         }
@@ -135,12 +137,12 @@ internal sealed class Broadcaster
     /// Encodes an event in both wire forms outside the ring: what a recovering socket is replayed. Same bytes as a
     /// publish of the same event would put in the ring.
     /// </summary>
-    public PromptFrames Encode(int namespaceIndex, string eventName, JsonElement arguments, string? offset)
+    public PromptFrames Encode(int namespaceIndex, string eventName, JsonElement arguments, string? offset, RevealTag? tag = null)
     {
         var packet = new PooledBufferWriter(512);
         try
         {
-            WriteEventPacket(packet, _namespaces[namespaceIndex], eventName, arguments, offset);
+            WriteEventPacket(packet, _namespaces[namespaceIndex], eventName, arguments, offset, tag);
             return PromptFrames.From(packet.WrittenSpan);
         }
         finally
@@ -179,8 +181,8 @@ internal sealed class Broadcaster
         }
     }
 
-    // Socket.IO packet: 2[/nsp,]["event",arg1,…[,"offset"]]
-    private static void WriteEventPacket(PooledBufferWriter packet, byte[] nsp, string eventName, JsonElement arguments, string? offset)
+    // Socket.IO packet: 2[/nsp,]["event",arg1,…[,{"id":…,"revealAt":…}][,"offset"]]
+    private static void WriteEventPacket(PooledBufferWriter packet, byte[] nsp, string eventName, JsonElement arguments, string? offset, RevealTag? tag)
     {
         packet.Reset();
         SocketIOPacketWriter.WriteHeader(packet, SocketIOPacketType.Event, nsp);
@@ -192,6 +194,7 @@ internal sealed class Broadcaster
             argument.WriteTo(json);
         }
 
+        tag?.WriteTo(json);
         if (offset is not null)
         {
             json.WriteStringValue(offset);

@@ -5,6 +5,9 @@ public sealed class GatewayOptions
 {
     public const string SectionName = "Gateway";
 
+    /// <summary>Largest send-ahead, ms: a prompt is not held in viewers' pages longer than this before its reveal.</summary>
+    public const int MaxSendAhead = 600_000;
+
     /// <summary>Public Socket.IO port.</summary>
     public int Port { get; set; } = 3000;
 
@@ -96,6 +99,10 @@ public sealed class GatewayOptions
     public AnswersOptions Answers { get; set; } = new();
 
     public DrainOptions Drain { get; set; } = new();
+
+    public RevealOptions Reveal { get; set; } = new();
+
+    public DemoOptions Demo { get; set; } = new();
 
     /// <summary>Redis mode: prompts come from the region's stream; answers and recoverable sessions go to it.</summary>
     public bool RedisMode => !string.IsNullOrWhiteSpace(Redis.Configuration);
@@ -227,6 +234,22 @@ public sealed class GatewayOptions
 
         /// <summary>Milliseconds over which the sockets are closed, evenly paced, in random order.</summary>
         public int Window { get; set; } = 30000;
+    }
+
+    public sealed class RevealOptions
+    {
+        /// <summary>
+        /// Milliseconds before its <c>reveal_at</c> a timed prompt is pushed, with the reveal instant attached, so that
+        /// viewers show it at that instant on the server's clock; 0 = pushed at <c>reveal_at</c> (no instant attached).
+        /// A prompt may override it (<c>sendAhead</c> in the admin publish, <c>send_ahead</c> in the stream).
+        /// </summary>
+        public int SendAhead { get; set; }
+    }
+
+    public sealed class DemoOptions
+    {
+        /// <summary>Serves the demo viewer page at <c>/demo/</c> on the public port.</summary>
+        public bool Enabled { get; set; }
     }
 
     public sealed class CorsOptions
@@ -431,6 +454,11 @@ public sealed class GatewayOptions
         if (Redis.MaxRevealAhead < 0)
         {
             yield return $"Gateway:Redis:MaxRevealAhead must be >= 0 ms (was {Redis.MaxRevealAhead}).";
+        }
+
+        if (Reveal.SendAhead is < 0 or > MaxSendAhead)
+        {
+            yield return $"Gateway:Reveal:SendAhead must be 0–{MaxSendAhead} ms (was {Reveal.SendAhead}).";
         }
 
         if (Recovery.MaxDisconnection < 1)

@@ -523,6 +523,10 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
             {
                 socket.ForgetAnswer(answer.PromptId);
             }
+            else
+            {
+                _runtime.AnswerTally.Count(answer.PromptId, answer.Data);
+            }
 
             if (_closed || answer.AckId < 0 || FindSocket(socket.NamespaceIndex) != socket)
             {

@@ -32,7 +32,7 @@ internal sealed class GatewayRuntime : IDisposable
     }
 
     private GatewayRuntime(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory, BroadcastContext context, TimeProvider time)
-        : this(options, loggerFactory, context, new EmbeddedPromptSource(context.Broadcaster), NoRecovery.Instance, EmbeddedAnswerSink.Instance, time)
+        : this(options, loggerFactory, context, new EmbeddedPromptSource(context, time), NoRecovery.Instance, EmbeddedAnswerSink.Instance, time)
     {
         _ownsContext = true;
     }
@@ -67,7 +67,7 @@ internal sealed class GatewayRuntime : IDisposable
         Answers = answers;
         Membership = new ChannelMembership(Options, Channels, Metrics);
         Events = new ApplicationEvents(
-            new PromptEvents(Options, Membership, answers, recovery, Metrics, time),
+            new PromptEvents(Options, Membership, answers, recovery, Metrics, time, context.Reveals),
             new DiagnosticEvents(Options.Diagnostics.Echo),
             Metrics);
         OffersRecovery = recovery.Offered;
@@ -79,6 +79,9 @@ internal sealed class GatewayRuntime : IDisposable
 
     /// <summary>The clock of the wheel and of the transport's deadlines (a fake one in tests).</summary>
     public TimeProvider Time { get; }
+
+    /// <summary>Answers stored through this gateway, per prompt and choice (the operator console's tally).</summary>
+    public AnswerTally AnswerTally { get; } = new();
 
     private volatile bool _stopping;
 
@@ -211,6 +214,7 @@ internal sealed class GatewayRuntime : IDisposable
         Wheel.Dispose();
         if (_ownsContext)
         {
+            (Prompts as IDisposable)?.Dispose();
             Context.Dispose();
         }
     }

@@ -16,7 +16,7 @@ namespace Gateway.Events;
 /// The events of the prompt application: <c>time</c> (the server's clock, for the viewer's offset),
 /// <c>subscribe</c> / <c>unsubscribe</c> (channels), <c>answer</c> (to the answer sink, acked with its verdict).
 /// </summary>
-internal sealed class PromptEvents(GatewayOptions options, ChannelMembership channels, IAnswerSink answers, IRecovery recovery, GatewayMetrics metrics, TimeProvider time)
+internal sealed class PromptEvents(GatewayOptions options, ChannelMembership channels, IAnswerSink answers, IRecovery recovery, GatewayMetrics metrics, TimeProvider time, PendingReveals reveals)
 {
     /// <summary>Handles the event if it is one of these; false when the name is not.</summary>
     public bool TryHandle(ISocketReplies replies, NamespaceSocket socket, in SocketIOPacket packet, ReadOnlySpan<byte> name)
@@ -145,6 +145,11 @@ internal sealed class PromptEvents(GatewayOptions options, ChannelMembership cha
     {
         AnswerRefusal refusal = TryReadAnswer(packet.Payload, out string? promptId, out string? data);
         long now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (refusal == AnswerRefusal.None && reveals.IsEarly(promptId!, now))
+        {
+            refusal = AnswerRefusal.TooEarly; // before the socket's own checks: a refused early answer is not its answer
+        }
+
         if (refusal == AnswerRefusal.None && !answers.Stores)
         {
             refusal = AnswerRefusal.Unavailable; // nowhere to store it: refused before the socket's own checks

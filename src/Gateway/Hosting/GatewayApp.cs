@@ -50,7 +50,7 @@ public static class GatewayApp
         }
         else
         {
-            builder.Services.AddSingleton<IPromptSource>(sp => new EmbeddedPromptSource(sp.GetRequiredService<BroadcastContext>().Broadcaster));
+            builder.Services.AddSingleton<IPromptSource>(sp => new EmbeddedPromptSource(sp.GetRequiredService<BroadcastContext>(), sp.GetRequiredService<TimeProvider>()));
             builder.Services.AddSingleton<IRecovery>(NoRecovery.Instance);
             builder.Services.AddSingleton<IAnswerSink>(EmbeddedAnswerSink.Instance);
         }

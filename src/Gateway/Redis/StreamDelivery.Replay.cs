@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Gateway.Broadcast;
 using Gateway.Prompts;
 using Gateway.Recovery;
@@ -133,8 +132,7 @@ internal sealed partial class StreamDelivery
         {
             if (!encoded.TryGetValue((entry.StreamId, entry.NamespaceIndex), out PromptFrames? frame))
             {
-                using JsonDocument data = JsonDocument.Parse(entry.Prompt.Data);
-                frame = _context.Broadcaster.Encode(entry.NamespaceIndex, entry.Prompt.Event, data.RootElement, _offsets ? entry.RawId : null);
+                frame = entry.Encode(_context.Broadcaster, _offsets);
                 encoded[(entry.StreamId, entry.NamespaceIndex)] = frame;
             }
 

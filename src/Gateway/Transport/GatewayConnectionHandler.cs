@@ -24,17 +24,21 @@ namespace Gateway.Transport;
 /// connection carries polling requests (keep-alive) until it either ends or upgrades to a WebSocket, exactly as
 /// engine.io's request verification does it (same error codes and messages).
 /// </summary>
-internal sealed class GatewayConnectionHandler : ConnectionHandler
+internal sealed partial class GatewayConnectionHandler : ConnectionHandler
 {
     private readonly GatewayRuntime _runtime;
 
     private readonly FreshConnections _fresh = new();
     private int _lingeringRefusals;
 
+    // Gateway:Demo:Enabled: the demo viewer page and its scripts under /demo/ (GatewayConnectionHandler.Files.cs).
+    private readonly StaticFiles? _demo;
+
     public GatewayConnectionHandler(GatewayRuntime runtime)
     {
         _runtime = runtime;
         runtime.Admission.SetIdleEviction(EvictOldestFresh);
+        _demo = runtime.Options.Demo.Enabled ? StaticFiles.Folder("demo") : null;
     }
 
     /// <summary>Connections that have sent no complete request head yet (evictable at the cap).</summary>
@@ -556,6 +560,11 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
         http.KeepAlive = head.KeepAlive;
         ApplyCors(http, head.Origin);
         bool upgrade = head.IsWebSocketUpgrade;
+
+        if (_demo is not null && !upgrade && IsUnder(head.Path, DemoPath))
+        {
+            return ServeFile(http, ref head, _demo, DemoPath);
+        }
 
         if (!PathMatches(head.Path))
         {

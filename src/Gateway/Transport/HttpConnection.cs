@@ -108,9 +108,11 @@ internal sealed class HttpConnection : WheelEntry, IPollingRequest, IOutputOwner
         101 => "101 Switching Protocols"u8,
         200 => "200 OK"u8,
         204 => "204 No Content"u8,
+        301 => "301 Moved Permanently"u8,
         400 => "400 Bad Request"u8,
         403 => "403 Forbidden"u8,
         404 => "404 Not Found"u8,
+        405 => "405 Method Not Allowed"u8,
         413 => "413 Payload Too Large"u8,
         431 => "431 Request Header Fields Too Large"u8,
         500 => "500 Internal Server Error"u8,
@@ -119,14 +121,18 @@ internal sealed class HttpConnection : WheelEntry, IPollingRequest, IOutputOwner
     };
 
     /// <summary>Writes a complete response and flushes it.</summary>
-    public void Respond(int status, ReadOnlySpan<byte> contentType, ReadOnlySpan<byte> body, ReadOnlySpan<byte> extraHeaders = default)
+    public void Respond(int status, ReadOnlySpan<byte> contentType, ReadOnlySpan<byte> body, ReadOnlySpan<byte> extraHeaders = default) =>
+        Respond(status, contentType, body, extraHeaders, headOnly: false);
+
+    /// <summary>Writes a complete response and flushes it; <paramref name="headOnly"/>: the answer to a HEAD (no body).</summary>
+    public void Respond(int status, ReadOnlySpan<byte> contentType, ReadOnlySpan<byte> body, ReadOnlySpan<byte> extraHeaders, bool headOnly)
     {
         lock (this)
         {
             _waitingSince = _runtime.Wheel.Now; // the wait for the next head starts with this answer
             RequestStartedAt = 0;
             WriteHead(status, contentType, body.Length, extraHeaders);
-            if (!body.IsEmpty)
+            if (!body.IsEmpty && !headOnly)
             {
                 Output.Writer.Write(body);
             }

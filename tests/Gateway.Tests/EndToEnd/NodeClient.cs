@@ -56,9 +56,16 @@ public static class NodeClient
         RunAsync(url ?? server.Url, server.AdminUrl, scenario, transport, timeoutMs, parameters, localAddress);
 
     /// <summary>Runs one scenario against the gateway at <paramref name="url"/> (admin API at <paramref name="adminUrl"/>).</summary>
-    public static async Task<ScenarioResult> RunAsync(string url, string adminUrl, string scenario, string transport, int timeoutMs = 20000, object? parameters = null, string? localAddress = null)
+    public static Task<ScenarioResult> RunAsync(string url, string adminUrl, string scenario, string transport, int timeoutMs = 20000, object? parameters = null, string? localAddress = null)
+        => RunScriptAsync(StartInfo(url, adminUrl, scenario, transport, timeoutMs, parameters, localAddress), $"client.mjs {scenario}", timeoutMs);
+
+    /// <summary>
+    /// Runs a tests/node script that prints one JSON result line (client.mjs, browser.mjs) to completion, bounded by
+    /// <paramref name="timeoutMs"/> plus a margin (then killed), and returns that line.
+    /// </summary>
+    public static async Task<ScenarioResult> RunScriptAsync(ProcessStartInfo startInfo, string label, int timeoutMs)
     {
-        using var process = new Process { StartInfo = StartInfo(url, adminUrl, scenario, transport, timeoutMs, parameters, localAddress) };
+        using var process = new Process { StartInfo = startInfo };
         process.Start();
         process.StandardInput.Close();
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
@@ -71,7 +78,7 @@ public static class NodeClient
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"client.mjs {scenario} did not exit within {timeoutMs + 10000} ms");
+            throw new TimeoutException($"{label} did not exit within {timeoutMs + 10000} ms");
         }
 
         string output = await stdout;
@@ -79,7 +86,7 @@ public static class NodeClient
         string? line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.TrimStart().StartsWith('{'));
         if (line is null)
         {
-            throw new InvalidOperationException($"client.mjs {scenario} printed no JSON result (exit {process.ExitCode}). stdout:\n{output}\nstderr:\n{errors}");
+            throw new InvalidOperationException($"{label} printed no JSON result (exit {process.ExitCode}). stdout:\n{output}\nstderr:\n{errors}");
         }
 
         return new ScenarioResult(JsonDocument.Parse(line).RootElement.Clone(), process.ExitCode, errors);

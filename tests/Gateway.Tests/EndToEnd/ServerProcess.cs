@@ -349,7 +349,8 @@ public sealed class ServerProcess : IDisposable
         _process.Dispose();
     }
 
-    internal static int FreePort()
+    /// <summary>A loopback port free right now (the OS picks it).</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

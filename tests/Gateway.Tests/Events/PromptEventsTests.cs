@@ -20,11 +20,13 @@ public class PromptEventsTests
     private readonly Replies _replies = new();
     private readonly NamespaceSocket _socket = new(0, "socket-1", auth: null, joinedAt: 0);
 
-    private PromptEvents Events(int maxChannels = 4) =>
-        Events(new GatewayOptions { MaxChannelsPerSocket = maxChannels });
+    private readonly PendingReveals _reveals = new();
 
-    private PromptEvents Events(GatewayOptions options) =>
-        new(options, new ChannelMembership(options, _channels, _metrics), EmbeddedAnswerSink.Instance, NoRecovery.Instance, _metrics, _time);
+    private PromptEvents Events(int maxChannels = 4, IAnswerSink? answers = null) =>
+        Events(new GatewayOptions { MaxChannelsPerSocket = maxChannels }, answers);
+
+    private PromptEvents Events(GatewayOptions options, IAnswerSink? answers = null) =>
+        new(options, new ChannelMembership(options, _channels, _metrics), answers ?? EmbeddedAnswerSink.Instance, NoRecovery.Instance, _metrics, _time, _reveals);
 
     [Fact]
     public void Time_WithAckId_AcksTheInjectedClock()
@@ -119,6 +121,39 @@ public class PromptEventsTests
         Assert.Equal(1, _metrics.AnswersRefused);
     }
 
+    [Fact]
+    public void Answer_BeforeTheReveal_RefusedTooEarlyThenAcceptedOnceRevealed()
+    {
+        var sink = new AcceptingSink();
+        PromptEvents events = Events(answers: sink);
+        long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        _reveals.Add("p1", now + 2000, now);
+
+        Handle(events, "26[\"answer\",{\"promptId\":\"p1\",\"choice\":2}]");
+        _time.Advance(TimeSpan.FromMilliseconds(1999));
+        Handle(events, "27[\"answer\",{\"promptId\":\"p1\",\"choice\":2}]");
+        _time.Advance(TimeSpan.FromMilliseconds(1)); // the reveal instant itself
+        Handle(events, "28[\"answer\",{\"promptId\":\"p1\",\"choice\":2}]");
+
+        // The early ones were not this socket's answer: the one at the reveal is not a duplicate.
+        Assert.Equal(["36[{\"ok\":false,\"error\":\"too early\"}]", "37[{\"ok\":false,\"error\":\"too early\"}]"], _replies.Sent);
+        Assert.Equal(["p1"], sink.Accepted.Select(a => a.PromptId));
+        Assert.Equal(2, _metrics.AnswersRefused);
+    }
+
+    [Fact]
+    public void Answer_AnotherPromptWhileOneWaitsForItsReveal_IsNotRefusedTooEarly()
+    {
+        var sink = new AcceptingSink();
+        long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        _reveals.Add("p1", now + 2000, now);
+
+        Handle(Events(answers: sink), "26[\"answer\",{\"promptId\":\"p2\"}]");
+
+        Assert.Empty(_replies.Sent);
+        Assert.Equal(["p2"], sink.Accepted.Select(a => a.PromptId));
+    }
+
     [Theory]
     [InlineData("[\"answer\",{\"promptId\":\"p1\",\"x\":[1,{\"promptId\":\"nested\"}]}]", nameof(AnswerRefusal.None), "p1")]
     [InlineData("[\"answer\",{\"promptId\":7}]", nameof(AnswerRefusal.None), "7")]
@@ -162,5 +197,22 @@ public class PromptEventsTests
         public void SendCurrentPrompts(NamespaceSocket socket, List<long> channelIds) => Sent.Add($"current prompts of {channelIds.Count} channels");
 
         public void CompleteAnswer(PendingAnswer answer, AnswerRefusal refusal) => Sent.Add($"completed {answer.PromptId}: {refusal}");
+    }
+
+    /// <summary>A sink that takes every answer and keeps it (acks are not under test here).</summary>
+    private sealed class AcceptingSink : IAnswerSink
+    {
+        public List<PendingAnswer> Accepted { get; } = [];
+
+        public bool Stores => true;
+
+        public int Pending => Accepted.Count;
+
+        public bool TryAccept(PendingAnswer answer, out AnswerRefusal refusal)
+        {
+            Accepted.Add(answer);
+            refusal = AnswerRefusal.None;
+            return true;
+        }
     }
 }
