@@ -1,22 +1,35 @@
 #!/usr/bin/env bash
-# Runs every test from a fresh clone: installs what is missing (npm packages for the real Socket.IO peers,
-# redis-server), restores .NET packages, builds Release, runs the unit and end-to-end suites.
+# Runs every test from a fresh clone: installs what is missing (npm packages for the real Socket.IO peers and
+# playwright-core, redis-server, haproxy, chromium, packer, systemd), restores .NET packages, builds Release, runs the
+# unit and end-to-end suites.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 log() { printf '\n=== %s\n' "$*"; }
 
-if ! command -v redis-server >/dev/null 2>&1; then
-  log "installing redis-server (Debian package)"
-  if command -v apt-get >/dev/null 2>&1; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null) ||
-      echo "warning: could not install redis-server; Redis suites will fail" >&2
+# Debian packages the suites start as real peers: installed only when missing.
+install_missing() { # command package why
+  if ! command -v "$1" >/dev/null 2>&1; then
+    log "installing $2 (Debian package)"
+    if command -v apt-get >/dev/null 2>&1; then
+      (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null 2>&1 ||
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null)) ||
+        echo "warning: could not install $2; $3 will fail" >&2
+    fi
   fi
-fi
+}
+install_missing redis-server redis-server "Redis suites"
+install_missing haproxy haproxy "the PROXY protocol test behind HAProxy"
+
+# The machine image's checks (tests/Gateway.Tests/Ami): Debian's packer validates the Packer template, Debian's
+# systemd provides systemd-analyze (verify, security) and the system units the gateway's unit names.
+install_missing packer packer "the ami tests"
+install_missing systemd-analyze systemd "the ami tests"
+install_missing chromium chromium "the browser tests"
 
 if [ -f tests/node/package.json ]; then
   if [ ! -d tests/node/node_modules ] || [ tests/node/package-lock.json -nt tests/node/node_modules ]; then
-    log "installing npm packages (socket.io 4.8 server and client)"
+    log "installing npm packages (socket.io 4.8 server and client, playwright-core)"
     npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
   fi
 fi

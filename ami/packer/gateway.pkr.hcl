@@ -1,69 +1,120 @@
-# Golden image for gateway instances. Build: packer build -var region=eu-west-1 ami/packer/gateway.pkr.hcl
-# The application is published beforehand: dotnet publish -c Release src/Gateway -o artifacts/gateway
+# The gateway's golden image: Debian 12, the self-contained gateway (no .NET on the image) installed by
+# ami/install.sh, the unit, kernel tuning, fluent-bit and the AWS CLI the user data needs. Baked in the first region
+# of `regions` and copied to the others. Run by ami/build (publish + bake); by hand:
+#   packer init ami/packer
+#   packer build -var arch=arm64 -var publish_dir=artifacts/gateway-linux-arm64 \
+#     -var 'regions=["us-east-1","us-west-2","eu-west-1","eu-central-1","ap-northeast-1","ap-southeast-1"]' ami/packer
 
-packer {
-  required_plugins {
-    amazon = {
-      version = ">= 1.3.0"
-      source  = "github.com/hashicorp/amazon"
-    }
+variable "arch" {
+  type        = string
+  default     = "arm64"
+  description = "x64 or arm64: the .NET runtime identifier's architecture (linux-x64 / linux-arm64)."
+  validation {
+    condition     = var.arch == "x64" || var.arch == "arm64"
+    error_message = "The arch must be x64 or arm64."
   }
 }
 
-variable "region" {
-  type = string
+variable "regions" {
+  type        = list(string)
+  description = "AWS regions that get the image; it is built in the first and copied to the rest."
 }
 
-variable "instance_type" {
-  type    = string
-  # Network-optimized, 2 vCPU: the gateway is bound by per-socket kernel send cost, not memory.
-  default = "c7gn.large"
+variable "publish_dir" {
+  type        = string
+  description = "A self-contained `dotnet publish` of src/Gateway for linux-<arch> (ami/build makes it)."
+}
+
+variable "version" {
+  type        = string
+  default     = "dev"
+  description = "Names and tags the image (ami/build passes the git commit)."
+}
+
+variable "base_ami_name" {
+  type        = string
+  default     = ""
+  description = "Name filter of the base image; empty = Debian 12's official image for the architecture."
+}
+
+variable "base_ami_owner" {
+  type        = string
+  default     = "136693071363"
+  description = "Account that publishes the base image (Debian's)."
+}
+
+variable "build_instance_type" {
+  type        = string
+  default     = ""
+  description = "Instance that bakes the image; empty = a small one of the architecture."
+}
+
+locals {
+  # Debian and EC2 call x64 amd64.
+  debian_arch         = var.arch == "x64" ? "amd64" : "arm64"
+  base_ami_name       = var.base_ami_name != "" ? var.base_ami_name : "debian-12-${local.debian_arch}-*"
+  build_instance_type = var.build_instance_type != "" ? var.build_instance_type : (var.arch == "x64" ? "c7i.large" : "c7g.large")
+  stamp               = formatdate("YYYYMMDD-hhmm", timestamp())
 }
 
 source "amazon-ebs" "gateway" {
-  region        = var.region
-  instance_type = var.instance_type
-  ssh_username  = "admin"
-  ami_name      = "gateway-{{timestamp}}"
+  region          = var.regions[0]
+  ami_regions     = slice(var.regions, 1, length(var.regions))
+  instance_type   = local.build_instance_type
+  ssh_username    = "admin"
+  ami_name        = "gateway-${var.version}-${var.arch}-${local.stamp}"
+  ami_description = "Gateway ${var.version} (${var.arch}): Socket.IO push gateway, self-contained, systemd unit, fluent-bit"
+  ena_support     = true
+
   source_ami_filter {
     filters = {
-      name                = "debian-12-arm64-*"
+      name                = local.base_ami_name
+      architecture        = local.debian_arch == "amd64" ? "x86_64" : "arm64"
       virtualization-type = "hvm"
+      root-device-type    = "ebs"
     }
-    owners      = ["136693071363"] # Debian
+    owners      = [var.base_ami_owner]
     most_recent = true
+  }
+
+  tags = {
+    Name      = "gateway-${var.version}-${var.arch}"
+    Version   = var.version
+    Arch      = var.arch
+    BaseImage = "{{ .SourceAMIName }}"
   }
 }
 
 build {
   sources = ["source.amazon-ebs.gateway"]
 
+  provisioner "shell" {
+    inline = ["mkdir -p /tmp/gateway/publish /tmp/gateway/ami"]
+  }
+
+  # The trailing slashes copy the folders' contents.
   provisioner "file" {
-    source      = "artifacts/gateway"
-    destination = "/tmp/gateway"
+    source      = "${var.publish_dir}/"
+    destination = "/tmp/gateway/publish"
   }
 
   provisioner "file" {
-    source      = "ami/systemd/gateway.service"
-    destination = "/tmp/gateway.service"
-  }
-
-  provisioner "file" {
-    source      = "ami/sysctl/90-gateway.conf"
-    destination = "/tmp/90-gateway.conf"
+    source      = "${path.root}/../"
+    destination = "/tmp/gateway/ami"
   }
 
   provisioner "shell" {
-    inline = [
-      "sudo apt-get update -qq",
-      "sudo apt-get install -y -qq dotnet-runtime-10.0 aspnetcore-runtime-10.0",
-      "sudo useradd --system --home /opt/gateway --shell /usr/sbin/nologin gateway",
-      "sudo mkdir -p /opt/gateway /etc/gateway /var/log/gateway",
-      "sudo cp -r /tmp/gateway/. /opt/gateway/",
-      "sudo chown -R gateway:gateway /var/log/gateway",
-      "sudo install -m 0644 /tmp/gateway.service /etc/systemd/system/gateway.service",
-      "sudo install -m 0644 /tmp/90-gateway.conf /etc/sysctl.d/90-gateway.conf",
-      "sudo systemctl enable gateway",
-    ]
+    execute_command = "sudo -E bash '{{ .Path }}'"
+    script          = "${path.root}/provision.sh"
+  }
+
+  # ami/deploy reads the image ids per region from here.
+  post-processor "manifest" {
+    output     = "${path.root}/../out/manifest.json"
+    strip_path = true
+    custom_data = {
+      version = var.version
+      arch    = var.arch
+    }
   }
 }

@@ -6,7 +6,7 @@ namespace Gateway.Streams;
 /// <summary>
 /// One prompt as it travels through a region's Redis stream (the wire contract in the README, "Redis mode"). Any
 /// backend can publish one with a plain Redis client: <c>XADD gateway:prompts MAXLEN ~ N * id … ns … ch … ev … data …
-/// [reveal_at …]</c>, then <c>PUBLISH gateway:prompts:wake &lt;stream id&gt;</c>.
+/// [reveal_at …] [send_ahead …]</c>, then <c>PUBLISH gateway:prompts:wake &lt;stream id&gt;</c>.
 /// </summary>
 /// <param name="Id">The publisher's prompt id: the same in every region, and the key gateways deduplicate on.</param>
 /// <param name="Namespace">Socket.IO namespace, <c>/</c> by default.</param>
@@ -14,8 +14,12 @@ namespace Gateway.Streams;
 /// <param name="Event">Event name, <c>prompt</c> by default.</param>
 /// <param name="Data">The event's arguments: a JSON array, as text.</param>
 /// <param name="RevealAtMs">Wall-clock instant (ms since the Unix epoch) to show it at; null = at once.</param>
+/// <param name="SendAheadMs">
+/// How long before <paramref name="RevealAtMs"/> gateways push it, with the reveal instant attached, so that viewers
+/// show it at that instant on the server's clock; null = the gateways' <c>Gateway:Reveal:SendAhead</c>, 0 = at the reveal.
+/// </param>
 /// <param name="AnswerUntilMs">Wall-clock instant (ms since the Unix epoch) after which answers are refused (<c>closed</c>); null = no limit.</param>
-public sealed record PromptEntry(string Id, string Namespace, string? Channel, string Event, string Data, long? RevealAtMs = null, long? AnswerUntilMs = null)
+public sealed record PromptEntry(string Id, string Namespace, string? Channel, string Event, string Data, long? RevealAtMs = null, long? SendAheadMs = null, long? AnswerUntilMs = null)
 {
     public const string IdField = "id";
     public const string NamespaceField = "ns";
@@ -23,6 +27,7 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
     public const string EventField = "ev";
     public const string DataField = "data";
     public const string RevealAtField = "reveal_at";
+    public const string SendAheadField = "send_ahead";
     public const string AnswerUntilField = "answer_until";
 
     public const string DefaultNamespace = "/";
@@ -45,6 +50,11 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
         if (RevealAtMs is long revealAt)
         {
             fields.Add(new(RevealAtField, revealAt));
+        }
+
+        if (SendAheadMs is long sendAhead)
+        {
+            fields.Add(new(SendAheadField, sendAhead));
         }
 
         if (AnswerUntilMs is long answerUntil)
@@ -83,6 +93,11 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
             return "answer_until must not be before reveal_at";
         }
 
+        if (SendAheadMs is < 0)
+        {
+            return "send_ahead must be >= 0 ms";
+        }
+
         try
         {
             using JsonDocument document = JsonDocument.Parse(Data);
@@ -106,7 +121,7 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
     public static string? TryRead(StreamEntry entry, out PromptEntry? prompt)
     {
         prompt = null;
-        string? id = null, ns = null, ch = null, ev = null, data = null, revealAt = null, answerUntil = null;
+        string? id = null, ns = null, ch = null, ev = null, data = null, revealAt = null, sendAhead = null, answerUntil = null;
         foreach (NameValueEntry field in entry.Values)
         {
             switch ((string?)field.Name)
@@ -117,16 +132,22 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
                 case EventField: ev = field.Value; break;
                 case DataField: data = field.Value; break;
                 case RevealAtField: revealAt = field.Value; break;
+                case SendAheadField: sendAhead = field.Value; break;
                 case AnswerUntilField: answerUntil = field.Value; break;
             }
         }
 
-        if (!TryReadMs(revealAt, out long? revealAtMs))
+        if (!TryReadMilliseconds(revealAt, out long? revealAtMs))
         {
             return "reveal_at must be milliseconds since the epoch";
         }
 
-        if (!TryReadMs(answerUntil, out long? answerUntilMs))
+        if (!TryReadMilliseconds(sendAhead, out long? sendAheadMs))
+        {
+            return "send_ahead must be milliseconds (>= 0)";
+        }
+
+        if (!TryReadMilliseconds(answerUntil, out long? answerUntilMs))
         {
             return "answer_until must be milliseconds since the epoch";
         }
@@ -138,6 +159,7 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
             string.IsNullOrEmpty(ev) ? DefaultEvent : ev,
             string.IsNullOrEmpty(data) ? "[]" : data,
             revealAtMs,
+            sendAheadMs,
             answerUntilMs);
         string? error = candidate.Validate();
         if (error is null)
@@ -148,8 +170,8 @@ public sealed record PromptEntry(string Id, string Namespace, string? Channel, s
         return error;
     }
 
-    /// <summary>An optional instant field: absent or empty is null; otherwise digits only.</summary>
-    private static bool TryReadMs(string? text, out long? ms)
+    /// <summary>An optional field of whole milliseconds (digits only); empty or missing is null.</summary>
+    private static bool TryReadMilliseconds(string? text, out long? ms)
     {
         ms = null;
         if (string.IsNullOrEmpty(text))

@@ -46,4 +46,15 @@ public class BenchmarkBodiesTests
 
         Assert.Equal(0, instance.MeasureAllocatedBytesPerOperation(warmup: 20, calls: 50));
     }
+
+    [Fact]
+    public void PromptLifecycle_AllocatesOneSmallRecordPerPrompt_NothingPerRecipient()
+    {
+        using BenchmarkCase.Instance untracked = Find("PromptLifecycleBenchmarks.Untracked").Create();
+        using BenchmarkCase.Instance tracked = Find("PromptLifecycleBenchmarks.Tracked").Create();
+
+        Assert.Equal(0, untracked.MeasureAllocatedBytesPerOperation(warmup: 5, calls: 20));
+        // One record per prompt (about 150 B), whatever the 10,000 recipients: 0 B per recipient.
+        Assert.InRange(tracked.MeasureAllocatedBytesPerOperation(warmup: 5, calls: 20), 1, 256);
+    }
 }

@@ -27,6 +27,7 @@ public sealed class GatewayServer : IAsyncLifetime, IAsyncDisposable
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
     private readonly int _pingInterval;
+    private readonly string[] _overrides;
     private WebApplication? _app;
 
     public GatewayServer()
@@ -34,7 +35,22 @@ public sealed class GatewayServer : IAsyncLifetime, IAsyncDisposable
     {
     }
 
-    private GatewayServer(int pingInterval) => _pingInterval = pingInterval;
+    private GatewayServer(int pingInterval, params string[] overrides)
+    {
+        _pingInterval = pingInterval;
+        _overrides = overrides;
+    }
+
+    /// <summary>
+    /// A gateway of its own (dispose it), quiet as <see cref="StartQuietAsync"/>, with <paramref name="overrides"/>
+    /// (<c>--Gateway:Key=value</c>) on top of the usual settings.
+    /// </summary>
+    public static async Task<GatewayServer> StartWithAsync(params string[] overrides)
+    {
+        var server = new GatewayServer(600_000, overrides);
+        await server.InitializeAsync();
+        return server;
+    }
 
     /// <summary>
     /// A gateway of its own (dispose it) whose heartbeat never fires during a test: for the polling tests that hold a
@@ -65,6 +81,7 @@ public sealed class GatewayServer : IAsyncLifetime, IAsyncDisposable
             $"--Gateway:MaxPayload={MaxPayload}", $"--Gateway:RingCapacity={RingCapacity}", "--Gateway:MaxOutboundBytes=65536",
             "--Gateway:Cors:Origins:0=http://allowed.example", "--Gateway:Cors:Credentials=true",
             "--Logging:LogLevel:Default=Warning",
+            .. _overrides, // the command line's last value of a key wins
         ]);
         await _app.StartAsync();
         Admin.BaseAddress = new Uri($"http://127.0.0.1:{AdminPort}");
@@ -145,6 +162,29 @@ public sealed class GatewayServer : IAsyncLifetime, IAsyncDisposable
             }
 
             Assert.True(clock.Elapsed < Deadline, $"no GET of session {sid} held within {Deadline.TotalSeconds} s");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>
+    /// The prompt's record in <c>GET /v1/prompts</c> once it is complete (every fan-out worker has passed it), polled
+    /// up to <see cref="Deadline"/>.
+    /// </summary>
+    public async Task<JsonElement> WaitForCompletePromptAsync(string id)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            string json = await Admin.GetStringAsync("/v1/prompts");
+            foreach (JsonElement prompt in JsonDocument.Parse(json).RootElement.GetProperty("prompts").EnumerateArray())
+            {
+                if (prompt.GetProperty("id").GetString() == id && prompt.GetProperty("complete").GetBoolean())
+                {
+                    return prompt.Clone();
+                }
+            }
+
+            Assert.True(clock.Elapsed < Deadline, $"prompt {id} not complete in /v1/prompts: {json}");
             await Task.Delay(20);
         }
     }

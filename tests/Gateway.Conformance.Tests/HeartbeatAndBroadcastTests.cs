@@ -85,13 +85,7 @@ public sealed class HeartbeatAndBroadcastTests(GatewayServer server)
         await server.AssertNoConnectionsAsync();
     }
 
-    private async Task<RawClient> JoinAsync(string auth, int receiveBufferSize = 0)
-    {
-        (RawClient client, _) = await RawClient.OpenWebSocketAsync(server.Port, receiveBufferSize: receiveBufferSize);
-        await client.SendTextAsync("40" + auth);
-        Assert.StartsWith("40{\"sid\"", (await client.ReadNonPingFrameAsync()).Text);
-        return client;
-    }
+    private Task<RawClient> JoinAsync(string auth, int receiveBufferSize = 0) => RawClient.JoinAsync(server.Port, auth, receiveBufferSize);
 
     [Fact]
     public async Task Publish_ToChannel_ReachesMembersOnly_ExactlyOnce()
@@ -125,6 +119,21 @@ public sealed class HeartbeatAndBroadcastTests(GatewayServer server)
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await server.PublishAsync("{\"namespace\":\"/nope\",\"data\":[]}")).StatusCode);
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await server.PublishAsync("{\"data\":{}}")).StatusCode);
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await server.PublishAsync("not json")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("{\"data\":[],\"sendAhead\":-1}", "sendAhead must be 0")]
+    [InlineData("{\"data\":[],\"sendAhead\":\"2s\"}", "sendAhead must be 0")]
+    [InlineData("{\"data\":[],\"sendAhead\":600001}", "sendAhead must be 0")]
+    [InlineData("{\"data\":[],\"revealIn\":-5}", "not given with revealAt")]
+    [InlineData("{\"data\":[],\"revealIn\":\"3s\"}", "not given with revealAt")]
+    [InlineData("{\"data\":[],\"revealAt\":\"soon\"}", "revealAt must be milliseconds since the epoch")]
+    [InlineData("{\"data\":[],\"revealIn\":1000,\"revealAt\":1764700000000}", "not given with revealAt")]
+    public async Task Publish_BadRevealTiming_Returns400WithTheReason(string body, string reason)
+    {
+        HttpResponseMessage response = await server.PublishAsync(body);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(reason, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -256,6 +265,17 @@ public sealed class ConfigurationTests
     [InlineData("--Gateway:Recovery:MaxDisconnection=0", "Gateway:Recovery:MaxDisconnection")]
     [InlineData("--Gateway:LateJoin:MaxAge=-5", "Gateway:LateJoin:MaxAge")]
     [InlineData("--Gateway:Redis:PollInterval=0", "Gateway:Redis:PollInterval")]
+    [InlineData("--Gateway:Channels:Max=0", "Gateway:Channels:Max")]
+    [InlineData("--Gateway:Channels:NewPerSocket=0", "Gateway:Channels:NewPerSocket")]
+    [InlineData("--Gateway:Channels:NewPerSecond=-1", "Gateway:Channels:NewPerSecond")]
+    [InlineData("--Gateway:HealthPort=-1", "Gateway:HealthPort")]
+    [InlineData("--Gateway:HealthPort=3000", "Gateway:HealthPort")]
+    [InlineData("--Gateway:HealthPort=3001", "Gateway:HealthPort")]
+    [InlineData("--Gateway:ProxyProtocol=maybe", "Gateway:ProxyProtocol")]
+    [InlineData("--Gateway:ProxyProtocolTimeout=0", "Gateway:ProxyProtocolTimeout")]
+    [InlineData("--Gateway:Drain:Delay=-1", "Gateway:Drain:Delay")]
+    [InlineData("--Gateway:Drain:Window=3600001", "Gateway:Drain:Window")]
+    [InlineData("--Gateway:Drain:Window=soon", "Gateway:Drain:Window")]
     public void Invalid_FailsNamingTheKey(string arg, string key)
     {
         var error = Assert.Throws<GatewayApp.ConfigurationException>(() => Load(arg));
@@ -269,7 +289,17 @@ public sealed class ConfigurationTests
         Assert.Equal((3000, 3001, "/socket.io/", 25000, 20000, 45000, 1_000_000), (options.Port, options.AdminPort, options.Path, options.PingInterval, options.PingTimeout, options.ConnectTimeout, options.MaxPayload));
         Assert.Equal(["/"], options.Namespaces);
         Assert.False(options.RedisMode);
+        Assert.Equal(0, options.HealthPort); // off: only the admin port answers health
         Assert.Equal(0, options.LateJoin.MaxAge); // embedded: only what is published next
+        Assert.Equal((5000, 30000), (options.Drain.Delay, options.Drain.Window));
+    }
+
+    [Fact]
+    public void ProxyProtocol_OffByDefault()
+    {
+        GatewayOptions options = Load();
+        Assert.Equal((false, 5000), (options.ProxyProtocol, options.ProxyProtocolTimeout));
+        Assert.True(Load("--Gateway:ProxyProtocol=true").ProxyProtocol);
     }
 
     [Fact]

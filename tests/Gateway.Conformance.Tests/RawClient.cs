@@ -50,6 +50,15 @@ public sealed class RawClient : IDisposable
         return (client, open.Text);
     }
 
+    /// <summary>A WebSocket session with a Socket.IO socket on "/" (CONNECT with <paramref name="auth"/>), its reply read.</summary>
+    public static async Task<RawClient> JoinAsync(int port, string auth = "", int receiveBufferSize = 0)
+    {
+        (RawClient client, _) = await OpenWebSocketAsync(port, receiveBufferSize: receiveBufferSize);
+        await client.SendTextAsync("40" + auth);
+        Assert.StartsWith("40{\"sid\"", (await client.ReadNonPingFrameAsync()).Text);
+        return client;
+    }
+
     public Task SendAsync(string ascii) => SendAsync(Encoding.UTF8.GetBytes(ascii));
 
     public async Task SendAsync(byte[] bytes) => await _socket.SendAsync(bytes);

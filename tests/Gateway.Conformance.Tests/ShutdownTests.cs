@@ -14,10 +14,12 @@ using Xunit.Abstractions;
 namespace Gateway.Conformance.Tests;
 
 /// <summary>
-/// Shutting down (SIGTERM, a rolling restart): new handshakes get 503; every session is closed with the transport's
-/// own close (a held poll ends with "1", a WebSocket with a close frame); idle keep-alive HTTP connections are ended
-/// too, so the process exits at once rather than at the host's 5 s timeout. Each test has its own gateway; they run in
-/// the "gateway" collection, one after another with the timing-sensitive polling tests rather than beside them.
+/// Shutting down (SIGTERM, a rolling restart): while draining new handshakes get 503 with Retry-After; every session is
+/// closed with the transport's own close (a held poll ends with "1", a WebSocket with a close frame); idle keep-alive
+/// HTTP connections are ended too, so the process exits at once rather than at the host's timeout. The drain's pacing
+/// is off here (Delay = Window = 0: tests/Gateway.Tests SessionDrainTests and EndToEnd/DrainTests cover it). Each test
+/// has its own gateway; they run in the "gateway" collection, one after another with the timing-sensitive polling
+/// tests rather than beside them.
 /// </summary>
 [Collection(GatewayCollection.Name)]
 public sealed class ShutdownTests(ITestOutputHelper output)
@@ -35,7 +37,7 @@ public sealed class ShutdownTests(ITestOutputHelper output)
         WebApplication app = GatewayApp.Build(
         [
             $"--Gateway:Port={port}", $"--Gateway:AdminPort={FreePort()}", "--Gateway:BindAddress=127.0.0.1",
-            "--Logging:LogLevel:Default=Warning",
+            "--Gateway:Drain:Delay=0", "--Gateway:Drain:Window=0", "--Logging:LogLevel:Default=Warning",
         ]);
         await app.StartAsync();
         return (app, port);
@@ -53,16 +55,26 @@ public sealed class ShutdownTests(ITestOutputHelper output)
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task WhileStopping_NewHandshakesGet503()
+    public async Task WhileDraining_NewHandshakesGet503WithRetryAfter_PollingAndWebSocket()
     {
         (WebApplication app, int port) = await StartAsync();
         try
         {
-            app.Services.GetRequiredService<GatewayRuntime>().Stopping = true;
-            using RawClient client = await RawClient.ConnectAsync(port);
-            await client.SendAsync(Handshake);
-            (int status, _, _) = await client.ReadHttpResponseAsync();
-            Assert.Equal(503, status);
+            Assert.True(app.Services.GetRequiredService<GatewayRuntime>().Drain.Begin(forShutdown: false));
+            foreach (string request in new[]
+            {
+                Handshake,
+                "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            })
+            {
+                using RawClient client = await RawClient.ConnectAsync(port);
+                await client.SendAsync(request);
+                (int status, string head, _) = await client.ReadHttpResponseAsync();
+                Assert.Equal(503, status);
+                Assert.Matches(@"\r\nRetry-After: [1-9][0-9]*\r\n", head);
+                Assert.True(await client.WaitForEndAsync(), "the refused connection was not closed");
+            }
         }
         finally
         {

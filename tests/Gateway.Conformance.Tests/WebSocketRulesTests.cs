@@ -120,6 +120,18 @@ public sealed class WebSocketRulesTests(GatewayServer server)
     }
 
     [Fact]
+    public async Task Event_NamesWithEscapedLoneSurrogates_AreOrdinaryAndTheSocketStays()
+    {
+        // Found by fuzzing (FuzzRegressionTests): the Socket.IO parser threw on these names, and the gateway ended the
+        // connection as its own failure. JSON.parse keeps lone surrogates: an unknown event, ignored.
+        RawClient client = await ConnectedAsync();
+        await client.SendTextAsync("42[\"\\ud80800\",{\"\\udc00\":1}]");
+        await client.SendTextAsync("421[\"ack\",7]");
+        Assert.Equal("431[7]", (await client.ReadNonPingFrameAsync()).Text);
+        client.Dispose();
+    }
+
+    [Fact]
     public async Task Message_OverMaxPayload_Closes1009()
     {
         RawClient client = await ConnectedAsync();

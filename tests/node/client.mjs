@@ -2,7 +2,10 @@
 // Drives the stock socket.io-client 4.8 through one end-to-end scenario.
 //
 //   node client.mjs --scenario NAME --url http://127.0.0.1:P --admin http://127.0.0.1:A
-//        [--transport default|websocket|polling] [--timeout ms] [--params JSON]
+//        [--transport default|websocket|polling] [--timeout ms] [--params JSON] [--local-address IP]
+//
+// --local-address binds every connection of the client to that local address (e.g. 127.0.0.7), so that a server
+// behind a proxy can be shown to see the client's own address.
 //
 // Prints exactly one JSON line on stdout:
 //   {"scenario":..., "ok":bool, "checks":[{"name","ok","expected","actual"}], "observations":{...},
@@ -13,6 +16,7 @@
 // for a line "report" (or EOF) on stdin, then prints {"type":"report",...} and exits.
 
 import { io } from "socket.io-client";
+import http from "node:http";
 import { isDeepStrictEqual } from "node:util";
 import readline from "node:readline";
 import { plain } from "./plain.mjs";
@@ -29,6 +33,7 @@ function parseArgs(argv) {
       case "--transport": opts.transport = next(); break;
       case "--timeout": opts.timeout = Number(next()); break;
       case "--params": opts.params = JSON.parse(next()); break;
+      case "--local-address": opts.localAddress = next(); break;
       default:
         process.stderr.write(`client: unknown argument ${arg}\n`);
         process.exit(64);
@@ -133,6 +138,11 @@ function transportOptions(transport) {
   }
 }
 
+/** --local-address: polling requests go through an agent bound to it; the WebSocket takes it directly (ws option). */
+const localBinding = opts.localAddress
+  ? { localAddress: opts.localAddress, agent: new http.Agent({ localAddress: opts.localAddress }) }
+  : {};
+
 /** Creates a socket (own Manager unless `manager` opts say otherwise) and tracks it for cleanup. */
 function connect(nsp = "/", extra = {}, label = nsp) {
   const url = opts.url.replace(/\/$/, "") + (nsp === "/" ? "" : nsp);
@@ -141,6 +151,7 @@ function connect(nsp = "/", extra = {}, label = nsp) {
     reconnection: false,
     timeout: 5000,
     ...transportOptions(opts.transport),
+    ...localBinding,
     ...extra,
   });
   sockets.add(socket);
@@ -538,6 +549,41 @@ const scenarios = {
     check("33 channels in one subscribe rejected", big, { ok: false, error: "too many channels" });
     const after = (await call(f, "unsubscribe", ["big-0"]))[0];
     check("rejected subscribe joined nothing", after?.channels, []);
+  },
+
+  /**
+   * Gateway only (issue 10): a publish to a name that cannot be a channel is 400 and reaches nobody; one nobody is
+   * in reaches nobody; a socket churning new names is refused, frees what it leaves, and another client still joins
+   * a new channel and gets its prompt.
+   */
+  async "channel-refusals"() {
+    const a = connect("/", {}, "A");
+    const b = connect("/", { auth: { channels: ["cr-show"] } }, "B");
+    await Promise.all([waitConnect(a), waitConnect(b)]);
+    const got = recorder({ a, b }, "prompt");
+    step("publish to names that cannot be channels");
+    for (const channel of ["c".repeat(129), "", 42]) {
+      const res = await admin("POST", "/v1/publish", { namespace: "/", channel, event: "prompt", data: ["refused"] });
+      check(`publish to ${JSON.stringify(channel).slice(0, 12)}…: 400`, res.status, 400);
+    }
+    await publish({ namespace: "/", channel: "cr-nobody", event: "prompt", data: ["nobody"] });
+    await marker({ a, b });
+    check("nothing reached the namespace or the channel", [got.a, got.b], [[], []]);
+    step("new-name churn");
+    const c = connect("/", {}, "C");
+    await waitConnect(c);
+    const names = [...Array(32).keys()].map((i) => `cr-churn-${i}`);
+    check("32 new names ok", (await call(c, "subscribe", [names]))[0]?.ok, true);
+    check("left them", (await call(c, "unsubscribe", [names]))[0]?.channels, []);
+    check("a 33rd new name refused", (await call(c, "subscribe", ["cr-churn-more"]))[0], { ok: false, error: "too many new channels" });
+    const stats = (await admin("GET", "/v1/stats")).json;
+    checkTrue("the churned names were freed", stats?.channels <= 1, stats?.channels);
+    step("another client joins a new channel");
+    const d = connect("/", { auth: { channels: ["cr-fresh"] } }, "D");
+    await waitConnect(d);
+    const fresh = waitEvent(d, "prompt", 5000, "the prompt of cr-fresh");
+    await publish({ namespace: "/", channel: "cr-fresh", event: "prompt", data: ["fresh"] });
+    check("D got the prompt of its new channel", await fresh, ["fresh"]);
   },
 
   /** POST /v1/disconnect drops the transport; the client reconnects by itself. */

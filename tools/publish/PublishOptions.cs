@@ -165,7 +165,7 @@ public sealed class PublishOptions
 
         bool generated = id is null;
         id ??= Guid.CreateVersion7().ToString("N");
-        var prompt = new PromptEntry(id, ns, string.IsNullOrEmpty(channel) ? null : channel, ev, data, revealAtMs, answerUntilMs);
+        var prompt = new PromptEntry(id, ns, string.IsNullOrEmpty(channel) ? null : channel, ev, data, revealAtMs, AnswerUntilMs: answerUntilMs);
         if (prompt.Validate() is string error)
         {
             throw new ArgumentException("invalid prompt: " + error);

@@ -132,7 +132,7 @@ public class FanOutBenchmarks
         long drained = 0;
         for (int i = 0; i < sessions.Length; i++)
         {
-            sessions[i].PumpBroadcasts();
+            sessions[i].PumpBroadcasts(null);
             // The socket drains each pipe soon after its flush (as Kestrel's sender does), so one pooled block is
             // in flight at a time; draining all 10,000 at the end would outgrow ArrayPool and measure the pool.
             if (pipes.Length != 0)

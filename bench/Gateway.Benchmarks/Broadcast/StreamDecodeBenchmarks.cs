@@ -46,7 +46,7 @@ public class StreamDecodeBenchmarks
     public long DecodeAndDeliver()
     {
         StreamPrompt prompt = StreamPrompt.Decode(_runtime!.Context, _runtime.Options.Redis.MaxRevealAhead, _entry, NullLogger.Instance)!;
-        prompt.Deliver(_runtime!.Broadcaster, withOffset: true);
+        prompt.Deliver(_runtime!.Broadcaster, withOffset: true, now: 1764700000000);
         return _runtime.Ring.Head;
     }
 }

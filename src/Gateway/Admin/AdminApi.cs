@@ -1,6 +1,10 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
 using System.Text.Json;
+using Gateway.Broadcast;
 using Gateway.Census;
 using Gateway.Configuration;
+using Gateway.Diagnostics;
 using Gateway.EngineIO;
 using Gateway.Prompts;
 using Microsoft.AspNetCore.Builder;
@@ -12,26 +16,53 @@ namespace Gateway.Admin;
 
 /// <summary>
 /// The admin port: the ordinary ASP.NET Core pipeline (nothing on the public port goes through it). Publish,
-/// health, readiness, stats, and a drain that closes every client transport.
+/// health, readiness, stats, the paced drain and its undo, and a disconnect of every client transport.
 /// </summary>
 internal static class AdminApi
 {
-    public static void Map(WebApplication app, GatewayRuntime runtime, int adminPort)
+    private const string HealthPath = "/healthz";
+    private const string ReadinessPath = "/readyz";
+
+    /// <summary>
+    /// Maps the admin endpoints (admin port only) and health and readiness (also on the health port, where
+    /// <c>Gateway:HealthPort</c> is not 0 and every other path answers 404).
+    /// </summary>
+    public static void Map(WebApplication app, GatewayRuntime runtime, int adminPort, int healthPort)
     {
         GatewayOptions options = runtime.Options;
         IRegionCensus census = app.Services.GetRequiredService<IRegionCensus>();
-        bool stopping = false;
-        app.Lifetime.ApplicationStopping.Register(() => stopping = true);
 
-        // Only requests that arrived on the admin port reach these endpoints.
+        if (healthPort != 0)
+        {
+            // The health port faces the load balancer (and so the internet): nothing but health and readiness. Decided
+            // by the port the connection arrived on, never by the Host header, which the client writes.
+            app.Use((context, next) =>
+            {
+                if (context.Connection.LocalPort == healthPort
+                    && !context.Request.Path.Equals(HealthPath, StringComparison.Ordinal)
+                    && !context.Request.Path.Equals(ReadinessPath, StringComparison.Ordinal))
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return Task.CompletedTask;
+                }
+
+                return next(context);
+            });
+        }
+
+        // Health and readiness on every port Kestrel serves (the admin port, and the health port when on); the rest
+        // only for requests that arrived on the admin port.
         RouteGroupBuilder admin = app.MapGroup("").RequireHost($"*:{adminPort}");
 
-        admin.MapGet("/healthz", () => Results.Json(new { status = "ok" }));
-        admin.MapGet("/readyz", () =>
+        app.MapGet(HealthPath, () => Results.Json(new { status = "ok" }));
+        // Ready = new sessions are welcome here; never a verdict on the sockets already open (the balancer must not
+        // cut those on a 503: README "Drain").
+        app.MapGet(ReadinessPath, () =>
         {
-            if (stopping)
+            DrainProgress drain = runtime.Drain.Progress;
+            if (drain.State != DrainState.Serving)
             {
-                return Results.Json(new { status = "stopping" }, statusCode: StatusCodes.Status503ServiceUnavailable);
+                return Results.Json(new { status = drain.ForShutdown ? "stopping" : "draining" }, statusCode: StatusCodes.Status503ServiceUnavailable);
             }
 
             // Not ready while the prompt source is (Redis mode: the region's Redis is away; sockets stay, prompts
@@ -41,6 +72,8 @@ internal static class AdminApi
                 ? Results.Json(new { status = "ready" })
                 : Results.Json(new { status = "not ready", reason }, statusCode: StatusCodes.Status503ServiceUnavailable);
         });
+
+        OperatorConsole.Map(admin);
 
         RouteGroupBuilder v1 = admin.MapGroup("/v1");
         if (!string.IsNullOrEmpty(options.AdminToken))
@@ -81,12 +114,12 @@ internal static class AdminApi
                 string ns = "/";
                 if (root.TryGetProperty("namespace", out JsonElement nsElement) && nsElement.ValueKind != JsonValueKind.Null)
                 {
-                    if (nsElement.ValueKind != JsonValueKind.String)
+                    if (!TryGetText(nsElement, out string? nsText))
                     {
                         return BadRequest("namespace must be a string");
                     }
 
-                    ns = nsElement.GetString()!;
+                    ns = nsText;
                 }
 
                 int namespaceIndex = runtime.FindNamespace(ns);
@@ -98,23 +131,23 @@ internal static class AdminApi
                 string? channel = null;
                 if (root.TryGetProperty("channel", out JsonElement channelElement) && channelElement.ValueKind != JsonValueKind.Null)
                 {
-                    if (channelElement.ValueKind != JsonValueKind.String || channelElement.GetString()!.Length == 0)
+                    // A name that cannot be a channel is refused, never delivered to the whole namespace.
+                    if (!TryGetText(channelElement, out channel) || !ChannelRegistry.IsValidName(channel))
                     {
-                        return BadRequest("channel must be a non-empty string or null");
+                        runtime.Membership.Refuse(ChannelRefusal.PublishInvalidName);
+                        return BadRequest($"channel must be null or a string of 1–{ChannelRegistry.MaxNameLength} characters of valid text");
                     }
-
-                    channel = channelElement.GetString();
                 }
 
                 string eventName = "prompt";
                 if (root.TryGetProperty("event", out JsonElement eventElement) && eventElement.ValueKind != JsonValueKind.Null)
                 {
-                    if (eventElement.ValueKind != JsonValueKind.String || eventElement.GetString()!.Length == 0)
+                    if (!TryGetText(eventElement, out string? eventText) || eventText.Length == 0)
                     {
                         return BadRequest("event must be a non-empty string");
                     }
 
-                    eventName = eventElement.GetString()!;
+                    eventName = eventText;
                 }
 
                 JsonElement data;
@@ -128,20 +161,42 @@ internal static class AdminApi
                 }
 
                 string? id = null;
-                if (root.TryGetProperty("id", out JsonElement idElement) && idElement.ValueKind == JsonValueKind.String)
+                if (root.TryGetProperty("id", out JsonElement idElement) && idElement.ValueKind == JsonValueKind.String && !TryGetText(idElement, out id))
                 {
-                    id = idElement.GetString();
+                    return BadRequest("id must be valid text");
                 }
 
                 long? revealAt = null;
                 if (root.TryGetProperty("revealAt", out JsonElement revealElement) && revealElement.ValueKind != JsonValueKind.Null)
                 {
-                    if (!revealElement.TryGetInt64(out long ms) || ms < 0)
+                    if (revealElement.ValueKind != JsonValueKind.Number || !revealElement.TryGetInt64(out long ms) || ms < 0)
                     {
                         return BadRequest("revealAt must be milliseconds since the epoch");
                     }
 
                     revealAt = ms;
+                }
+
+                if (root.TryGetProperty("revealIn", out JsonElement revealInElement) && revealInElement.ValueKind != JsonValueKind.Null)
+                {
+                    // The operator's "reveal in N s", on the gateway's clock (a console's device clock may be off).
+                    if (revealAt is not null || revealInElement.ValueKind != JsonValueKind.Number || !revealInElement.TryGetInt64(out long inMs) || inMs is < 0 or > GatewayOptions.MaxSendAhead)
+                    {
+                        return BadRequest($"revealIn must be 0–{GatewayOptions.MaxSendAhead} ms, and not given with revealAt");
+                    }
+
+                    revealAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + inMs;
+                }
+
+                long? sendAhead = null;
+                if (root.TryGetProperty("sendAhead", out JsonElement sendAheadElement) && sendAheadElement.ValueKind != JsonValueKind.Null)
+                {
+                    if (sendAheadElement.ValueKind != JsonValueKind.Number || !sendAheadElement.TryGetInt64(out long ms) || ms is < 0 or > GatewayOptions.MaxSendAhead)
+                    {
+                        return BadRequest($"sendAhead must be 0–{GatewayOptions.MaxSendAhead} ms");
+                    }
+
+                    sendAhead = ms;
                 }
 
                 long? answerUntil = null;
@@ -157,17 +212,25 @@ internal static class AdminApi
 
                 // Embedded: into this gateway's ring. Redis mode: through the region's stream, so every gateway of the
                 // region delivers it (this one too).
-                PublishOutcome outcome = await runtime.Prompts.PublishAsync(new PublishRequest(namespaceIndex, ns, channel, eventName, data, id, revealAt, answerUntil));
+                PublishOutcome outcome = await runtime.Prompts.PublishAsync(new PublishRequest(namespaceIndex, ns, channel, eventName, data, id, revealAt, sendAhead, answerUntil));
                 return outcome.Status switch
                 {
                     PublishStatus.Accepted when outcome.StreamId is not null =>
                         Results.Json(new { id = outcome.Id, streamId = outcome.StreamId }, statusCode: StatusCodes.Status202Accepted),
+                    PublishStatus.Accepted when outcome.PushAtMs is long pushAt =>
+                        Results.Json(new { id = outcome.Id, pushAt }, statusCode: StatusCodes.Status202Accepted),
                     PublishStatus.Accepted => Results.Json(new { id = outcome.Id, sequence = outcome.Sequence }, statusCode: StatusCodes.Status202Accepted),
                     PublishStatus.Invalid => BadRequest(outcome.Error!),
                     _ => Results.Json(new { error = outcome.Error }, statusCode: StatusCodes.Status503ServiceUnavailable),
                 };
             }
         });
+
+        // The operator console's tally: answers stored through this gateway, per prompt and choice.
+        v1.MapGet("/answers", () => Results.Json(new
+        {
+            prompts = runtime.AnswerTally.Snapshot().Select(p => new { id = p.Key, total = p.Value.Total, choices = p.Value.Choices }),
+        }));
 
         v1.MapGet("/stats", async (HttpContext http) =>
         {
@@ -189,11 +252,21 @@ internal static class AdminApi
                 slowConsumers = metrics.SlowConsumers,
                 heartbeatTimeouts = metrics.HeartbeatTimeouts,
                 connectionsRefused = metrics.ConnectionsRefused,
+                refused = Refused(metrics),
+                admission = new
+                {
+                    tcpConnections = runtime.Admission.Connections,
+                    maxConnections = runtime.Admission.MaxConnections,
+                    pendingBodyBytes = runtime.Admission.PendingBodyBytes,
+                },
                 protocolErrors = metrics.ProtocolErrors,
                 unknownEvents = metrics.UnknownEvents,
                 channels = runtime.Channels.Count,
+                channelsRefused = metrics.ChannelsRefusedByReason(),
                 ringHead = runtime.Ring.Head,
-                topChannels = runtime.Context.ChannelMembers.Top(options.Stats.TopChannels).ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal),
+                ringLag = runtime.Context.RingLag,
+                drain = DrainStats(runtime.Drain.Progress),
+                topChannels = runtime.Channels.Top(options.Stats.TopChannels).ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal),
                 region = region?.Totals(),
                 redis = RedisStats(runtime),
                 process = ProcessStats(),
@@ -226,8 +299,36 @@ internal static class AdminApi
             });
         });
 
-        // No body: close every client transport (drain; clients reconnect). {"namespace":"/x"}: a Socket.IO
-        // DISCONNECT of that namespace only (clients do not reconnect it by themselves).
+        // Prompt lifecycle on this instance, newest first (the last PromptTracker.Kept).
+        v1.MapGet("/prompts", (HttpRequest request) =>
+        {
+            int limit = PromptTracker.Kept;
+            if (request.Query.TryGetValue("limit", out var values) &&
+                (!int.TryParse(values.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1))
+            {
+                return BadRequest($"limit must be an integer 1–{PromptTracker.Kept}");
+            }
+
+            List<PromptRecord> records = runtime.Context.Tracker?.Recent(limit) ?? [];
+            return Results.Json(new { prompts = records.Select(PromptJson) });
+        });
+
+        // The paced drain without exiting: readiness 503 and new sessions refused until /v1/undrain; after
+        // Drain:Delay the sessions are closed in random order across Drain:Window. 202 when it began, 200 when one was
+        // already in progress or done.
+        v1.MapPost("/drain", () =>
+        {
+            bool began = runtime.Drain.Begin(forShutdown: false);
+            return Results.Json(DrainStats(runtime.Drain.Progress), statusCode: began ? StatusCodes.Status202Accepted : StatusCodes.Status200OK);
+        });
+
+        // Stops a drain: sessions not yet closed stay, new ones are welcome again. 409 while the gateway shuts down.
+        v1.MapPost("/undrain", () => runtime.Drain.Undrain()
+            ? Results.Json(DrainStats(runtime.Drain.Progress))
+            : Results.Json(new { error = "the gateway is shutting down" }, statusCode: StatusCodes.Status409Conflict));
+
+        // No body: close every client transport at once (clients reconnect; POST /v1/drain paces it).
+        // {"namespace":"/x"}: a Socket.IO DISCONNECT of that namespace only (clients do not reconnect it by themselves).
         v1.MapPost("/disconnect", async (HttpRequest request) =>
         {
             if (request.ContentLength is null or 0)
@@ -258,6 +359,49 @@ internal static class AdminApi
             return Results.Json(new { disconnected = runtime.DisconnectNamespace(index) });
         });
     }
+
+    // Every refusal reason, by its label (0 included: a dashboard sees every key from the start).
+    private static Dictionary<string, long> Refused(GatewayMetrics metrics)
+    {
+        var refused = new Dictionary<string, long>(RefusalReasons.Count, StringComparer.Ordinal);
+        for (int i = 0; i < RefusalReasons.Count; i++)
+        {
+            refused[RefusalReasons.Labels[i]] = metrics.Refused((RefusalReason)i);
+        }
+
+        return refused;
+    }
+    /// <summary>A lifecycle record as <c>GET /v1/prompts</c> shows it (the names are the API's).</summary>
+    private static object PromptJson(PromptRecord record) => new
+    {
+        id = record.Id,
+        streamId = record.StreamId,
+        @namespace = record.Namespace,
+        channel = record.Channel,
+        @event = record.Event,
+        publishedAt = record.PublishedAt,
+        revealAt = record.RevealAt,
+        recipients = record.Recipients,
+        firstWriteMs = record.FirstWriteMs,
+        lastWriteMs = record.LastWriteMs,
+        slowConsumers = record.SlowConsumers,
+        streamLagMs = record.StreamLagMs,
+        complete = record.Complete,
+    };
+
+    private static object DrainStats(DrainProgress drain) => new
+    {
+        state = drain.State switch
+        {
+            DrainState.Waiting => "waiting",
+            DrainState.Closing => "closing",
+            DrainState.Drained => "drained",
+            _ => "serving",
+        },
+        remaining = drain.Remaining,
+        closed = drain.Closed,
+        shutdown = drain.ForShutdown,
+    };
 
     private static object? RedisStats(GatewayRuntime runtime)
     {
@@ -298,6 +442,29 @@ internal static class AdminApi
             gcCommittedBytes = gc.TotalCommittedBytes,
             gcCount = GC.CollectionCount(0),
         };
+    }
+
+    /// <summary>
+    /// A JSON string as .NET text; false for another kind, or for text that is not valid (invalid UTF-8, a lone
+    /// surrogate), on which <see cref="JsonElement.GetString"/> throws.
+    /// </summary>
+    private static bool TryGetText(JsonElement element, [NotNullWhen(true)] out string? text)
+    {
+        text = null;
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            return false;
+        }
+
+        try
+        {
+            text = element.GetString()!;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     private static IResult BadRequest(string message) =>

@@ -21,6 +21,9 @@ internal enum AnswerRefusal : byte
     /// <summary>No store (embedded mode), the store is away, or the gateway is stopping.</summary>
     Unavailable,
 
+    /// <summary>The prompt answered is not revealed yet (it was sent ahead of its reveal instant).</summary>
+    TooEarly,
+
     /// <summary>The event's arguments are not JSON.</summary>
     InvalidAnswer,
 

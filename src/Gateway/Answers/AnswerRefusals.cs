@@ -13,6 +13,7 @@ internal static class AnswerRefusals
         AnswerRefusal.RateLimited => "rate limited"u8,
         AnswerRefusal.Busy => "busy"u8,
         AnswerRefusal.Unavailable => "unavailable"u8,
+        AnswerRefusal.TooEarly => "too early"u8,
         AnswerRefusal.InvalidAnswer => "invalid answer"u8,
         AnswerRefusal.InvalidAnswerNotAnObject => "invalid answer: the argument must be an object with promptId"u8,
         AnswerRefusal.InvalidAnswerOneArgumentExpected => "invalid answer: one argument expected"u8,

@@ -13,17 +13,23 @@ namespace Gateway.Broadcast;
 /// </summary>
 internal sealed class BroadcastContext : IDisposable
 {
-    public BroadcastContext(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory)
+    public BroadcastContext(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory, TimeProvider? time = null)
     {
         GatewayOptions o = options.Value;
         NamespaceNames = o.Namespaces.ToArray();
         Namespaces = NamespaceNames.Select(n => Encoding.ASCII.GetBytes(n)).ToArray();
         Metrics = new GatewayMetrics(NamespaceNames);
+        Metrics.DescribeChannelRefusals(ChannelRefusals.Names);
         Ring = new BroadcastRing(o.RingCapacity);
-        Channels = new ChannelRegistry();
-        ChannelMembers = new ChannelMembers();
-        FanOut = new FanOut(o.FanOutWorkers, loggerFactory.CreateLogger<FanOut>());
-        Broadcaster = new Broadcaster(Ring, FanOut, Channels, Metrics, Namespaces, lateJoin: o.LateJoin.MaxAge > 0);
+        Channels = new ChannelRegistry(o.Channels.Max, o.Channels.NewPerSecond, time);
+        int workers = o.FanOutWorkers > 0 ? o.FanOutWorkers : Environment.ProcessorCount;
+        Tracker = o.Diagnostics.PromptLifecycle
+            ? new PromptTracker(Ring, workers, Metrics, loggerFactory.CreateLogger(PromptTracker.LogCategory))
+            : null;
+        FanOut = new FanOut(workers, loggerFactory.CreateLogger<FanOut>(), Tracker);
+        Broadcaster = new Broadcaster(Ring, FanOut, Channels, Metrics, Namespaces, lateJoinMaxAge: o.LateJoin.MaxAge ?? 0, Tracker);
+        Metrics.ObserveRingLag(() => RingLag);
+        SendAheadMs = o.Reveal.SendAhead;
     }
 
     public string[] NamespaceNames { get; }
@@ -36,12 +42,29 @@ internal sealed class BroadcastContext : IDisposable
 
     public ChannelRegistry Channels { get; }
 
-    /// <summary>Sockets per channel (the stats' top channels).</summary>
-    public ChannelMembers ChannelMembers { get; }
 
     public FanOut FanOut { get; }
 
     public Broadcaster Broadcaster { get; }
+
+    /// <summary>Prompts whose reveal has not come: answers to them are refused as too early.</summary>
+    public PendingReveals Reveals { get; } = new();
+
+    /// <summary><c>Gateway:Reveal:SendAhead</c>: a prompt's send-ahead when it names none.</summary>
+    public long SendAheadMs { get; }
+
+    /// <summary>Prompt lifecycle records (<c>Gateway:Diagnostics:PromptLifecycle</c>); null when off.</summary>
+    public PromptTracker? Tracker { get; }
+
+    /// <summary>Ring messages the slowest socket has not been sent yet, as of the fan-out's last pass.</summary>
+    public long RingLag
+    {
+        get
+        {
+            long head = Ring.Head;
+            return head - Math.Min(head, FanOut.SlowestCursor);
+        }
+    }
 
     /// <summary>Index of a configured namespace, or -1.</summary>
     public int FindNamespace(ReadOnlySpan<byte> name)

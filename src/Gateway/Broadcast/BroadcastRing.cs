@@ -46,12 +46,13 @@ internal sealed class BroadcastRing
     /// when the slot no longer (or not yet) holds that sequence.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public RingRead TryReadTarget(long sequence, out int namespaceIndex, out int channelId)
+    public RingRead TryReadTarget(long sequence, out int namespaceIndex, out long channelId)
     {
         RingSlot slot = _slots[(int)(sequence & _mask)];
         if (Volatile.Read(ref slot.Sequence) != sequence)
         {
-            namespaceIndex = channelId = -1;
+            namespaceIndex = -1;
+            channelId = ChannelRegistry.NoMembers;
             return RingRead.Lapped;
         }
 

@@ -20,12 +20,17 @@ internal sealed class FanOut : IRingSignal, IDisposable
 {
     private readonly Partition[] _partitions;
     private readonly ILogger _logger;
+    private readonly PromptTracker? _tracker;
     private int _nextPartition;
     private volatile bool _stopping;
 
-    public FanOut(int workers, ILogger logger)
+    /// <param name="workers">Worker threads (partitions); 0 = one per core.</param>
+    /// <param name="logger">Worker failures.</param>
+    /// <param name="tracker">Prompt lifecycle: partitions count writes and report passes to it; null = not tracked.</param>
+    public FanOut(int workers, ILogger logger, PromptTracker? tracker = null)
     {
         _logger = logger;
+        _tracker = tracker;
         if (workers <= 0)
         {
             workers = Environment.ProcessorCount;
@@ -39,6 +44,24 @@ internal sealed class FanOut : IRingSignal, IDisposable
     }
 
     public int WorkerCount => _partitions.Length;
+
+    /// <summary>
+    /// The cursor of the slowest live member as of each partition's last pass (<see cref="long.MaxValue"/> when
+    /// there is none): the ring lag gauge is the head minus this.
+    /// </summary>
+    public long SlowestCursor
+    {
+        get
+        {
+            long slowest = long.MaxValue;
+            foreach (Partition partition in _partitions)
+            {
+                slowest = Math.Min(slowest, Volatile.Read(ref partition.SlowestCursor));
+            }
+
+            return slowest;
+        }
+    }
 
     /// <summary>Starts the worker threads. Without it (benchmarks, tests) callers pump members themselves.</summary>
     public void Start()
@@ -108,16 +131,19 @@ internal sealed class FanOut : IRingSignal, IDisposable
     {
         private readonly FanOut _owner;
         private readonly int _index;
+        private readonly DeliveryTally? _tally;
         public readonly ConcurrentQueue<IFanOutMember> Incoming = new();
         public readonly SemaphoreSlim Wake = new(0, int.MaxValue);
         public readonly Thread Thread;
         public IFanOutMember[] Members = new IFanOutMember[64];
         public int Count;
+        public long SlowestCursor = long.MaxValue;
 
         public Partition(FanOut owner, int index)
         {
             _owner = owner;
             _index = index;
+            _tally = owner._tracker?.NewPartitionTally();
             Thread = new Thread(Run) { IsBackground = true, Name = $"gateway-fanout-{index}" };
         }
 
@@ -160,8 +186,11 @@ internal sealed class FanOut : IRingSignal, IDisposable
         {
             lock (this)
             {
+                // Read before any member: each is offered at least everything below it during this pass.
+                long head = _owner._tracker?.RingHead ?? 0;
                 DrainIncoming();
                 IFanOutMember[] members = Members;
+                long slowest = long.MaxValue;
                 int i = 0;
                 while (i < Count)
                 {
@@ -176,7 +205,7 @@ internal sealed class FanOut : IRingSignal, IDisposable
 
                     try
                     {
-                        member.PumpBroadcasts();
+                        member.PumpBroadcasts(_tally);
                     }
                     catch (Exception ex)
                     {
@@ -185,7 +214,16 @@ internal sealed class FanOut : IRingSignal, IDisposable
                         member.OnPumpFailed(ex);
                     }
 
+                    slowest = Math.Min(slowest, member.Cursor);
                     i++;
+                }
+
+                Volatile.Write(ref SlowestCursor, slowest);
+
+                if (_tally is not null)
+                {
+                    _tally.FoldAll();
+                    _owner._tracker!.PassCompleted(_index, head);
                 }
 
                 if (Members.Length > 256 && Count < Members.Length / 4)

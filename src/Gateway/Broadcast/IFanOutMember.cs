@@ -6,8 +6,14 @@ internal interface IFanOutMember
     /// <summary>Closed members are dropped from their partition when met.</summary>
     bool IsClosed { get; }
 
-    /// <summary>Sends what the ring holds beyond the member's cursor. Called on a fan-out worker thread.</summary>
-    void PumpBroadcasts();
+    /// <summary>The next ring sequence the member has to be sent (the fan-out's ring lag gauge reads the slowest).</summary>
+    long Cursor { get; }
+
+    /// <summary>
+    /// Sends what the ring holds beyond the member's cursor, telling <paramref name="tally"/> (when tracked) of each
+    /// message written. Called on a fan-out worker thread.
+    /// </summary>
+    void PumpBroadcasts(DeliveryTally? tally);
 
     /// <summary>
     /// <see cref="PumpBroadcasts"/> threw (a gateway bug): the member ends itself; the rest of the partition goes on.

@@ -12,8 +12,8 @@ internal sealed class RingSlot
 
     public int NamespaceIndex;
 
-    /// <summary>Channel id, or -1 for the whole namespace.</summary>
-    public int ChannelId = -1;
+    /// <summary>Channel id, <see cref="ChannelRegistry.WholeNamespace"/> or <see cref="ChannelRegistry.NoMembers"/>.</summary>
+    public long ChannelId = ChannelRegistry.WholeNamespace;
 
     /// <summary>Complete server WebSocket frames: the Socket.IO packet as a text frame, then one binary frame per attachment.</summary>
     public byte[] WebSocketFrames = [];

@@ -22,7 +22,7 @@ internal sealed class LocalCounts(BroadcastContext context, IOptions<GatewayOpti
         }
 
         var byChannel = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach ((string name, long count) in context.ChannelMembers.Top(TopChannels))
+        foreach ((string name, long count) in context.Channels.Top(TopChannels))
         {
             byChannel[name] = count;
         }

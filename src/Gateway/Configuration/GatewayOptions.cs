@@ -5,6 +5,9 @@ public sealed class GatewayOptions
 {
     public const string SectionName = "Gateway";
 
+    /// <summary>Largest send-ahead, ms: a prompt is not held in viewers' pages longer than this before its reveal.</summary>
+    public const int MaxSendAhead = 600_000;
+
     /// <summary>Public Socket.IO port.</summary>
     public int Port { get; set; } = 3000;
 
@@ -16,6 +19,12 @@ public sealed class GatewayOptions
 
     /// <summary>Address the admin port binds to: loopback unless deliberately exposed.</summary>
     public string AdminBindAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>
+    /// Port serving only <c>/healthz</c> and <c>/readyz</c> on <see cref="BindAddress"/>, so a load balancer can check
+    /// readiness while the admin API stays on loopback; every other path answers 404. 0 = off.
+    /// </summary>
+    public int HealthPort { get; set; }
 
     /// <summary>When set, admin requests other than health checks need <c>Authorization: Bearer &lt;token&gt;</c>.</summary>
     public string? AdminToken { get; set; }
@@ -45,11 +54,22 @@ public sealed class GatewayOptions
     public int MaxRequestHeadLength { get; set; } = 8192;
 
     /// <summary>
-    /// Open TCP connections on the public port; beyond it a new one gets HTTP 503 and is closed. 0 = automatic: the
+    /// TCP connections plus polling sessions on the public port; at the cap a new connection evicts the oldest one that
+    /// has sent no request head, or gets HTTP 503 (a handshake too). 0 = automatic: the
     /// process's open-files limit less the descriptors open at start less a reserve, so that the runtime never runs
     /// out of descriptors (reading <c>/proc</c>, loading an assembly) and the gateway stays up at the limit.
     /// </summary>
     public int MaxConnections { get; set; }
+
+    /// <summary>
+    /// Each public-port connection starts with a PROXY protocol v1/v2 header (AWS NLB with proxy protocol v2, HAProxy
+    /// <c>send-proxy-v2</c>) naming the client; a connection without a valid one is closed. Off: no header is read
+    /// (one that arrives is a malformed HTTP request, 400), so the option must match the balancer exactly.
+    /// </summary>
+    public bool ProxyProtocol { get; set; }
+
+    /// <summary>How long a connection may take to send its PROXY header, ms (the spec asks for at least 3 s: a TCP retransmit).</summary>
+    public int ProxyProtocolTimeout { get; set; } = 5000;
 
     /// <summary>Channels one socket may be in (per namespace).</summary>
     public int MaxChannelsPerSocket { get; set; } = 32;
@@ -65,6 +85,9 @@ public sealed class GatewayOptions
 
     public CorsOptions Cors { get; set; } = new();
 
+    public ChannelsOptions Channels { get; set; } = new();
+    public LimitsOptions Limits { get; set; } = new();
+
     public DiagnosticsOptions Diagnostics { get; set; } = new();
 
     public RedisOptions Redis { get; set; } = new();
@@ -78,6 +101,12 @@ public sealed class GatewayOptions
     public AuthOptions Auth { get; set; } = new();
 
     public StatsOptions Stats { get; set; } = new();
+
+    public DrainOptions Drain { get; set; } = new();
+
+    public RevealOptions Reveal { get; set; } = new();
+
+    public DemoOptions Demo { get; set; } = new();
 
     /// <summary>Redis mode: prompts come from the region's stream; answers and recoverable sessions go to it.</summary>
     public bool RedisMode => !string.IsNullOrWhiteSpace(Redis.Configuration);
@@ -190,6 +219,91 @@ public sealed class GatewayOptions
         public int TopChannels { get; set; } = 10;
     }
 
+    /// <summary>The channel registry's bounds: no client creating names can exhaust it for everyone.</summary>
+    public sealed class ChannelsOptions
+    {
+        /// <summary>Channel names in use at once, gateway-wide (a name is freed when its last socket leaves).</summary>
+        public int Max { get; set; } = 100_000;
+
+        /// <summary>Names one Socket.IO socket may create (join while nobody is in them) over its life.</summary>
+        public int NewPerSocket { get; set; } = 32;
+
+        /// <summary>Names created per second, gateway-wide (a token bucket; burst one second's worth).</summary>
+        public int NewPerSecond { get; set; } = 1000;
+    }
+
+    /// <summary>Admission: what a connection may cost before it is a viewer, and how fast sessions may arrive.</summary>
+    public sealed class LimitsOptions
+    {
+        /// <summary>
+        /// Milliseconds a connection may take to send a complete request head, from its accept or from the end of its
+        /// previous request (an idle keep-alive connection); then it is closed (slowloris, idle sockets).
+        /// </summary>
+        public int RequestHeadTimeout { get; set; } = 10_000;
+
+        /// <summary>Milliseconds a request body (a polling POST) may take from its head to its last byte.</summary>
+        public int RequestBodyTimeout { get; set; } = 30_000;
+
+        /// <summary>
+        /// Bytes per second a request body must average once <see cref="RequestBodyGracePeriod"/> has passed
+        /// (Kestrel's MinRequestBodyDataRate); 0 = no rate check.
+        /// </summary>
+        public int MinRequestBodyDataRate { get; set; } = 240;
+
+        /// <summary>Milliseconds a request body may take before <see cref="MinRequestBodyDataRate"/> applies.</summary>
+        public int RequestBodyGracePeriod { get; set; } = 5000;
+
+        /// <summary>
+        /// Bytes all incomplete request bodies may hold together (each reserves its Content-Length while it arrives);
+        /// a body beyond it gets 503.
+        /// </summary>
+        public long MaxPendingBodyBytes { get; set; } = 64L << 20;
+
+        /// <summary>New Engine.IO sessions per second for this instance (token bucket); 0 = no limit.</summary>
+        public int AcceptRate { get; set; }
+
+        /// <summary>Sessions that may start at once when the bucket is full; 0 = <see cref="AcceptRate"/>.</summary>
+        public int AcceptBurst { get; set; }
+
+        /// <summary>TCP connections plus polling sessions of one client address; 0 = no limit (carrier NAT: be generous).</summary>
+        public int MaxConnectionsPerIp { get; set; }
+
+        /// <summary>Milliseconds a refused client is told to wait (<c>Retry-After</c>, jittered ±50 %, whole seconds, at least 1).</summary>
+        public int RetryAfter { get; set; } = 5000;
+    }
+
+    /// <summary>The paced drain on SIGTERM and <c>POST /v1/drain</c> (the README's "Drain").</summary>
+    public sealed class DrainOptions
+    {
+        /// <summary>Longest <see cref="Delay"/> or <see cref="Window"/>, ms: a drain must end within a deploy.</summary>
+        public const int MaxMilliseconds = 3_600_000;
+
+        /// <summary>
+        /// Milliseconds between readiness turning 503 (new sessions refused) and the first close: the load balancer's
+        /// deregistration delay, so that it stops sending new connections before sockets begin to leave.
+        /// </summary>
+        public int Delay { get; set; } = 5000;
+
+        /// <summary>Milliseconds over which the sockets are closed, evenly paced, in random order.</summary>
+        public int Window { get; set; } = 30000;
+    }
+
+    public sealed class RevealOptions
+    {
+        /// <summary>
+        /// Milliseconds before its <c>reveal_at</c> a timed prompt is pushed, with the reveal instant attached, so that
+        /// viewers show it at that instant on the server's clock; 0 = pushed at <c>reveal_at</c> (no instant attached).
+        /// A prompt may override it (<c>sendAhead</c> in the admin publish, <c>send_ahead</c> in the stream).
+        /// </summary>
+        public int SendAhead { get; set; }
+    }
+
+    public sealed class DemoOptions
+    {
+        /// <summary>Serves the demo viewer page at <c>/demo/</c> on the public port.</summary>
+        public bool Enabled { get; set; }
+    }
+
     public sealed class CorsOptions
     {
         /// <summary>Allowed origins (exact, or <c>*</c>). Empty: no CORS headers, as socket.io without <c>cors</c>.</summary>
@@ -202,6 +316,15 @@ public sealed class GatewayOptions
     {
         /// <summary>Enables the <c>echo</c>, <c>ack</c> and <c>auth</c> probe events.</summary>
         public bool Echo { get; set; }
+
+        /// <summary>
+        /// Tracks every prompt's fan-out (recipients, first and last socket write): <c>GET /v1/prompts</c>, the
+        /// lifecycle log line and the fan-out histogram. Off only to measure what it costs.
+        /// </summary>
+        public bool PromptLifecycle { get; set; } = true;
+
+        /// <summary>Interval of the aggregate traffic log line (ms; 0 = off). Written only when something changed.</summary>
+        public int TrafficLogInterval { get; set; } = 10_000;
     }
 
     /// <summary>Fills defaults that depend on other values.</summary>
@@ -236,6 +359,15 @@ public sealed class GatewayOptions
         if (Port != 0 && Port == AdminPort)
         {
             yield return $"Gateway:AdminPort must differ from Gateway:Port (both {Port}).";
+        }
+
+        if (HealthPort is < 0 or > 65535)
+        {
+            yield return $"Gateway:HealthPort must be 0 (off) or 1–65535 (was {HealthPort}).";
+        }
+        else if (HealthPort != 0 && (HealthPort == Port || HealthPort == AdminPort))
+        {
+            yield return $"Gateway:HealthPort must differ from Gateway:Port and Gateway:AdminPort (was {HealthPort}).";
         }
 
         if (!System.Net.IPAddress.TryParse(BindAddress, out _))
@@ -302,9 +434,29 @@ public sealed class GatewayOptions
             yield return $"Gateway:MaxConnections must be >= 0 (was {MaxConnections}).";
         }
 
+        if (ProxyProtocolTimeout < 1)
+        {
+            yield return $"Gateway:ProxyProtocolTimeout must be > 0 ms (was {ProxyProtocolTimeout}).";
+        }
+
         if (MaxChannelsPerSocket < 0)
         {
             yield return $"Gateway:MaxChannelsPerSocket must be >= 0 (was {MaxChannelsPerSocket}).";
+        }
+
+        if (Channels.Max < 1)
+        {
+            yield return $"Gateway:Channels:Max must be > 0 (was {Channels.Max}).";
+        }
+
+        if (Channels.NewPerSocket < 1)
+        {
+            yield return $"Gateway:Channels:NewPerSocket must be > 0 (was {Channels.NewPerSocket}).";
+        }
+
+        if (Channels.NewPerSecond < 1)
+        {
+            yield return $"Gateway:Channels:NewPerSecond must be > 0 (was {Channels.NewPerSecond}).";
         }
 
         if (RingCapacity is < 16 or > (1 << 20))
@@ -356,6 +508,11 @@ public sealed class GatewayOptions
             yield return $"Gateway:Redis:MaxRevealAhead must be >= 0 ms (was {Redis.MaxRevealAhead}).";
         }
 
+        if (Reveal.SendAhead is < 0 or > MaxSendAhead)
+        {
+            yield return $"Gateway:Reveal:SendAhead must be 0–{MaxSendAhead} ms (was {Reveal.SendAhead}).";
+        }
+
         if (Recovery.MaxDisconnection < 1)
         {
             yield return $"Gateway:Recovery:MaxDisconnection must be > 0 ms (was {Recovery.MaxDisconnection}).";
@@ -374,6 +531,11 @@ public sealed class GatewayOptions
         if (Answers.MaxPending < 1)
         {
             yield return $"Gateway:Answers:MaxPending must be > 0 (was {Answers.MaxPending}).";
+        }
+
+        if (Diagnostics.TrafficLogInterval < 0)
+        {
+            yield return $"Gateway:Diagnostics:TrafficLogInterval must be >= 0 ms (was {Diagnostics.TrafficLogInterval}).";
         }
 
         if (Answers.PerSocketPerSecond < 1)
@@ -414,6 +576,35 @@ public sealed class GatewayOptions
         if (Stats.TopChannels is < 0 or > 1000)
         {
             yield return $"Gateway:Stats:TopChannels must be 0–1000 (was {Stats.TopChannels}).";
+        }
+
+        foreach ((string key, long value, long min) in new[]
+        {
+            ("RequestHeadTimeout", (long)Limits.RequestHeadTimeout, 1L), ("RequestBodyTimeout", Limits.RequestBodyTimeout, 1L),
+            ("MinRequestBodyDataRate", Limits.MinRequestBodyDataRate, 0L), ("RequestBodyGracePeriod", Limits.RequestBodyGracePeriod, 0L),
+            ("MaxPendingBodyBytes", Limits.MaxPendingBodyBytes, MaxPayload), ("AcceptRate", Limits.AcceptRate, 0L), ("AcceptBurst", Limits.AcceptBurst, 0L),
+            ("MaxConnectionsPerIp", Limits.MaxConnectionsPerIp, 0L), ("RetryAfter", Limits.RetryAfter, 1000L),
+        })
+        {
+            if (value < min)
+            {
+                yield return $"Gateway:Limits:{key} must be >= {min} (was {value}).";
+            }
+        }
+
+        if (Limits.RetryAfter > 3_600_000)
+        {
+            yield return $"Gateway:Limits:RetryAfter must be <= 3600000 ms (was {Limits.RetryAfter}).";
+        }
+
+        if (Drain.Delay is < 0 or > DrainOptions.MaxMilliseconds)
+        {
+            yield return $"Gateway:Drain:Delay must be 0–{DrainOptions.MaxMilliseconds} ms (was {Drain.Delay}).";
+        }
+
+        if (Drain.Window is < 0 or > DrainOptions.MaxMilliseconds)
+        {
+            yield return $"Gateway:Drain:Window must be 0–{DrainOptions.MaxMilliseconds} ms (was {Drain.Window}).";
         }
 
         for (int i = 0; i < Cors.Origins.Count; i++)

@@ -45,6 +45,9 @@ internal enum CloseReason
     /// <summary>The gateway is stopping.</summary>
     ServerShutdown,
 
+    /// <summary>A drain closed it in its turn (SIGTERM or <c>POST /v1/drain</c>): recoverable on another gateway.</summary>
+    Drained,
+
     /// <summary>The prompt stream had a gap or was replaced: clients resync.</summary>
     StreamGap,
 
@@ -83,6 +86,7 @@ internal static class CloseReasons
         CloseReason.SlowConsumer => "slow consumer",
         CloseReason.AdminDisconnect => "admin disconnect",
         CloseReason.ServerShutdown => "server shutting down",
+        CloseReason.Drained => "server draining",
         CloseReason.StreamGap => "prompt stream gap",
         CloseReason.ServerError => "server error",
         _ => reason.ToString(),

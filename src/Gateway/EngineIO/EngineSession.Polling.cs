@@ -40,7 +40,7 @@ internal sealed partial class EngineSession
 
             if (_pollQueue!.WrittenCount > 0)
             {
-                RespondToPollLocked(http);
+                AnswerPollLocked(http);
                 return PollOutcome.Answered;
             }
 
@@ -74,6 +74,20 @@ internal sealed partial class EngineSession
             {
                 CloseLocked(CloseReason.PollClosedPrematurely, clientInitiated: true, WebSocketCloseCode.NormalClosure, sendClose: false);
             }
+        }
+    }
+
+    /// <summary>
+    /// Answers a GET with what is queued. A peer that sends GETs and does not read their answers piles them up in its
+    /// connection: past MaxOutboundBytes it is a slow consumer, and that connection is ended too.
+    /// </summary>
+    private void AnswerPollLocked(IPollingRequest http)
+    {
+        RespondToPollLocked(http);
+        if (http.IsOverCap(Options.MaxOutboundBytes))
+        {
+            SlowConsumerLocked(OverCap);
+            http.Abort();
         }
     }
 
@@ -284,6 +298,7 @@ internal sealed partial class EngineSession
             // Still addressable by sid (until closed), as engine.io: a poll now gets "Bad request" (transport
             // mismatch) and a second upgrade is accepted, then closed.
             _runtime.Metrics.SessionUpgraded();
+            ReleaseAddressLocked();
 
             // Re-encode the queued polling records as WebSocket messages (a cold path: once per upgrade).
             var decoded = new PooledBufferWriter(0);
@@ -305,7 +320,7 @@ internal sealed partial class EngineSession
 
             decoded.Dispose();
             queue.Dispose();
-            PumpLocked();
+            PumpLocked(_runtime.SharedTally);
             FlushLocked();
             return true;
         }

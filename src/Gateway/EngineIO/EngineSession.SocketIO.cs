@@ -74,11 +74,7 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
     private void RemoveSocket(NamespaceSocket socket)
     {
         _runtime.Metrics.NamespaceLeft(socket.NamespaceIndex);
-        foreach (int channelId in socket.ChannelIds)
-        {
-            _runtime.Context.ChannelMembers.Left(channelId);
-        }
-
+        _runtime.Membership.LeaveAll(socket);
         if (_socket0 == socket)
         {
             _socket0 = null;
@@ -264,12 +260,13 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
             return;
         }
 
-        // Channels listed in the handshake auth: {"channels":["show-42"]}; pid/offset from a recovering client.
+        // Channels listed in the handshake auth: {"channels":["show-42"]}; pid/offset from a recovering client. Their
+        // shape and count are checked here, before a recovery is asked for; the registry's limits when joining.
         List<string>? channels = null;
         string? pid = null, offset = null, token = null;
         if (!packet.Payload.IsEmpty && !TryReadAuth(packet.Payload, out channels, out pid, out offset, out token))
         {
-            SendConnectErrorLocked(packet.Namespace, "Invalid channels"u8);
+            SendConnectErrorLocked(packet.Namespace, _runtime.Membership.Refuse(ChannelRefusal.InvalidName).ConnectErrorText());
             return;
         }
 
@@ -286,27 +283,21 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
 
             if (channels is not null && !channels.TrueForAll(viewer.MayJoin))
             {
-                SendConnectErrorLocked(packet.Namespace, "Channel not allowed"u8);
+                SendConnectErrorLocked(packet.Namespace, _runtime.Membership.Refuse(ChannelRefusal.NotAllowed).ConnectErrorText());
                 return;
             }
         }
 
         if (channels is not null && channels.Count > Options.MaxChannelsPerSocket)
         {
-            SendConnectErrorLocked(packet.Namespace, "Too many channels"u8);
+            SendConnectErrorLocked(packet.Namespace, _runtime.Membership.Refuse(ChannelRefusal.TooManyChannels).ConnectErrorText());
             return;
         }
 
-        if (channels is not null)
+        if (channels is not null && !channels.TrueForAll(ChannelRegistry.IsValidName))
         {
-            foreach (string channel in channels)
-            {
-                if (_runtime.Channels.GetOrAdd(channel) < 0)
-                {
-                    SendConnectErrorLocked(packet.Namespace, "Invalid channels"u8);
-                    return;
-                }
-            }
+            SendConnectErrorLocked(packet.Namespace, _runtime.Membership.Refuse(ChannelRefusal.InvalidName).ConnectErrorText());
+            return;
         }
 
         byte[]? auth = packet.Payload.IsEmpty ? null : packet.Payload.ToArray();
@@ -371,12 +362,18 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
         var socket = new NamespaceSocket(namespaceIndex, sid, auth, _runtime.Ring.Head, pid, position, viewer);
         if (channels is not null)
         {
-            foreach (string channel in channels)
+            if (recovered is not null)
             {
-                int id = _runtime.Channels.GetOrAdd(channel);
-                if (id >= 0 && !socket.HasChannel(id) && socket.AddChannel(id, channel, Options.MaxChannelsPerSocket))
+                // What it was in: each channel it can still join.
+                _runtime.Membership.JoinEach(socket, channels);
+            }
+            else
+            {
+                ChannelRefusal refusal = _runtime.Membership.Join(socket, channels, joined: null);
+                if (refusal != ChannelRefusal.None)
                 {
-                    _runtime.Context.ChannelMembers.Joined(id, channel);
+                    SendConnectErrorLocked(_runtime.Namespaces[namespaceIndex], refusal.ConnectErrorText());
+                    return;
                 }
             }
         }
@@ -415,7 +412,7 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
     /// Late joiners: the current prompt of the namespace and of each (newly joined) channel that the ring will not
     /// bring this socket — published before both its join and this session's cursor.
     /// </summary>
-    private void SendCurrentPromptsLocked(NamespaceSocket socket, List<int>? channelsAdded)
+    private void SendCurrentPromptsLocked(NamespaceSocket socket, List<long>? channelsAdded)
     {
         int maxAge = Options.LateJoin.MaxAge ?? 0;
         if (maxAge <= 0)
@@ -423,36 +420,29 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
             return;
         }
 
-        Span<int> ids = stackalloc int[Math.Min(64, 1 + (channelsAdded?.Count ?? socket.ChannelCount))];
+        // A join, not a broadcast: small arrays are fine here.
+        ReadOnlySpan<string> socketNames = socket.ChannelNames;
+        ReadOnlySpan<long> socketIds = socket.ChannelIds;
+        var names = new string?[1 + socketNames.Length];
+        var ids = new long[names.Length];
         int count = 0;
         if (channelsAdded is null)
         {
-            ids[count++] = -1;
-            foreach (string name in socket.ChannelNames)
-            {
-                if (count == ids.Length)
-                {
-                    break;
-                }
-
-                ids[count++] = _runtime.Channels.Find(name);
-            }
+            names[count] = null;
+            ids[count++] = ChannelRegistry.WholeNamespace;
         }
-        else
-        {
-            foreach (int id in channelsAdded)
-            {
-                if (count == ids.Length)
-                {
-                    break;
-                }
 
-                ids[count++] = id;
+        for (int i = 0; i < socketNames.Length; i++)
+        {
+            if (channelsAdded is null || channelsAdded.Contains(socketIds[i]))
+            {
+                names[count] = socketNames[i];
+                ids[count++] = socketIds[i];
             }
         }
 
         var current = new List<CurrentPrompt>();
-        _runtime.Broadcaster.CollectCurrent(socket.NamespaceIndex, ids[..count], Math.Max(_cursor, socket.JoinedAt), maxAge, current);
+        _runtime.Broadcaster.CollectCurrent(socket.NamespaceIndex, names.AsSpan(0, count), ids.AsSpan(0, count), Math.Max(_cursor, socket.JoinedAt), maxAge, current);
         foreach (CurrentPrompt prompt in current)
         {
             WriteFramesLocked(prompt.Frames);
@@ -563,7 +553,7 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
 
     void ISocketReplies.Send(ReadOnlySpan<byte> socketIOPacket, List<byte[]>? attachments) => SendWithAttachmentsLocked(socketIOPacket, attachments);
 
-    void ISocketReplies.SendCurrentPrompts(NamespaceSocket socket, List<int> channelIds) => SendCurrentPromptsLocked(socket, channelIds);
+    void ISocketReplies.SendCurrentPrompts(NamespaceSocket socket, List<long> channelIds) => SendCurrentPromptsLocked(socket, channelIds);
 
     /// <summary>The answer sink's verdict on one answer: acks the client (if it still is here).</summary>
     public void CompleteAnswer(PendingAnswer answer, AnswerRefusal refusal)
@@ -576,6 +566,10 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
 
         lock (this)
         {
+            if (refusal == AnswerRefusal.None)
+            {
+                _runtime.AnswerTally.Count(answer.PromptId, answer.Data);
+            }
 
             if (_closed || answer.AckId < 0 || FindSocket(socket.NamespaceIndex) != socket)
             {

@@ -43,6 +43,9 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
 
     private long _cursor;
 
+    // A polling session's count of its client address (Gateway:Limits:MaxConnectionsPerIp), until it upgrades or closes.
+    private ClientAddress? _address;
+
     // Heartbeat (the wheel's clock: TimingWheel.Now).
     private readonly long _openedAt;
     private long _nextPingAt;
@@ -74,7 +77,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
 
     /// <summary>A WebSocket session straight on a writer (benchmarks and in-process tests).</summary>
     public EngineSession(GatewayRuntime runtime, bool webSocket, PipeWriter output, PipeReader? input)
-        : this(runtime, webSocket, new ConnectionOutput(output, owner: null), input)
+        : this(runtime, webSocket, new ConnectionOutput(output, owner: null, runtime.Metrics.BytesSent), input)
     {
     }
 
@@ -85,6 +88,8 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
 
     public bool IsClosed => _closed;
 
+    public long Cursor => Volatile.Read(ref _cursor);
+
     /// <summary>Whether the session is on WebSocket now (read without the lock: a request's routing hint).</summary>
     public bool IsWebSocket => Volatile.Read(ref _isWebSocket);
 
@@ -93,10 +98,21 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
     /// <summary>A new Engine.IO / Socket.IO id (<see cref="SessionIds.New"/>).</summary>
     public static string NewId() => SessionIds.New();
 
+    /// <summary>Gives the session its count of its client address (from <see cref="Admission.AdmitSession"/>), before <see cref="Start"/>.</summary>
+    public void HoldAddress(ClientAddress? address) => _address = address;
+
+    /// <summary>Gives back the session's count of its client address: it upgraded (its connection counts) or closed.</summary>
+    private void ReleaseAddressLocked()
+    {
+        _runtime.Admission.Release(_address);
+        _address = null;
+    }
+
     /// <summary>Starts heartbeats and broadcasts. Call once, after the open packet is on its way.</summary>
     public void Start()
     {
         _runtime.Metrics.SessionOpened(_isWebSocket);
+        Log.SessionOpened(_runtime.Logger, Sid, _isWebSocket ? "websocket" : "polling");
         if (!_isWebSocket)
         {
             _runtime.Register(this);
@@ -195,7 +211,10 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
         ws.Write(payload);
     }
 
-    /// <summary>Sends what was queued: flush the pipe, or answer the parked poll.</summary>
+    /// <summary>
+    /// Sends what was queued: flush the pipe, or answer the parked poll. A session with more than
+    /// <c>MaxOutboundBytes</c> queued that its peer is not taking is a slow consumer, closed at once.
+    /// </summary>
     private void CommitLocked()
     {
         if (_closed)
@@ -207,7 +226,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
         {
             if (_ws!.IsOverCap(Options.MaxOutboundBytes))
             {
-                SlowConsumerLocked("outbound bytes over the cap");
+                SlowConsumerLocked(OverCap);
                 return;
             }
 
@@ -215,7 +234,11 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
         }
         else if (_parkedPoll is not null && _pollQueue!.WrittenCount > 0)
         {
-            RespondToPollLocked(_parkedPoll);
+            AnswerPollLocked(_parkedPoll);
+        }
+        else if (_pollQueue!.WrittenCount > Options.MaxOutboundBytes)
+        {
+            SlowConsumerLocked(OverCap);
         }
     }
 
@@ -226,8 +249,8 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
             return;
         }
 
-        // Pending: the socket has more than the transport's buffer unsent. Broadcasts wait (the cursor stays) until
-        // the flush completes (OnOutputFlushed); the ring's capacity bounds how long.
+        // Pending: the socket has the transport's buffer full. What is written meanwhile waits in the pipe
+        // (UnflushedBytes, capped by MaxOutboundBytes) and goes out when the flush completes (OnOutputFlushed).
         ObserveLocked(_ws.Flush());
     }
 
@@ -259,15 +282,15 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
                 return;
             }
 
-            PumpLocked();
+            PumpLocked(_runtime.SharedTally);
             FlushLocked();
         }
     }
 
     // ---- Broadcast ----------------------------------------------------------------------------------------------
 
-    /// <summary>Fan-out worker: copy what the ring holds for this session and send it.</summary>
-    public void PumpBroadcasts()
+    /// <summary>Fan-out worker: copy what the ring holds for this session and send it (also while a flush is pending).</summary>
+    public void PumpBroadcasts(DeliveryTally? tally)
     {
         // Unlocked peek: most passes find most sessions already up to date only when they are not targeted.
         if (_closed || Volatile.Read(ref _cursor) == _runtime.Ring.Head)
@@ -282,7 +305,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
                 return;
             }
 
-            PumpLocked();
+            PumpLocked(tally);
             CommitLocked();
         }
     }
@@ -291,7 +314,16 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
 
     bool IFanOutMember.CloseForResync() => Close(CloseReason.StreamGap, clientInitiated: false);
 
-    private void PumpLocked()
+    private const string Lapped = "lapped by the broadcast ring";
+    private const string OverCap = "queued bytes over Gateway:MaxOutboundBytes";
+
+    /// <summary>
+    /// Copies what the ring holds beyond the cursor for this session's sockets into its transport: the pipe (handed
+    /// on in chunks of MaxOutboundBytes while the socket takes bytes), or the polling queue. Whatever the ring's
+    /// capacity, a session never holds more than MaxOutboundBytes its peer is not taking: beyond that it is closed as
+    /// a slow consumer (a length comparison per copied message; nothing is allocated).
+    /// </summary>
+    private void PumpLocked(DeliveryTally? tally)
     {
         BroadcastRing ring = _runtime.Ring;
         long head = ring.Head;
@@ -303,25 +335,21 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
 
         if (head - cursor > ring.Capacity)
         {
-            SlowConsumerLocked("lapped by the broadcast ring");
+            SlowConsumerLocked(Lapped);
             return;
         }
 
-        if (_isWebSocket ? _ws!.FlushPending : _pollQueue!.WrittenCount > Options.MaxOutboundBytes)
-        {
-            return; // resumes from the cursor when the transport drains
-        }
-
+        long maxQueued = Options.MaxOutboundBytes;
         for (long sequence = cursor; sequence < head; sequence++)
         {
-            if (ring.TryReadTarget(sequence, out int namespaceIndex, out int channelId) == RingRead.Lapped)
+            if (ring.TryReadTarget(sequence, out int namespaceIndex, out long channelId) == RingRead.Lapped)
             {
-                SlowConsumerLocked("lapped by the broadcast ring");
+                SlowConsumerLocked(Lapped);
                 return;
             }
 
             NamespaceSocket? socket = FindSocket(namespaceIndex);
-            if (socket is null || sequence < socket.JoinedAt || (channelId >= 0 && !socket.HasChannel(channelId)))
+            if (socket is null || sequence < socket.JoinedAt || (channelId != ChannelRegistry.WholeNamespace && !socket.HasChannel(channelId)))
             {
                 continue;
             }
@@ -329,7 +357,24 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
             RingRead copied;
             if (_isWebSocket)
             {
-                copied = ring.TryCopyTo(sequence, RingForm.WebSocket, _ws!.Writer);
+                ConnectionOutput ws = _ws!;
+                copied = ring.TryCopyTo(sequence, RingForm.WebSocket, ws.Writer);
+                if (copied == RingRead.Done && ws.UnflushedBytes > maxQueued)
+                {
+                    if (ws.FlushPending)
+                    {
+                        SlowConsumerLocked(OverCap);
+                        return;
+                    }
+
+                    // A long backlog (a burst between two passes) goes to the socket in chunks, so the pipe never
+                    // holds more than the cap beyond its buffer either.
+                    FlushLocked();
+                    if (_closed)
+                    {
+                        return;
+                    }
+                }
             }
             else
             {
@@ -340,14 +385,21 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
                 }
 
                 copied = ring.TryCopyTo(sequence, RingForm.Polling, queue);
+                if (copied == RingRead.Done && queue.WrittenCount > maxQueued)
+                {
+                    SlowConsumerLocked(OverCap);
+                    return;
+                }
             }
 
             if (copied == RingRead.Lapped)
             {
                 // What was appended may be torn: the session closes without sending it.
-                SlowConsumerLocked("lapped by the broadcast ring");
+                SlowConsumerLocked(Lapped);
                 return;
             }
+
+            tally?.Delivered(sequence);
         }
 
         Volatile.Write(ref _cursor, head);
@@ -357,6 +409,8 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
     {
         _runtime.Metrics.SlowConsumer();
         Log.SlowConsumer(_runtime.Logger, Sid, reason);
+        // Over the cap the flush is pending, so no close frame can go out: the read loop aborts the connection
+        // (ConnectionOutput.IsBackedUp) instead of waiting for a peer that reads nothing.
         CloseLocked(CloseReason.SlowConsumer, clientInitiated: false, WebSocketCloseCode.PolicyViolation, sendClose: true);
     }
 
@@ -511,6 +565,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
 
         LeaveAllNamespacesLocked();
         _pendingBinary = null;
+        ReleaseAddressLocked();
         _runtime.Metrics.SessionClosed(_isWebSocket, (int)reason);
 
         // The wheel and the fan-out drop closed sessions lazily (at the next tick / pass): keep only this object

@@ -28,12 +28,12 @@ internal sealed class GatewayRuntime : IDisposable
 
     /// <summary>An embedded gateway built by hand (benchmarks, in-process tests): its own delivery pieces, no Redis.</summary>
     public GatewayRuntime(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory, TimeProvider? time = null)
-        : this(options, loggerFactory, new BroadcastContext(options, loggerFactory), time ?? TimeProvider.System)
+        : this(options, loggerFactory, new BroadcastContext(options, loggerFactory, time), time ?? TimeProvider.System)
     {
     }
 
     private GatewayRuntime(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory, BroadcastContext context, TimeProvider time)
-        : this(options, loggerFactory, context, new EmbeddedPromptSource(context.Broadcaster), NoRecovery.Instance, EmbeddedAnswerSink.Instance, time)
+        : this(options, loggerFactory, context, new EmbeddedPromptSource(context, time), NoRecovery.Instance, EmbeddedAnswerSink.Instance, time)
     {
         _ownsContext = true;
     }
@@ -43,6 +43,7 @@ internal sealed class GatewayRuntime : IDisposable
     public GatewayRuntime(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory, BroadcastContext context, IPromptSource prompts, IRecovery recovery, IAnswerSink answers, TimeProvider time)
     {
         Options = options.Value;
+        Time = time;
         LoggerFactory = loggerFactory;
         Logger = loggerFactory.CreateLogger("Gateway.Connections");
         Context = context;
@@ -54,6 +55,7 @@ internal sealed class GatewayRuntime : IDisposable
         Channels = context.Channels;
         FanOut = context.FanOut;
         Broadcaster = context.Broadcaster;
+        SharedTally = context.Tracker?.Shared;
         PathBytes = Encoding.ASCII.GetBytes(Options.Path);
         CorsOrigins = Options.Cors.Origins.Select(o => Encoding.ASCII.GetBytes(o)).ToArray();
         CorsAnyOrigin = Options.Cors.Origins.Contains("*");
@@ -64,12 +66,15 @@ internal sealed class GatewayRuntime : IDisposable
         Prompts = prompts;
         Recovery = recovery;
         Answers = answers;
+        Membership = new ChannelMembership(Options, Channels, Metrics);
         Events = new ApplicationEvents(
-            new PromptEvents(Options, Channels, context.ChannelMembers, prompts, answers, recovery, Metrics, time),
+            new PromptEvents(Options, Membership, prompts, answers, recovery, Metrics, time, context.Reveals),
             new DiagnosticEvents(Options.Diagnostics.Echo),
             Metrics);
         OffersRecovery = recovery.Offered;
         ViewerTokens = ViewerTokens.Create(Options.Auth.Jwt);
+        Admission = new Admission(this);
+        Drain = new SessionDrain(this, time);
     }
 
     /// <summary>Viewer identity: checks the CONNECT token; null when <c>Gateway:Auth:Jwt</c> is off.</summary>
@@ -77,9 +82,18 @@ internal sealed class GatewayRuntime : IDisposable
 
     public ILoggerFactory LoggerFactory { get; }
 
+    /// <summary>The clock of the wheel and of the transport's deadlines (a fake one in tests).</summary>
+    public TimeProvider Time { get; }
+
+    /// <summary>Answers stored through this gateway, per prompt and choice (the operator console's tally).</summary>
+    public AnswerTally AnswerTally { get; } = new();
+
     private volatile bool _stopping;
 
-    /// <summary>Set when the host begins to stop: new handshakes are refused with 503.</summary>
+    /// <summary>
+    /// Set by the ordered shutdown once the drain is over: HTTP connections end after their current request (the
+    /// drain itself refuses new sessions, <see cref="SessionDrain.RefusesSessions"/>).
+    /// </summary>
     public bool Stopping
     {
         get => _stopping;
@@ -124,11 +138,23 @@ internal sealed class GatewayRuntime : IDisposable
 
     public ChannelRegistry Channels { get; }
 
+    /// <summary>Where sockets join and leave channels (the registry's member counts follow them).</summary>
+    public ChannelMembership Membership { get; }
+
     public FanOut FanOut { get; }
 
     public TimingWheel Wheel { get; }
 
+    /// <summary>Connection and session limits, and the refusal every limit answers with.</summary>
+    public Admission Admission { get; }
+
+    /// <summary>The paced drain (SIGTERM, <c>POST /v1/drain</c>): readiness, refusal of new sessions, paced closes.</summary>
+    public SessionDrain Drain { get; }
+
     public Broadcaster Broadcaster { get; }
+
+    /// <summary>Counts broadcast writes made off the fan-out threads for the prompt lifecycle (null: not tracked).</summary>
+    public DeliveryTally? SharedTally { get; }
 
     /// <summary>Index of a configured namespace, or -1.</summary>
     public int FindNamespace(ReadOnlySpan<byte> name) => Context.FindNamespace(name);
@@ -152,7 +178,7 @@ internal sealed class GatewayRuntime : IDisposable
 
     public void Unregister(EngineSession session) => _sessions.TryRemove(new KeyValuePair<string, EngineSession>(session.Sid, session));
 
-    /// <summary>Closes every session's transport (admin drain; clients reconnect).</summary>
+    /// <summary>Closes every session's transport at once (admin disconnect, stream gap, shutdown's stragglers; clients reconnect).</summary>
     public int CloseAll(CloseReason reason)
     {
         int closed = 0;
@@ -189,9 +215,11 @@ internal sealed class GatewayRuntime : IDisposable
 
     public void Dispose()
     {
+        Drain.Dispose();
         Wheel.Dispose();
         if (_ownsContext)
         {
+            (Prompts as IDisposable)?.Dispose();
             Context.Dispose();
         }
     }

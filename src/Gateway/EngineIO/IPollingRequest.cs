@@ -15,6 +15,12 @@ internal interface IPollingRequest
     /// <summary>Writes a complete response and sends it (thread-safe).</summary>
     void Respond(int status, ReadOnlySpan<byte> contentType, ReadOnlySpan<byte> body, ReadOnlySpan<byte> extraHeaders = default);
 
-    /// <summary>Ends the connection without an answer (its request lost an overlap).</summary>
+    /// <summary>Ends the connection without an answer (its request lost an overlap, or its peer reads no answers).</summary>
     void Abort();
+
+    /// <summary>
+    /// Whether more than <paramref name="maxBytes"/> of answers wait beyond the connection's transport buffer (the peer
+    /// sends requests and does not read the answers): the session is then a slow consumer.
+    /// </summary>
+    bool IsOverCap(long maxBytes);
 }

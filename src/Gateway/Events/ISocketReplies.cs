@@ -13,5 +13,5 @@ internal interface ISocketReplies : IAnswerAcknowledger
     void Send(ReadOnlySpan<byte> socketIOPacket, List<byte[]>? attachments = null);
 
     /// <summary>Queues the current prompts (late-join cache) of channels the socket has just joined.</summary>
-    void SendCurrentPrompts(NamespaceSocket socket, List<int> channelIds);
+    void SendCurrentPrompts(NamespaceSocket socket, List<long> channelIds);
 }

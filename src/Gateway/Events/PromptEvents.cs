@@ -17,11 +17,8 @@ namespace Gateway.Events;
 /// The events of the prompt application: <c>time</c> (the server's clock, for the viewer's offset),
 /// <c>subscribe</c> / <c>unsubscribe</c> (channels), <c>answer</c> (to the answer sink, acked with its verdict).
 /// </summary>
-internal sealed class PromptEvents(GatewayOptions options, ChannelRegistry channels, ChannelMembers members, IPromptSource prompts, IAnswerSink answers, IRecovery recovery, GatewayMetrics metrics, TimeProvider time)
+internal sealed class PromptEvents(GatewayOptions options, ChannelMembership channels, IPromptSource prompts, IAnswerSink answers, IRecovery recovery, GatewayMetrics metrics, TimeProvider time, PendingReveals reveals)
 {
-    /// <summary>Refusal text of a channel the socket's token does not list in its <c>channels</c> claim.</summary>
-    public const string ChannelNotAllowed = "channel not allowed";
-
     /// <summary>The (viewer, prompt) pairs answered through this gateway.</summary>
     public AnsweredPrompts Answered { get; } = new(options.Answers.RememberedLocally);
 
@@ -67,37 +64,31 @@ internal sealed class PromptEvents(GatewayOptions options, ChannelRegistry chann
     // ---- Channels ---------------------------------------------------------------------------------------------------
 
     // subscribe / unsubscribe: one channel name or an array; ack [{"ok":true,"channels":[…]}] or [{"ok":false,"error":…}].
+    // A subscribe is all or nothing: a refused one leaves the socket's channels as they were.
     private void OnSubscription(ISocketReplies replies, NamespaceSocket socket, in SocketIOPacket packet, bool subscribe)
     {
         var reader = new Utf8JsonReader(packet.Payload);
         reader.Read(); // [
         reader.Read(); // "subscribe"
-        string? error = null;
-        List<int>? joined = null;
+        ChannelRefusal refusal = ChannelRefusal.None;
+        List<long>? joined = null;
         if (!reader.Read() || !ChannelList.TryRead(ref reader, out List<string>? names) || names is null)
         {
-            error = "invalid channel";
+            refusal = channels.Refuse(ChannelRefusal.InvalidName);
         }
         else
         {
             if (subscribe)
             {
-                error = SubscribeAll(socket, names, out joined);
+                joined = [];
+                refusal = channels.Join(socket, names, joined);
             }
             else
             {
-                foreach (string name in names)
-                {
-                    int id = channels.Find(name);
-                    if (id >= 0 && socket.HasChannel(id))
-                    {
-                        socket.RemoveChannel(id);
-                        members.Left(id);
-                    }
-                }
+                channels.Leave(socket, names);
             }
 
-            if (recovery.Offered && socket.Pid is not null)
+            if (refusal == ChannelRefusal.None && recovery.Offered && socket.Pid is not null)
             {
                 // A crash writes no session record: keep what the auth payload does not say where a recovery finds it.
                 recovery.SaveChannels(socket.Pid, socket.ChannelNames);
@@ -106,56 +97,14 @@ internal sealed class PromptEvents(GatewayOptions options, ChannelRegistry chann
 
         if (packet.HasAckId)
         {
-            WriteSubscriptionAck(replies, socket, packet, error);
+            WriteSubscriptionAck(replies, socket, packet, refusal == ChannelRefusal.None ? null : refusal.AckText());
         }
 
-        if (joined is not null)
+        if (joined is { Count: > 0 })
         {
             // After the ack: the client knows it is subscribed before the channel's current prompt arrives.
             replies.SendCurrentPrompts(socket, joined);
         }
-    }
-
-    /// <summary>All or nothing: a refused subscribe leaves the socket's channels as they were.</summary>
-    public string? SubscribeAll(NamespaceSocket socket, List<string> names, out List<int>? joined)
-    {
-        joined = null;
-        int added = 0;
-        foreach (string name in names)
-        {
-            if (!socket.MayJoin(name))
-            {
-                return ChannelNotAllowed;
-            }
-
-            int known = channels.Find(name);
-            if (known < 0 || !socket.HasChannel(known))
-            {
-                added++;
-            }
-        }
-
-        if (socket.ChannelCount + added > options.MaxChannelsPerSocket)
-        {
-            return "too many channels";
-        }
-
-        foreach (string name in names)
-        {
-            int id = channels.GetOrAdd(name);
-            if (id < 0)
-            {
-                return "invalid channel";
-            }
-
-            if (!socket.HasChannel(id) && socket.AddChannel(id, name, options.MaxChannelsPerSocket))
-            {
-                (joined ??= []).Add(id);
-                members.Joined(id, name);
-            }
-        }
-
-        return null;
     }
 
     private static void WriteSubscriptionAck(ISocketReplies replies, NamespaceSocket socket, in SocketIOPacket packet, string? error)
@@ -200,6 +149,11 @@ internal sealed class PromptEvents(GatewayOptions options, ChannelRegistry chann
     {
         AnswerRefusal refusal = TryReadAnswer(packet.Payload, out string? promptId, out string? data);
         long now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (refusal == AnswerRefusal.None && reveals.IsEarly(promptId!, now))
+        {
+            refusal = AnswerRefusal.TooEarly; // before the socket's own checks: a refused early answer is not its answer
+        }
+
         if (refusal == AnswerRefusal.None && !answers.Stores)
         {
             refusal = AnswerRefusal.Unavailable; // nowhere to store it: refused before the socket's own checks

@@ -15,6 +15,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 
@@ -28,8 +30,7 @@ public static class GatewayApp
 
     public static WebApplication Build(string[] args)
     {
-        // appsettings.json sits beside the binary, wherever it is started from.
-        WebApplicationBuilder builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        WebApplicationBuilder builder = CreateBuilder(args);
         GatewayOptions options = LoadOptions(builder.Configuration);
 
         builder.Services.AddSingleton(Options.Create(options));
@@ -42,24 +43,32 @@ public static class GatewayApp
         builder.Services.AddSingleton<GatewayConnectionHandler>();
         builder.Services.AddHostedService<RuntimeService>();
         builder.Services.AddHostedService<PublicListener>();
+        builder.Services.AddHostedService<TrafficLogService>();
         // The ports, chosen once. Redis mode's loops are hosted services registered after the listener, so the host
-        // stops them first (after the ApplicationStopping callback below has closed the sockets and flushed).
+        // stops them first (after OrderedShutdown has drained the sockets and flushed their records).
         if (options.RedisMode)
         {
             builder.Services.AddRedisRegion();
         }
         else
         {
-            builder.Services.AddSingleton<IPromptSource>(sp => new EmbeddedPromptSource(sp.GetRequiredService<BroadcastContext>().Broadcaster));
+            builder.Services.AddSingleton<IPromptSource>(sp => new EmbeddedPromptSource(sp.GetRequiredService<BroadcastContext>(), sp.GetRequiredService<TimeProvider>()));
             builder.Services.AddSingleton<IRecovery>(NoRecovery.Instance);
             builder.Services.AddSingleton<IAnswerSink>(EmbeddedAnswerSink.Instance);
             builder.Services.AddSingleton<IRegionCensus, LocalCensus>();
         }
 
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(Diagnostics.GatewayMetrics.MeterName)
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => ((IDeferredMeterProviderBuilder)metrics)
+            .Configure((services, provider) => provider.AddMeter(services.GetRequiredService<BroadcastContext>().Metrics.Name))
+            .AddRuntimeInstrumentation()
             .AddPrometheusExporter());
-        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        // SIGTERM: readiness → paced drain → HTTP connections → recovery flush, before any hosted service stops.
+        builder.Services.AddHostedService<OrderedShutdown>();
+        // The drain takes Delay + Window; the rest of the stop gets its own margin. systemd's TimeoutStopSec must
+        // exceed this (ami/systemd/gateway.service).
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout =
+            TimeSpan.FromMilliseconds((long)options.Drain.Delay + options.Drain.Window) + OrderedShutdown.AfterDrain);
+        AddSystemdNotification(builder.Services);
         builder.WebHost.UseSockets(socket =>
         {
             // Run continuations on the thread that completed the I/O: a fan-out worker's flush performs the
@@ -74,22 +83,48 @@ public static class GatewayApp
         {
             kestrel.AddServerHeader = false;
             kestrel.Listen(IPAddress.Parse(options.AdminBindAddress), options.AdminPort, listen => listen.Protocols = HttpProtocols.Http1);
+            if (options.HealthPort != 0)
+            {
+                // On the public address, for the load balancer: AdminApi answers only /healthz and /readyz here.
+                kestrel.Listen(IPAddress.Parse(options.BindAddress), options.HealthPort, listen => listen.Protocols = HttpProtocols.Http1);
+            }
         });
 
         WebApplication app = builder.Build();
         GatewayRuntime runtime = app.Services.GetRequiredService<GatewayRuntime>();
-        AdminApi.Map(app, runtime, options.AdminPort);
+        AdminApi.Map(app, runtime, options.AdminPort, options.HealthPort);
         app.MapPrometheusScrapingEndpoint("/metrics").RequireHost($"*:{options.AdminPort}");
-        app.Lifetime.ApplicationStopping.Register(() =>
-        {
-            runtime.Stopping = true;
-            runtime.CloseAll(CloseReason.ServerShutdown);
-            app.Services.GetRequiredService<GatewayConnectionHandler>().EndHttpConnections();
-            // Recovery: the closes queued one session record per socket; they must land before the process ends (and
-            // before the hosted services stop the Redis loops).
-            runtime.Recovery.Flush();
-        });
         return app;
+    }
+
+    private static WebApplicationBuilder CreateBuilder(string[] args)
+    {
+        try
+        {
+            // appsettings.json sits beside the binary, wherever it is started from.
+            return WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        }
+        catch (InvalidDataException ex)
+        {
+            // A configuration file that is not JSON ("Failed to load configuration from file …"): a configuration error
+            // like any other (exit code 2), which restarting cannot fix.
+            throw new ConfigurationException(ex.Message + (ex.InnerException is { } inner ? " " + inner.Message : ""));
+        }
+    }
+
+    /// <summary>
+    /// systemd's <c>Type=notify</c>: <c>READY=1</c> once the host has started (every port bound, hosted services
+    /// running), <c>STOPPING=1</c> when it stops. Only the lifetime, not <c>AddSystemd()</c>, which would also switch
+    /// console logging to systemd's text format; the configured formatter (JSON lines on the image) stays. Active when
+    /// systemd started the process, or whenever a notify socket is given, as <c>sd_notify(3)</c> reads it.
+    /// </summary>
+    private static void AddSystemdNotification(IServiceCollection services)
+    {
+        if (SystemdHelpers.IsSystemdService() || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NOTIFY_SOCKET")))
+        {
+            services.AddSingleton<ISystemdNotifier, SystemdNotifier>();
+            services.AddSingleton<IHostLifetime, SystemdLifetime>();
+        }
     }
 
     /// <summary>Binds and validates the <c>Gateway</c> section.</summary>

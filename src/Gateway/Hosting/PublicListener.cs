@@ -24,7 +24,6 @@ internal sealed class PublicListener(IConnectionListenerFactory transport, Gatew
     private int _active;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _stopping;
-    private int _maxConnections;
     private long _lastAcceptErrorLog;
 
     /// <summary>Descriptors kept free for everything but client sockets: Redis, the admin port, the runtime itself.</summary>
@@ -33,10 +32,11 @@ internal sealed class PublicListener(IConnectionListenerFactory transport, Gatew
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         GatewayOptions options = runtime.Options;
-        _maxConnections = options.MaxConnections > 0 ? options.MaxConnections : OpenFiles.SocketsThatFit(DescriptorReserve);
+        int maxConnections = options.MaxConnections > 0 ? options.MaxConnections : OpenFiles.SocketsThatFit(DescriptorReserve);
+        runtime.Admission.SetMaxConnections(maxConnections);
         _listener = await transport.BindAsync(new IPEndPoint(IPAddress.Parse(options.BindAddress), options.Port), cancellationToken).ConfigureAwait(false);
         _acceptLoop = AcceptAsync(_listener);
-        Log.Listening(logger, "http://" + _listener.EndPoint, _maxConnections);
+        Log.Listening(logger, "http://" + _listener.EndPoint, maxConnections);
     }
 
     private async Task AcceptAsync(IConnectionListener listener)
@@ -72,23 +72,20 @@ internal sealed class PublicListener(IConnectionListenerFactory transport, Gatew
                 break; // unbound
             }
 
-            if (Interlocked.Increment(ref _active) > _maxConnections)
-            {
-                runtime.Metrics.ConnectionRefused();
-                _ = RefuseAsync(connection);
-                continue;
-            }
+            // At the cap (after evicting a connection that never sent a request head, if there is one): 503.
+            Interlocked.Increment(ref _active);
+            HttpConnection? http = handler.TryAccept(connection);
 
             // Off the accept loop: the handler's first read may complete inline.
-            ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Listener.RunAsync(state.Connection), (Listener: this, Connection: connection), preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Listener.RunAsync(state.Connection, state.Http), (Listener: this, Connection: connection, Http: http), preferLocal: false);
         }
     }
 
-    private async Task RunAsync(ConnectionContext connection)
+    private async Task RunAsync(ConnectionContext connection, HttpConnection? http)
     {
         try
         {
-            await handler.OnConnectedAsync(connection).ConfigureAwait(false);
+            await (http is null ? handler.RefuseAcceptedAsync(connection) : handler.RunAsync(http)).ConfigureAwait(false);
         }
         finally
         {
@@ -111,27 +108,6 @@ internal sealed class PublicListener(IConnectionListenerFactory transport, Gatew
         if (Interlocked.Decrement(ref _active) == 0 && _stopping)
         {
             _drained.TrySetResult();
-        }
-    }
-
-    private static readonly byte[] ServiceUnavailable =
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\nToo many connections"u8.ToArray();
-
-    /// <summary>At the cap: HTTP 503 (clients retry with their backoff), then close.</summary>
-    private async Task RefuseAsync(ConnectionContext connection)
-    {
-        try
-        {
-            await connection.Transport.Output.WriteAsync(ServiceUnavailable).ConfigureAwait(false);
-            await connection.Transport.Output.CompleteAsync().ConfigureAwait(false);
-            await connection.DisposeAsync().ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or ConnectionResetException or ObjectDisposedException or InvalidOperationException)
-        {
-        }
-        finally
-        {
-            ConnectionEnded();
         }
     }
 

@@ -1,6 +1,7 @@
 // Flush ValueTasks are observed exactly once: in place when already complete, else in the completion callback.
 #pragma warning disable CA2012
 using System.IO.Pipelines;
+using Gateway.Diagnostics;
 
 namespace Gateway.Output;
 
@@ -17,17 +18,21 @@ namespace Gateway.Output;
 internal sealed class ConnectionOutput
 {
     private readonly PipeWriter _writer;
+    private readonly StripedCounter? _sent;
     private volatile IOutputOwner? _owner;
     private bool _flushPending;
+    private volatile bool _awaitingSocket;
     private ValueTask<FlushResult> _pendingFlush;
     private Action? _onFlushCompleted;
 
     /// <param name="writer">The connection's transport output.</param>
     /// <param name="owner">Its first owner (or null until <see cref="TransferTo"/>).</param>
-    public ConnectionOutput(PipeWriter writer, IOutputOwner? owner)
+    /// <param name="sent">Counts the bytes each flush hands to the socket (the bytes-sent metric), when given.</param>
+    public ConnectionOutput(PipeWriter writer, IOutputOwner? owner, StripedCounter? sent = null)
     {
         _writer = writer;
         _owner = owner;
+        _sent = sent;
     }
 
     /// <summary>Where packets are written (under the owner's lock); <see cref="Flush"/> sends them.</summary>
@@ -36,14 +41,22 @@ internal sealed class ConnectionOutput
     /// <summary>A flush has not completed yet: the socket has more than the transport's buffer unsent.</summary>
     public bool FlushPending => _flushPending;
 
-    /// <summary>Bytes written and not yet handed to the socket.</summary>
+    /// <summary>Bytes written and not yet handed to the transport's pipe.</summary>
     public long UnflushedBytes => _writer.UnflushedBytes;
 
     /// <summary>
-    /// Whether the output is over <paramref name="maxBytes"/> while the socket is not taking bytes: the owner's
-    /// slow-consumer policy decides what to do.
+    /// Whether the output is over <paramref name="maxBytes"/> while the socket is not taking bytes: more than that is
+    /// queued beyond the transport's buffer (which is full: the flush is pending). The owner's slow-consumer policy
+    /// decides what to do.
     /// </summary>
     public bool IsOverCap(long maxBytes) => _flushPending && _writer.UnflushedBytes > maxBytes;
+
+    /// <summary>
+    /// The last flush has not completed: the peer is not taking bytes. Read without the owner's lock (by the read loop
+    /// once the connection ends: such a connection is aborted, since neither a close frame nor the rest of its queue
+    /// would reach the peer, and a graceful close would wait for it forever).
+    /// </summary>
+    public bool IsBackedUp => _awaitingSocket;
 
     /// <summary>Makes <paramref name="owner"/> the one that writes and is told of flush completions from now on.</summary>
     public void TransferTo(IOutputOwner owner) => _owner = owner;
@@ -59,10 +72,13 @@ internal sealed class ConnectionOutput
             return OutputState.Pending;
         }
 
-        if (_writer.UnflushedBytes == 0)
+        long bytes = _writer.UnflushedBytes;
+        if (bytes == 0)
         {
             return OutputState.Done;
         }
+
+        _sent?.Add(bytes);
 
         ValueTask<FlushResult> flush = _writer.FlushAsync();
         if (flush.IsCompleted)
@@ -71,6 +87,7 @@ internal sealed class ConnectionOutput
         }
 
         _flushPending = true;
+        _awaitingSocket = true;
         _pendingFlush = flush;
         flush.GetAwaiter().UnsafeOnCompleted(_onFlushCompleted ??= OnFlushCompleted);
         return OutputState.Pending;
@@ -109,7 +126,11 @@ internal sealed class ConnectionOutput
         }
     }
 
-    private void OnFlushCompleted() => _owner?.OnOutputFlushed(this);
+    private void OnFlushCompleted()
+    {
+        _awaitingSocket = false;
+        _owner?.OnOutputFlushed(this);
+    }
 }
 
 /// <summary>The state of a <see cref="ConnectionOutput"/> after a flush.</summary>

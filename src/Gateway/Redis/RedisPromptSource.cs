@@ -22,7 +22,7 @@ internal sealed class RedisPromptSource(RegionConnection connection, PromptStrea
 
     public async ValueTask<PublishOutcome> PublishAsync(PublishRequest request)
     {
-        var prompt = new PromptEntry(request.Id ?? Guid.NewGuid().ToString("N"), request.Namespace, request.Channel, request.Event, request.Data.GetRawText(), request.RevealAtMs, request.AnswerUntilMs);
+        var prompt = new PromptEntry(request.Id ?? Guid.NewGuid().ToString("N"), request.Namespace, request.Channel, request.Event, request.Data.GetRawText(), request.RevealAtMs, request.SendAheadMs, request.AnswerUntilMs);
         string? invalid = prompt.Validate();
         if (invalid is not null)
         {

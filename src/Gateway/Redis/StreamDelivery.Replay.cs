@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Gateway.Broadcast;
 using Gateway.Prompts;
 using Gateway.Recovery;
@@ -128,13 +127,21 @@ internal sealed partial class StreamDelivery
 
         missed.Sort(static (a, b) => a.Position.CompareTo(b.Position));
         var frames = new List<PromptFrames>(missed.Count);
+        long bytes = 0;
         foreach (StreamPrompt entry in missed)
         {
             if (!encoded.TryGetValue((entry.StreamId, entry.NamespaceIndex), out PromptFrames? frame))
             {
-                using JsonDocument data = JsonDocument.Parse(entry.Prompt.Data);
-                frame = _context.Broadcaster.Encode(entry.NamespaceIndex, entry.Prompt.Event, data.RootElement, _offsets ? entry.RawId : null);
+                frame = entry.Encode(_context.Broadcaster, _offsets);
                 encoded[(entry.StreamId, entry.NamespaceIndex)] = frame;
+            }
+
+            // More than a socket may have queued (MaxOutboundBytes) would make it a slow consumer at once: a gap too
+            // large to fill, as one of more than MaxReplay prompts.
+            bytes += frame.WebSocketFrame.Length;
+            if (bytes > _options.MaxOutboundBytes)
+            {
+                return null;
             }
 
             frames.Add(frame);

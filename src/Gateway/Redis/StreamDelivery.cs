@@ -16,7 +16,8 @@ namespace Gateway.Redis;
 /// </summary>
 /// <remarks>
 /// Entries are delivered in <see cref="StreamPosition"/> order: an entry without <c>reveal_at</c> as soon as it is
-/// read; one with <c>reveal_at</c> ahead of its stream time is held until that instant. A prompt id already
+/// read; one with <c>reveal_at</c> ahead of its stream time is held until that instant, less its send-ahead (it then
+/// carries its reveal instant, <see cref="RevealTag"/>); until its reveal, answers to it are refused as too early. A prompt id already
 /// delivered (within <c>Gateway:Redis:DedupWindow</c>) is skipped: a publisher's retried XADD. Entries deleted past
 /// the cursor (trimmed before they were read) or a stream that was replaced are a gap — counted, logged, and every
 /// fan-out member is asked to close so that clients reconnect and learn (<c>recovered: false</c>) that they must resync.
@@ -132,6 +133,8 @@ internal sealed partial class StreamDelivery
                 continue;
             }
 
+            decoded.NoteReveal(_context.Reveals, now);
+
             if (decoded.Position.VisibleAt > now)
             {
                 Hold(decoded);
@@ -212,13 +215,17 @@ internal sealed partial class StreamDelivery
             {
                 _context.Metrics.StreamDuplicate();
             }
-            else if (entry.Position.VisibleAt > now)
-            {
-                Hold(entry);
-            }
             else
             {
-                _due.Add(entry);
+                entry.NoteReveal(_context.Reveals, now);
+                if (entry.Position.VisibleAt > now)
+                {
+                    Hold(entry);
+                }
+                else
+                {
+                    _due.Add(entry);
+                }
             }
         }
         else if (StreamId.TryParse(raw.Id.ToString(), out StreamId id) && id > _cursor)
@@ -284,7 +291,8 @@ internal sealed partial class StreamDelivery
                 _context.Metrics.StreamLateEntry();
             }
 
-            entry.Deliver(_context.Broadcaster, _offsets);
+            entry.Deliver(_context.Broadcaster, _offsets, now);
+            _context.Metrics.StreamLag(entry.StreamLagMs(now) / 1000.0);
             _context.Metrics.StreamEntry();
             if (entry.Position > last)
             {

@@ -68,7 +68,7 @@ internal sealed class NamespaceSocket
     /// <summary>Ring sequence at join: earlier broadcasts are not for this socket.</summary>
     public long JoinedAt { get; }
 
-    private int[]? _channelIds;
+    private long[]? _channelIds;
     private string[]? _channelNames;
     private int _channelCount;
 
@@ -79,9 +79,12 @@ internal sealed class NamespaceSocket
 
     public int ChannelCount => _channelCount;
 
-    public bool HasChannel(int channelId)
+    /// <summary>Channel names this socket brought into the registry (it joined them while nobody was in them).</summary>
+    public int ChannelsCreated { get; set; }
+
+    public bool HasChannel(long channelId)
     {
-        int[]? ids = _channelIds;
+        long[]? ids = _channelIds;
         for (int i = 0; i < _channelCount; i++)
         {
             if (ids![i] == channelId)
@@ -94,7 +97,7 @@ internal sealed class NamespaceSocket
     }
 
     /// <summary>Adds a channel; false when it would exceed <paramref name="limit"/>. Adding a member again is a no-op.</summary>
-    public bool AddChannel(int channelId, string name, int limit)
+    public bool AddChannel(long channelId, string name, int limit)
     {
         if (HasChannel(channelId))
         {
@@ -119,7 +122,7 @@ internal sealed class NamespaceSocket
         return true;
     }
 
-    public void RemoveChannel(int channelId)
+    public void RemoveChannel(long channelId)
     {
         for (int i = 0; i < _channelCount; i++)
         {
@@ -134,9 +137,26 @@ internal sealed class NamespaceSocket
         }
     }
 
-    public ReadOnlySpan<int> ChannelIds => _channelIds is null ? default : _channelIds.AsSpan(0, _channelCount);
-
     public ReadOnlySpan<string> ChannelNames => _channelNames is null ? default : _channelNames.AsSpan(0, _channelCount);
+
+    /// <summary>The ids of <see cref="ChannelNames"/>, in the same order.</summary>
+    public ReadOnlySpan<long> ChannelIds => _channelIds is null ? default : _channelIds.AsSpan(0, _channelCount);
+
+    /// <summary>The id of channel <paramref name="name"/> if the socket is in it.</summary>
+    public bool TryGetChannel(string name, out long channelId)
+    {
+        for (int i = 0; i < _channelCount; i++)
+        {
+            if (string.Equals(_channelNames![i], name, StringComparison.Ordinal))
+            {
+                channelId = _channelIds![i];
+                return true;
+            }
+        }
+
+        channelId = 0;
+        return false;
+    }
 
     /// <summary>Allocates a server ack id that answers the client's <paramref name="clientAckId"/> when acked.</summary>
     public long AddRelay(long clientAckId)

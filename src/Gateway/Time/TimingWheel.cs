@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Numerics;
+using Gateway.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Time;
@@ -94,7 +95,7 @@ public sealed class TimingWheel : IDisposable
             }
             catch (Exception ex)
             {
-                _logger.LogError(ex, "Timing wheel tick failed");
+                Log.WheelTickFailed(_logger, ex);
             }
         }
     }
@@ -133,7 +134,7 @@ public sealed class TimingWheel : IDisposable
                     }
                     catch (Exception ex)
                     {
-                        _logger.LogError(ex, "Timer callback failed");
+                        Log.TimerFailed(_logger, ex);
                         due = -1;
                     }
 

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.IO.Pipelines;
+using System.Net;
 using System.Net.Sockets;
 using Gateway.Configuration;
 using Gateway.Diagnostics;
@@ -9,6 +11,7 @@ using Gateway.Output;
 using Gateway.Protocol;
 using Gateway.Protocol.Buffers;
 using Gateway.Protocol.Http;
+using Gateway.Protocol.Proxy;
 using Gateway.Protocol.WebSockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
@@ -21,14 +24,25 @@ namespace Gateway.Transport;
 /// connection carries polling requests (keep-alive) until it either ends or upgrades to a WebSocket, exactly as
 /// engine.io's request verification does it (same error codes and messages).
 /// </summary>
-internal sealed class GatewayConnectionHandler : ConnectionHandler
+internal sealed partial class GatewayConnectionHandler : ConnectionHandler
 {
     private readonly GatewayRuntime _runtime;
+
+    private readonly FreshConnections _fresh = new();
+    private int _lingeringRefusals;
+
+    // Gateway:Demo:Enabled: the demo viewer page and its scripts under /demo/ (GatewayConnectionHandler.Files.cs).
+    private readonly StaticFiles? _demo;
 
     public GatewayConnectionHandler(GatewayRuntime runtime)
     {
         _runtime = runtime;
+        runtime.Admission.SetIdleEviction(EvictOldestFresh);
+        _demo = runtime.Options.Demo.Enabled ? StaticFiles.Folder("demo") : null;
     }
+
+    /// <summary>Connections that have sent no complete request head yet (evictable at the cap).</summary>
+    internal int FreshConnections => _fresh.Count;
 
     // engine.io Server.errors / errorMessages.
     private enum EngineIOError
@@ -64,16 +78,106 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
         }
     }
 
-    public override async Task OnConnectedAsync(ConnectionContext connection)
+    /// <summary>
+    /// A connection was accepted: counted against <c>Gateway:MaxConnections</c> (evicting the oldest connection that
+    /// has sent no request head when the cap is full). Null: refuse it (<see cref="RefuseAcceptedAsync"/>).
+    /// </summary>
+    public HttpConnection? TryAccept(ConnectionContext connection)
     {
-        HttpConnection? http = new(connection);
+        var http = new HttpConnection(connection, _runtime);
+        return _runtime.Admission.TryAddConnection(ref http.Quota) ? http : null;
+    }
+
+    public override Task OnConnectedAsync(ConnectionContext connection) =>
+        TryAccept(connection) is HttpConnection http ? RunAsync(http) : RefuseAcceptedAsync(connection);
+
+    // At the cap, a new connection makes room by closing the connection that has waited longest for its first head.
+    private bool EvictOldestFresh()
+    {
+        HttpConnection? victim = _fresh.TakeOldest();
+        if (victim is null)
+        {
+            return false;
+        }
+
+        _runtime.Admission.ReleaseSlot(ref victim.Quota);
+        _runtime.Metrics.Refusal(RefusalReason.EvictedIdle);
+        victim.Abort();
+        return true;
+    }
+
+    /// <summary>Most refused connections draining their input at once (beyond: closed at once).</summary>
+    private const int MaxLingeringRefusals = 1024;
+
+    /// <summary>
+    /// A connection refused at the cap, before its request was read: 503 with Retry-After, then a short lingering
+    /// close (the request arriving after our close would otherwise make the kernel reset the connection, and the
+    /// client might see the reset instead of the 503).
+    /// </summary>
+    public async Task RefuseAcceptedAsync(ConnectionContext connection)
+    {
+        try
+        {
+            PipeWriter output = connection.Transport.Output;
+            int length = _runtime.Admission.WriteRefusal(RefusalReason.MaxConnections, output.GetSpan(Admission.MaxRefusalLength));
+            output.Advance(length);
+            await output.FlushAsync();
+        }
+        catch (Exception e) when (e is IOException or ConnectionResetException or ObjectDisposedException or InvalidOperationException)
+        {
+            return;
+        }
+
+        await LingerRefusedAsync(connection);
+    }
+
+    // A refusal written before the request was read: a lingering close, when not too many already linger.
+    private async Task LingerRefusedAsync(ConnectionContext connection)
+    {
+        try
+        {
+            if (Interlocked.Increment(ref _lingeringRefusals) <= MaxLingeringRefusals)
+            {
+                await LingerAsync(connection);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _lingeringRefusals);
+        }
+    }
+
+    /// <summary>
+    /// Runs an accepted connection (<see cref="TryAccept"/>) until it ends; its admission counts go with it. One async
+    /// method for the connection's whole life (a second one would be a second state machine per socket).
+    /// </summary>
+    public async Task RunAsync(HttpConnection accepted)
+    {
+        ConnectionContext connection = accepted.Context;
+        HttpConnection? http = accepted;
+        ConnectionOutput output = accepted.Output; // the same object whoever owns it later (probe, session)
+        _fresh.Add(accepted);
+        accepted.StartDeadlines();
         _httpPhase.TryAdd(http, 0);
         PipeReader input = connection.Transport.Input;
         WebSocketConnection? webSocket = null;
         bool linger = false;
+        bool refused = false;
         try
         {
-            while (true)
+            if (_runtime.Options.ProxyProtocol && !await ReadProxyHeaderAsync(connection))
+            {
+                return;
+            }
+
+            // The client's address is final here (a PROXY protocol header, when read, comes before).
+            refused = !_runtime.Admission.TryAdmitAddress(ref accepted.Quota, accepted.ClientAddress);
+            if (refused)
+            {
+                accepted.Refuse(RefusalReason.MaxConnectionsPerIp);
+            }
+
+            while (!refused)
             {
                 ReadResult result = await input.ReadAsync();
                 ReadOnlySequence<byte> buffer = result.Buffer;
@@ -87,6 +191,11 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
                     }
                     else
                     {
+                        if (http!.RequestStartedAt == 0 && !buffer.IsEmpty)
+                        {
+                            http.RequestStartedAt = Stopwatch.GetTimestamp();
+                        }
+
                         stop = ProcessRequests(http!, ref buffer, result.IsCompleted, out webSocket);
                         stop |= http!.CloseAfterResponse || result.IsCanceled || (_runtime.Stopping && http.ParkedFor is null);
                         if (webSocket is not null)
@@ -95,12 +204,15 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
                             upgradedNow = true;
                             stop = false;
                             _httpPhase.TryRemove(http, out _);
+                            http.Detach();
                             http = null;
                         }
                     }
                 }
                 finally
                 {
+                    // Each byte counted once: when it is consumed.
+                    _runtime.Metrics.BytesReceived.Add(result.Buffer.Length - buffer.Length);
                     // Frames sent right behind the upgrade request must be parsed without waiting for more bytes.
                     input.AdvanceTo(buffer.Start, upgradedNow ? buffer.Start : buffer.End);
                 }
@@ -131,12 +243,94 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
             }
 
             webSocket?.OnEnded();
+            _fresh.Remove(accepted);
+            accepted.Detach();
+            _runtime.Admission.ConnectionEnded(ref accepted.Quota);
+        }
+
+        if (output.IsBackedUp)
+        {
+            // The peer takes no bytes (a slow consumer was closed): neither a close frame nor the rest of its queue
+            // will reach it, and the transport's graceful close would wait for it forever, holding the socket and its
+            // buffers. Reset it now.
+            connection.Abort(new ConnectionAbortedException("the peer reads nothing"));
+            linger = false;
         }
 
         if (linger)
         {
             await LingerAsync(connection);
         }
+        else if (refused)
+        {
+            await LingerRefusedAsync(connection);
+        }
+    }
+
+    /// <summary>
+    /// <c>Gateway:ProxyProtocol</c>: reads the balancer's PROXY header, which comes before anything else (haproxy
+    /// doc/proxy-protocol.txt §2: the receiver must not guess whether it is there). A header naming the client puts
+    /// its endpoint into the connection's <see cref="BaseConnectionContext.RemoteEndPoint"/>, so that everything after
+    /// (<see cref="ConnectionClientAddress"/>, limits, logs) sees the client, not the balancer. False when the
+    /// connection must end: no valid header within <c>ProxyProtocolTimeout</c> (counted as bad input, no answer — the
+    /// protocol has none), or it closed or the gateway is stopping before one arrived.
+    /// </summary>
+    private async ValueTask<bool> ReadProxyHeaderAsync(ConnectionContext connection)
+    {
+        PipeReader input = connection.Transport.Input;
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(_runtime.Options.ProxyProtocolTimeout), _runtime.Time);
+        string reason;
+        try
+        {
+            while (true)
+            {
+                ReadResult result = await input.ReadAsync(deadline.Token);
+                ReadOnlySequence<byte> buffer = result.Buffer;
+                OperationStatus status = ProxyProtocolParser.TryParse(buffer, out ProxyHeader header, out ProtocolError error);
+                if (status == OperationStatus.Done)
+                {
+                    // The request behind the header stays in the pipe for the read loop.
+                    input.AdvanceTo(buffer.GetPosition(header.Length));
+                    UseClientEndPoint(connection, header);
+                    return true;
+                }
+
+                input.AdvanceTo(buffer.Start, buffer.End);
+                if (status == OperationStatus.InvalidData)
+                {
+                    reason = error.ToString();
+                    break;
+                }
+
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    return false; // the peer left (a TCP health check), or shutdown ended the wait
+                }
+            }
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            reason = "timeout";
+        }
+
+        _runtime.Metrics.ProtocolError();
+        Log.ProxyHeaderRefused(_runtime.Logger, connection.ConnectionId, connection.RemoteEndPoint, reason);
+        return false;
+    }
+
+    private void UseClientEndPoint(ConnectionContext connection, in ProxyHeader header)
+    {
+        EndPoint? proxy = connection.RemoteEndPoint;
+        if (header.HasAddresses)
+        {
+            Span<byte> bytes = stackalloc byte[16];
+            var address = new IPAddress(bytes.Slice(0, header.CopySourceAddress(bytes)));
+            // One client, one address: an IPv4 client relayed as IPv6 (::ffff:a.b.c.d) counts as the IPv4 one.
+            connection.RemoteEndPoint = new IPEndPoint(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address, header.SourcePort);
+        }
+
+        // LOCAL (the balancer's own health check), UNKNOWN, AF_UNSPEC, AF_UNIX: the socket's peer stands (§2.1, §2.2).
+        Log.ProxyHeaderRead(_runtime.Logger, connection.ConnectionId, connection.RemoteEndPoint, proxy, header.Version);
     }
 
     /// <summary>How long a closed WebSocket's input is drained, at most, waiting for the peer to close.</summary>
@@ -199,6 +393,7 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
                     return true;
                 }
 
+                http.OnPartialHead();
                 return inputEnded;
             }
 
@@ -230,6 +425,18 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
                     return true;
                 }
 
+                if (!http.OnHeadReceived())
+                {
+                    return true; // timed out meanwhile
+                }
+
+                if (!http.SentHead)
+                {
+                    // A head: from now on a client, not a connection to evict at the cap.
+                    http.SentHead = true;
+                    _fresh.Remove(http);
+                }
+
                 if (!head.TransferEncoding.IsEmpty)
                 {
                     // Polling clients send Content-Length; chunked request bodies are not accepted here.
@@ -241,9 +448,17 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
                 bool tooLarge = bodyLength > options.MaxPayload;
                 if (!tooLarge && buffer.Length < headLength + bodyLength)
                 {
-                    // Wait for the body; a POST on a session is in progress from now on (engine.io's dataReq).
+                    // Wait for the body, within its deadline and the memory incomplete bodies may hold together; a POST
+                    // on a session is in progress from now on (engine.io's dataReq).
+                    if (!http.OnPartialBody(bodyLength, buffer.Length - headLength))
+                    {
+                        return http.Refuse(RefusalReason.PendingBodyBytes);
+                    }
+
                     return !TryBeginDataRequest(http, ref head) || inputEnded;
                 }
+
+                http.OnBodyDone();
 
                 ReadOnlySpan<byte> body = default;
                 if (!tooLarge && bodyLength > 0)
@@ -346,10 +561,21 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
         ApplyCors(http, head.Origin);
         bool upgrade = head.IsWebSocketUpgrade;
 
+        if (_demo is not null && !upgrade && IsUnder(head.Path, DemoPath))
+        {
+            return ServeFile(http, ref head, _demo, DemoPath);
+        }
+
         if (!PathMatches(head.Path))
         {
             http.Respond(404, "text/plain"u8, "Not Found"u8);
             return true;
+        }
+
+        if (upgrade && !head.Origin.IsEmpty && _runtime.CorsOrigins.Length > 0 && http.AllowedOrigin is null)
+        {
+            // Cross-site WebSocket hijacking: browsers send Origin on an upgrade and enforce no CORS on its answer.
+            return http.Refuse(RefusalReason.Origin);
         }
 
         if (head.Method == HttpMethod.Options && _runtime.Options.Cors.Origins.Count > 0)
@@ -408,42 +634,52 @@ internal sealed class GatewayConnectionHandler : ConnectionHandler
             return Reject(http, upgrade, EngineIOError.UnsupportedProtocolVersion);
         }
 
-        if (_runtime.Stopping)
+        if (isPolling && upgrade)
         {
-            // Shutting down: a session opened now would be cut a moment later without its recovery record; the
-            // client's backoff brings it to a gateway that stays (or to this one restarted).
-            http.KeepAlive = false;
-            http.Respond(503, "application/json"u8, "{\"message\":\"server shutting down\"}"u8);
-            return true;
+            return Reject(http, upgrade, EngineIOError.BadRequest);
+        }
+
+        // Admission, before any session state: the cap, the accept rate, the address, handshakes per connection.
+        if (_runtime.Admission.AdmitSession(ref http.Quota, isPolling, out ClientAddress? sessionAddress) is RefusalReason refused)
+        {
+            return http.Refuse(refused);
         }
 
         if (isPolling)
         {
-            if (upgrade)
-            {
-                return Reject(http, upgrade, EngineIOError.BadRequest);
-            }
-
             var session = EngineSession.ForPolling(_runtime);
+            session.HoldAddress(sessionAddress);
             session.Start();
             PooledBufferWriter open = new(256);
             session.WriteOpenPacket(open);
+            RecordHandshake(http.RequestStartedAt);
             http.Respond(200, "text/plain; charset=UTF-8"u8, open.WrittenSpan);
             open.Dispose();
             return false;
         }
 
+        long startedAt = http.RequestStartedAt; // the 101 ends the request
         if (!TryWriteSwitchingProtocols(http, ref head))
         {
             return true;
         }
 
+        RecordHandshake(startedAt);
         ConnectionContext context = http.Context;
         var direct = new EngineSession(_runtime, webSocket: true, http.Output, context.Transport.Input);
         direct.SendOpenPacket();
         direct.Start();
         webSocket = new WebSocketConnection(_runtime, context, http.Output, direct);
         return false;
+    }
+
+    /// <summary>The handshake histogram: from the request's first byte (0: unknown, not recorded) to now.</summary>
+    private void RecordHandshake(long requestStartedAt)
+    {
+        if (requestStartedAt != 0)
+        {
+            _runtime.Metrics.Handshake(Stopwatch.GetElapsedTime(requestStartedAt).TotalSeconds);
+        }
     }
 
     private bool HandlePoll(HttpConnection http, HttpMethod method, EngineSession session, ReadOnlySpan<byte> body, bool bodyTooLarge)

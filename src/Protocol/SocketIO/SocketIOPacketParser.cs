@@ -1,12 +1,16 @@
+using System.Buffers.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Gateway.Protocol.SocketIO;
 
 /// <summary>
 /// Parses the text part of a Socket.IO v5 packet with the rules of socket.io-parser 4.2 (the one socket.io 4.8 uses):
 /// the type must be known, attachments end with <c>-</c>, the namespace runs to <c>,</c> or the end, the ack id is
-/// digits, and the JSON payload must be valid and of the shape the type requires. The writer is
-/// <see cref="SocketIOPacketWriter"/>.
+/// digits, and the JSON payload must be valid and of the shape the type requires. Its text must be too: valid UTF-8
+/// (a polling body is not checked by anyone before; a WebSocket text frame is) and no escaped lone surrogate, so that
+/// every string of a parsed packet reads as a .NET string (<c>Utf8JsonReader.GetString</c> throws on either).
+/// The writer is <see cref="SocketIOPacketWriter"/>.
 /// </summary>
 public static class SocketIOPacketParser
 {
@@ -168,13 +172,36 @@ public static class SocketIOPacketParser
     // Names socket.io reserves on the client side; an EVENT may not use them (socket.io-parser RESERVED_EVENTS).
     // Compares the unescaped string (JSON.parse decodes "\u0063onnect" to "connect" before socket.io checks it).
     private static bool IsReservedEvent(in Utf8JsonReader reader) =>
-        reader.ValueTextEquals("connect"u8) || reader.ValueTextEquals("connect_error"u8) || reader.ValueTextEquals("disconnect"u8) ||
-        reader.ValueTextEquals("disconnecting"u8) || reader.ValueTextEquals("newListener"u8) || reader.ValueTextEquals("removeListener"u8);
+        ValueEquals(reader, "connect"u8) || ValueEquals(reader, "connect_error"u8) || ValueEquals(reader, "disconnect"u8) ||
+        ValueEquals(reader, "disconnecting"u8) || ValueEquals(reader, "newListener"u8) || ValueEquals(reader, "removeListener"u8);
+
+    /// <summary>
+    /// <see cref="Utf8JsonReader.ValueTextEquals(ReadOnlySpan{byte})"/> for an ASCII <paramref name="name"/>, except that a
+    /// value holding an escaped lone surrogate (<c>"\ud800"</c>) is unequal instead of an InvalidOperationException:
+    /// JSON.parse keeps such a string, so the packet is valid for socket.io, and it can equal no ASCII name. Found by
+    /// fuzzing (FuzzRegressionTests).
+    /// </summary>
+    private static bool ValueEquals(in Utf8JsonReader reader, ReadOnlySpan<byte> name)
+    {
+        try
+        {
+            return reader.ValueTextEquals(name);
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
 
     // One pass of Utf8JsonReader: validity, the root token, the first array element, and every binary placeholder
     // ({"_placeholder":true,"num":N} with 0 <= N < attachments).
     private static ProtocolError InspectPayload(ReadOnlySpan<byte> payload, int attachments, ref PayloadShape shape)
     {
+        if (!Utf8.IsValid(payload))
+        {
+            return ProtocolError.InvalidUtf8;
+        }
+
         var reader = new Utf8JsonReader(payload, new JsonReaderOptions { MaxDepth = MaxDepth, CommentHandling = JsonCommentHandling.Disallow });
         try
         {
@@ -216,17 +243,23 @@ public static class SocketIOPacketParser
                     shape.FirstIsNumber = true;
                 }
 
-                if (!ScanRest(ref reader, attachments))
+                ProtocolError error = ScanRest(ref reader, attachments);
+                if (error != ProtocolError.None)
                 {
-                    return ProtocolError.InvalidAttachments;
+                    return error;
                 }
             }
             else if (reader.TokenType == JsonTokenType.StartObject)
             {
-                if (!ScanRest(ref reader, attachments))
+                ProtocolError error = ScanRest(ref reader, attachments);
+                if (error != ProtocolError.None)
                 {
-                    return ProtocolError.InvalidAttachments;
+                    return error;
                 }
+            }
+            else if (reader.TokenType == JsonTokenType.String && HasUnpairedSurrogate(reader))
+            {
+                return ProtocolError.InvalidUtf8;
             }
 
             // Nothing may follow the root value.
@@ -247,8 +280,9 @@ public static class SocketIOPacketParser
 
     // Reads to the end of the payload from the current token, checking every object that claims to be a placeholder
     // (socket.io-parser's reconstructPacket: any object, at any depth, whose "_placeholder" is true); false on a bad
-    // placeholder index. State is kept per open object, so nested objects do not hide their parent's keys.
-    private static bool ScanRest(ref Utf8JsonReader reader, int attachments)
+    // placeholder index (InvalidAttachments), and every string and property name for an escaped lone surrogate
+    // (InvalidUtf8). State is kept per open object, so nested objects do not hide their parent's keys.
+    private static ProtocolError ScanRest(ref Utf8JsonReader reader, int attachments)
     {
         // Indexed by the object's depth; the reader refuses anything deeper than MaxDepth.
         Span<bool> placeholder = stackalloc bool[MaxDepth + 1];
@@ -280,14 +314,26 @@ public static class SocketIOPacketParser
                     placeholder[depth] = false;
                     num[depth] = -1;
                     break;
+                case JsonTokenType.String:
+                    if (HasUnpairedSurrogate(reader))
+                    {
+                        return ProtocolError.InvalidUtf8;
+                    }
+
+                    break;
                 case JsonTokenType.PropertyName:
+                    if (HasUnpairedSurrogate(reader))
+                    {
+                        return ProtocolError.InvalidUtf8;
+                    }
+
                     owner = depth - 1;
-                    pending = reader.ValueTextEquals("_placeholder"u8) ? PlaceholderValue : reader.ValueTextEquals("num"u8) ? NumValue : None;
+                    pending = ValueEquals(reader, "_placeholder"u8) ? PlaceholderValue : ValueEquals(reader, "num"u8) ? NumValue : None;
                     break;
                 case JsonTokenType.EndObject:
                     if (placeholder[depth] && (num[depth] < 0 || num[depth] >= attachments))
                     {
-                        return false;
+                        return ProtocolError.InvalidAttachments;
                     }
 
                     break;
@@ -295,11 +341,59 @@ public static class SocketIOPacketParser
 
             if (depth == 0 && reader.TokenType is JsonTokenType.EndArray or JsonTokenType.EndObject)
             {
-                return true;
+                return ProtocolError.None;
             }
         }
         while (reader.Read());
 
-        return true;
+        return ProtocolError.None;
+    }
+
+    /// <summary>
+    /// Whether the string or property name at the reader holds a <c>\uD800</c>–<c>\uDBFF</c> escape not followed by a
+    /// <c>\uDC00</c>–<c>\uDFFF</c> one, or the latter alone: JSON's grammar allows it, UTF-16 text does not. Only
+    /// escaped values are scanned (unescaped ones were checked as UTF-8).
+    /// </summary>
+    private static bool HasUnpairedSurrogate(in Utf8JsonReader reader)
+    {
+        if (!reader.ValueIsEscaped)
+        {
+            return false;
+        }
+
+        // Payloads are one contiguous span, so the value is too. The reader has checked the escapes' syntax: a
+        // backslash is followed by one character, and "u" by four hex digits.
+        ReadOnlySpan<byte> raw = reader.ValueSpan;
+        bool expectLow = false;
+        int i = 0;
+        while (i < raw.Length)
+        {
+            if (raw[i] != (byte)'\\' || i + 1 >= raw.Length || raw[i + 1] != (byte)'u')
+            {
+                if (expectLow)
+                {
+                    return true;
+                }
+
+                i += raw[i] == (byte)'\\' ? 2 : 1;
+                continue;
+            }
+
+            if (i + 6 > raw.Length || !Utf8Parser.TryParse(raw.Slice(i + 2, 4), out ushort unit, out int consumed, 'x') || consumed != 4)
+            {
+                return true;
+            }
+
+            bool low = unit is >= 0xDC00 and <= 0xDFFF;
+            if (low != expectLow)
+            {
+                return true;
+            }
+
+            expectLow = unit is >= 0xD800 and <= 0xDBFF;
+            i += 6;
+        }
+
+        return expectLow;
     }
 }

@@ -148,7 +148,49 @@ public class SocketIOPacketParserTests
         { "ack id too long", "21234567890123456[\"hello\"]", ProtocolError.InvalidAckId },
         { "ack without id", "3[\"bar\"]", ProtocolError.InvalidAckId },
         { "binary ack without id", "61-[{\"_placeholder\":true,\"num\":0}]", ProtocolError.InvalidAckId },
+        // JSON allows an escaped lone surrogate; UTF-16 text (a .NET string) does not.
+        { "lone high surrogate in argument", "2[\"subscribe\",\"\\ud800\"]", ProtocolError.InvalidUtf8 },
+        { "lone low surrogate in argument", "2[\"subscribe\",\"\\udc00x\"]", ProtocolError.InvalidUtf8 },
+        { "high surrogate then a letter", "2[\"subscribe\",\"\\ud83dx\"]", ProtocolError.InvalidUtf8 },
+        { "two high surrogates", "2[\"subscribe\",\"\\ud83d\\ud83d\"]", ProtocolError.InvalidUtf8 },
+        { "lone surrogate in event name", "2[\"\\ud800\"]", ProtocolError.InvalidUtf8 },
+        { "lone surrogate in connect auth", "0{\"channels\":[\"\\udbff\"]}", ProtocolError.InvalidUtf8 },
+        { "lone surrogate in property name", "0{\"\\ud800\":1}", ProtocolError.InvalidUtf8 },
+        { "lone surrogate in answer", "21[\"answer\",{\"promptId\":\"\\ud800\"}]", ProtocolError.InvalidUtf8 },
     };
+
+    // Text a polling body can carry (a WebSocket text frame cannot: its UTF-8 is checked before): invalid UTF-8
+    // inside a JSON string, as bytes, field by field.
+    public static TheoryData<string, byte[]> InvalidUtf8Packets => new()
+    {
+        // 2["subscribe","<0x8D>"]: a lone continuation byte.
+        { "continuation byte in argument", [.. "2[\"subscribe\",\""u8, 0x8D, .. "\"]"u8] },
+        // 0{"channels":["<0xC3>"]}: a lead byte without its continuation.
+        { "truncated sequence in connect auth", [.. "0{\"channels\":[\""u8, 0xC3, .. "\"]}"u8] },
+        // 0{"pid":"<0xED 0xA0 0x80>"}: a surrogate encoded as UTF-8 (CESU).
+        { "encoded surrogate in pid", [.. "0{\"pid\":\""u8, 0xED, 0xA0, 0x80, .. "\"}"u8] },
+        // 21["answer",{"promptId":"<0xFF>"}]: a byte UTF-8 never uses.
+        { "invalid byte in answer", [.. "21[\"answer\",{\"promptId\":\""u8, 0xFF, .. "\"}]"u8] },
+        // 2["<0xC0 0xAF>"]: an overlong encoding of '/'.
+        { "overlong encoding in event name", [.. "2[\""u8, 0xC0, 0xAF, .. "\"]"u8] },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidUtf8Packets))]
+    public void TryParse_InvalidUtf8InJson_ReturnsInvalidUtf8(string name, byte[] text)
+    {
+        _ = name;
+        Assert.Equal(ProtocolError.InvalidUtf8, SocketIOPacketParser.TryParse(text, out SocketIOPacket packet));
+        Assert.True(packet.Payload.IsEmpty);
+    }
+
+    [Theory]
+    [InlineData("2[\"subscribe\",\"\\ud83d\\ude00\"]")] // a surrogate pair (an emoji), escaped
+    [InlineData("2[\"subscribe\",\"\\\\ud800\"]")] // an escaped backslash, then the letters "ud800"
+    [InlineData("2[\"subscribe\",\"caf\u00e9 \U0001F600\"]")] // UTF-8 multi-byte text
+    [InlineData("0{\"a\\u00e9\":\"\\n\\u0041\"}")]
+    public void TryParse_WellFormedText_Accepts(string text) =>
+        Assert.Equal(ProtocolError.None, SocketIOPacketParser.TryParse(Encoding.UTF8.GetBytes(text), out _));
 
     [Theory]
     [MemberData(nameof(InvalidPackets))]

@@ -12,6 +12,7 @@ public sealed class AnswerRefusalsTests
     [InlineData(nameof(AnswerRefusal.RateLimited), "rate limited")]
     [InlineData(nameof(AnswerRefusal.Busy), "busy")]
     [InlineData(nameof(AnswerRefusal.Unavailable), "unavailable")]
+    [InlineData(nameof(AnswerRefusal.TooEarly), "too early")]
     [InlineData(nameof(AnswerRefusal.InvalidAnswer), "invalid answer")]
     [InlineData(nameof(AnswerRefusal.InvalidAnswerNotAnObject), "invalid answer: the argument must be an object with promptId")]
     [InlineData(nameof(AnswerRefusal.InvalidAnswerOneArgumentExpected), "invalid answer: one argument expected")]
@@ -22,7 +23,7 @@ public sealed class AnswerRefusalsTests
 
     [Fact]
     public void WireText_EveryRefusal_IsCoveredAbove() =>
-        Assert.Equal(10, Enum.GetValues<AnswerRefusal>().Length); // None + the nine above: a new one needs its case
+        Assert.Equal(11, Enum.GetValues<AnswerRefusal>().Length); // None + the ten above: a new one needs its case
 
     [Fact]
     public void WireText_None_IsEmpty() => Assert.True(AnswerRefusals.WireText(AnswerRefusal.None).IsEmpty);

@@ -35,8 +35,8 @@ public class BroadcastRingTests
         var ring = new BroadcastRing(2);
         Write(ring, [1], namespaceIndex: 3, channelId: 7);
 
-        Assert.Equal(RingRead.Done, ring.TryReadTarget(0, out int namespaceIndex, out int channelId));
-        Assert.Equal((3, 7), (namespaceIndex, channelId));
+        Assert.Equal(RingRead.Done, ring.TryReadTarget(0, out int namespaceIndex, out long channelId));
+        Assert.Equal((3, 7L), (namespaceIndex, channelId));
     }
 
     [Fact]
@@ -85,7 +85,7 @@ public class BroadcastRingTests
         Assert.Equal("42[\"x\"]"u8.ToArray(), copy.WrittenSpan.ToArray());
     }
 
-    internal static void Write(BroadcastRing ring, byte[] frames, int namespaceIndex = 0, int channelId = -1)
+    internal static void Write(BroadcastRing ring, byte[] frames, int namespaceIndex = 0, long channelId = -1)
     {
         RingSlot slot = ring.BeginWrite(out long sequence);
         slot.NamespaceIndex = namespaceIndex;

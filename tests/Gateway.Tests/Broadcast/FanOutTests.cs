@@ -100,7 +100,9 @@ public class FanOutTests
 
         public void Close() => _closed = true;
 
-        public void PumpBroadcasts()
+        public long Cursor => 0;
+
+        public void PumpBroadcasts(DeliveryTally? tally)
         {
             Interlocked.Increment(ref Pumps);
             Pumped.Set();

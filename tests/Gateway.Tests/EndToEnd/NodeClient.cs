@@ -7,7 +7,13 @@ namespace Gateway.Tests.EndToEnd;
 /// <summary>Runs tests/node/client.mjs (stock socket.io-client 4.8) and parses its JSON result.</summary>
 public static class NodeClient
 {
-    public static ProcessStartInfo StartInfo(ServerProcess server, string scenario, string transport, int timeoutMs, object? parameters)
+    /// <param name="url">Where the client connects, when not straight to <paramref name="server"/> (a proxy in front of it).</param>
+    /// <param name="localAddress">The local address every connection of the client is bound to (127.x.y.z).</param>
+    public static ProcessStartInfo StartInfo(ServerProcess server, string scenario, string transport, int timeoutMs, object? parameters, string? url = null, string? localAddress = null) =>
+        StartInfo(url ?? server.Url, server.AdminUrl, scenario, transport, timeoutMs, parameters, localAddress);
+
+    /// <summary>A scenario against any gateway: its public URL and its admin URL (publish, stats).</summary>
+    public static ProcessStartInfo StartInfo(string url, string adminUrl, string scenario, string transport, int timeoutMs, object? parameters, string? localAddress = null)
     {
         var psi = new ProcessStartInfo
         {
@@ -21,7 +27,7 @@ public static class NodeClient
         };
         foreach (string arg in new[]
         {
-            "client.mjs", "--scenario", scenario, "--url", server.Url, "--admin", server.AdminUrl,
+            "client.mjs", "--scenario", scenario, "--url", url, "--admin", adminUrl,
             "--transport", transport, "--timeout", timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
         })
         {
@@ -34,13 +40,32 @@ public static class NodeClient
             psi.ArgumentList.Add(JsonSerializer.Serialize(parameters));
         }
 
+        if (localAddress is not null)
+        {
+            psi.ArgumentList.Add("--local-address");
+            psi.ArgumentList.Add(localAddress);
+        }
+
         return psi;
     }
 
     /// <summary>Runs one scenario to completion (bounded by timeoutMs plus a margin) and returns its result.</summary>
-    public static async Task<ScenarioResult> RunAsync(ServerProcess server, string scenario, string transport, int timeoutMs = 20000, object? parameters = null)
+    /// <inheritdoc cref="StartInfo(ServerProcess, string, string, int, object?, string?, string?)" path="/param"/>
+    public static Task<ScenarioResult> RunAsync(
+        ServerProcess server, string scenario, string transport, int timeoutMs = 20000, object? parameters = null, string? url = null, string? localAddress = null) =>
+        RunAsync(url ?? server.Url, server.AdminUrl, scenario, transport, timeoutMs, parameters, localAddress);
+
+    /// <summary>Runs one scenario against the gateway at <paramref name="url"/> (admin API at <paramref name="adminUrl"/>).</summary>
+    public static Task<ScenarioResult> RunAsync(string url, string adminUrl, string scenario, string transport, int timeoutMs = 20000, object? parameters = null, string? localAddress = null)
+        => RunScriptAsync(StartInfo(url, adminUrl, scenario, transport, timeoutMs, parameters, localAddress), $"client.mjs {scenario}", timeoutMs);
+
+    /// <summary>
+    /// Runs a tests/node script that prints one JSON result line (client.mjs, browser.mjs) to completion, bounded by
+    /// <paramref name="timeoutMs"/> plus a margin (then killed), and returns that line.
+    /// </summary>
+    public static async Task<ScenarioResult> RunScriptAsync(ProcessStartInfo startInfo, string label, int timeoutMs)
     {
-        using var process = new Process { StartInfo = StartInfo(server, scenario, transport, timeoutMs, parameters) };
+        using var process = new Process { StartInfo = startInfo };
         process.Start();
         process.StandardInput.Close();
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
@@ -53,7 +78,7 @@ public static class NodeClient
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"client.mjs {scenario} did not exit within {timeoutMs + 10000} ms");
+            throw new TimeoutException($"{label} did not exit within {timeoutMs + 10000} ms");
         }
 
         string output = await stdout;
@@ -61,7 +86,7 @@ public static class NodeClient
         string? line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.TrimStart().StartsWith('{'));
         if (line is null)
         {
-            throw new InvalidOperationException($"client.mjs {scenario} printed no JSON result (exit {process.ExitCode}). stdout:\n{output}\nstderr:\n{errors}");
+            throw new InvalidOperationException($"{label} printed no JSON result (exit {process.ExitCode}). stdout:\n{output}\nstderr:\n{errors}");
         }
 
         return new ScenarioResult(JsonDocument.Parse(line).RootElement.Clone(), process.ExitCode, errors);

@@ -86,6 +86,29 @@ public sealed class ScenarioTests(ServerFarm farm)
     [MemberData(nameof(ServersAndTransports))]
     public async Task ChannelsViaAuthAndSubscribe(ServerKind kind, string transport) => await RunAsync(kind, "channels", transport);
 
+    /// <summary>Issue 10: a channel's prompt reaches its members or nobody, and names are bounded and reclaimed.</summary>
+    [Theory]
+    [InlineData("websocket")]
+    [InlineData("polling")]
+    public async Task ChannelRefusals_NeverWidened_ChurnRefused_OthersStillJoin(string transport)
+    {
+        await RunAsync(ServerKind.Gateway, "channel-refusals", transport);
+
+        // Counted by reason, in /v1/stats and /metrics (its exporter may answer from its scrape cache for a moment).
+        ServerProcess server = await farm.GetAsync(ServerKind.Gateway);
+        JsonElement refused = (await server.StatsAsync()).GetProperty("channelsRefused");
+        Assert.True(refused.GetProperty("publish_invalid_name").GetInt64() >= 3, refused.GetRawText());
+        Assert.True(refused.GetProperty("new_per_socket").GetInt64() >= 1, refused.GetRawText());
+        var counted = new System.Text.RegularExpressions.Regex("gateway_channels_refused_total\\{[^}]*reason=\"new_per_socket\"[^}]*\\} [1-9]");
+        var clock = Stopwatch.StartNew();
+        string metrics;
+        while (!counted.IsMatch(metrics = await server.Admin.GetStringAsync("/metrics")))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), metrics);
+            await Task.Delay(100);
+        }
+    }
+
     [Theory]
     [InlineData(ServerKind.Reference, "default")]
     [InlineData(ServerKind.Reference, "websocket")]

@@ -59,8 +59,36 @@ public sealed class ServerProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The last lines (up to 500) the server printed on stdout, oldest first.</summary>
+    public IReadOnlyList<string> StandardOutputLines =>
+        _output.Where(l => l.StartsWith("[out] ", StringComparison.Ordinal)).Select(l => l["[out] ".Length..]).ToArray();
+
     /// <summary>The last lines the server printed (stdout and stderr), for failure messages.</summary>
     public string RecentOutput => string.Join("\n", _output.TakeLast(60));
+
+    /// <summary>Every line kept so far (the last 500), oldest first.</summary>
+    public IReadOnlyList<string> Output => [.. _output];
+
+    /// <summary>Waits (up to <paramref name="limit"/>) until the server has printed a line that <paramref name="match"/> accepts; returns it.</summary>
+    public async Task<string> WaitForOutputAsync(Func<string, bool> match, TimeSpan limit, string what)
+    {
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            string? line = _output.FirstOrDefault(match);
+            if (line is not null)
+            {
+                return line;
+            }
+
+            if (watch.Elapsed > limit || _process.HasExited)
+            {
+                throw new TimeoutException($"{Kind} server printed no line with {what} within {limit}. Output:\n{RecentOutput}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
 
     /// <summary>Starts a server and waits until it answers <paramref name="readyPath"/> with 200.</summary>
     /// <param name="extraArguments">Appended to the command line (the gateway's <c>--Gateway:…=…</c> keys).</param>
@@ -266,6 +294,33 @@ public sealed class ServerProcess : IDisposable
         Assert.True(zero, $"{Kind}: GET /v1/stats connections did not return to 0 within 30 s after the test; last stats: {last}");
     }
 
+    /// <summary>SIGTERM, as systemd stops a service: the gateway drains, then exits by itself (<see cref="WaitForExitAsync"/>).</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", Pid.ToString(CultureInfo)]) { UseShellExecute = false })
+            ?? throw new InvalidOperationException("could not run kill");
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -TERM {Pid} failed with exit code {kill.ExitCode}");
+        }
+    }
+
+    /// <summary>Waits for the process to exit by itself; its exit code, or null when it is still running after <paramref name="limit"/>.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan limit)
+    {
+        using var cts = new CancellationTokenSource(limit);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            return _process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>SIGKILL, as a crash: no shutdown hook runs (a Redis-mode gateway then writes no session records).</summary>
     public void Kill()
     {
@@ -294,7 +349,8 @@ public sealed class ServerProcess : IDisposable
         _process.Dispose();
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port free right now (the OS picks it).</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using Gateway.Broadcast;
 using Gateway.EngineIO;
 using Gateway.Protocol.WebSockets;
 
@@ -78,10 +79,10 @@ public class EngineSessionTests
         (EngineSession session, Pipe output) = harness.OpenWebSocket();
         SessionHarness.Send(session, "40");
         SessionHarness.ReadFrames(output);
-        int otherChannel = harness.Runtime.Channels.GetOrAdd("other");
-        Assert.True(otherChannel >= 0);
+        long[] other = new long[1];
+        Assert.Equal(ChannelRefusal.None, harness.Runtime.Channels.TryJoin(["other"], newAllowed: 1, other, out _));
 
-        harness.Runtime.Broadcaster.PublishPacket(0, otherChannel, "2[\"prompt\",\"not for you\"]"u8, "p1");
+        harness.Runtime.Broadcaster.PublishPacket(0, other[0], "2[\"prompt\",\"not for you\"]"u8, "p1");
         harness.Runtime.Broadcaster.PublishPacket(0, -1, "2[\"prompt\",\"sentinel\"]"u8, "p2");
         harness.Runtime.FanOut.PassAll();
 
@@ -89,25 +90,60 @@ public class EngineSessionTests
     }
 
     [Fact]
-    public void Broadcast_SessionBlockedByBackpressureFallsAWholeRingBehind_IsClosedAsASlowConsumer()
+    public void Broadcast_TransportBackedUp_ClosedAsSlowConsumerOnceItsQueuePassesMaxOutboundBytes_WhateverTheRingCapacity()
     {
-        using var harness = new SessionHarness(o => o.RingCapacity = 16);
-        // A tiny pipe nobody reads: the first flush stays pending and the session stops taking broadcasts.
-        (EngineSession session, _) = harness.OpenWebSocket(new PipeOptions(pauseWriterThreshold: 64, resumeWriterThreshold: 32, useSynchronizationContext: false));
-        SessionHarness.Send(session, "40");
-        var up = new EngineSession(harness.Runtime, webSocket: true, new Pipe(new PipeOptions(pauseWriterThreshold: 0)).Writer, input: null);
-        up.Start();
-        SessionHarness.Send(up, "40");
+        using var harness = new SessionHarness(o => { o.RingCapacity = 1 << 16; o.MaxOutboundBytes = 4096; });
+        // A tiny pipe nobody reads: the first flush stays pending, so everything after it queues in the session's pipe.
+        (EngineSession stalled, _) = harness.OpenWebSocket(new PipeOptions(pauseWriterThreshold: 64, resumeWriterThreshold: 32, useSynchronizationContext: false));
+        SessionHarness.Send(stalled, "40");
+        (EngineSession healthy, Pipe healthyOutput) = harness.OpenWebSocket();
+        SessionHarness.Send(healthy, "40");
+        SessionHarness.ReadFrames(healthyOutput);
 
-        byte[] prompt = "2[\"prompt\",\"0123456789012345678901234567890123456789012345678901234567890123456789\"]"u8.ToArray();
-        for (int i = 0; i < 17; i++)
+        // 100 bytes a prompt (2 of frame header): 40 of them and the CONNECT reply fit under the cap, the 41st does
+        // not — long before the ring (65,536 slots) could lap anyone.
+        string text = new('x', 100 - 2 - "42[\"p\",\"\"]".Length);
+        int received = 0;
+        for (int i = 1; i <= 60; i++)
         {
-            harness.Runtime.Broadcaster.PublishPacket(0, -1, prompt, "p" + i);
+            harness.Runtime.Broadcaster.PublishPacket(0, -1, System.Text.Encoding.UTF8.GetBytes($"2[\"p\",\"{text}\"]"), "p" + i);
             harness.Runtime.FanOut.PassAll();
+            received += SessionHarness.ReadFrames(healthyOutput).Count(frame => frame.Text.StartsWith("42[\"p\"", StringComparison.Ordinal));
+            Assert.Equal(i > 40, stalled.IsClosed);
         }
 
+        Assert.Equal(60, received);
+        Assert.False(healthy.IsClosed);
+        Assert.Equal(1, harness.Runtime.Metrics.SlowConsumers);
+        Assert.Equal(1, harness.ClosedFor(CloseReason.SlowConsumer));
+    }
+
+    [Fact]
+    public void Broadcast_PollingSessionNeverPolls_ClosedAsSlowConsumerOnceItsQueuePassesMaxOutboundBytes()
+    {
+        using var harness = new SessionHarness(o => { o.RingCapacity = 1 << 16; o.MaxOutboundBytes = 4096; });
+        EngineSession idle = harness.OpenConnectedPolling();
+        string text = new('x', 99 - "42[\"p\",\"\"]".Length); // "42[…]": 99 bytes a record, 100 with its separator
+        for (int i = 1; i <= 60; i++)
+        {
+            harness.Broadcast($"2[\"p\",\"{text}\"]", "p" + i);
+            Assert.Equal(i * 100 - 1 > 4096, idle.IsClosed);
+        }
+
+        Assert.False(harness.IsRegistered(idle));
+        Assert.Equal(1, harness.Runtime.Metrics.SlowConsumers);
+    }
+
+    [Fact]
+    public void Poll_AnswersPileUpUnreadInTheConnection_SlowConsumerAndTheConnectionIsEnded()
+    {
+        using var harness = new SessionHarness(o => o.MaxOutboundBytes = 4096);
+        EngineSession session = harness.OpenConnectedPolling();
+        harness.Broadcast("2[\"p\",1]", "p1");
+        var request = new RecordingPollingRequest { Unread = 5000 }; // its peer read none of the answers it asked for
+        Assert.Equal(EngineSession.PollOutcome.Answered, session.OnPollRequest(request));
         Assert.True(session.IsClosed);
-        Assert.False(up.IsClosed);
+        Assert.Equal(1, request.Aborts);
         Assert.Equal(1, harness.Runtime.Metrics.SlowConsumers);
     }
 }

@@ -33,4 +33,9 @@ internal sealed class RecordingPollingRequest : IPollingRequest
         Responses.Add((status, Encoding.ASCII.GetString(contentType), Encoding.UTF8.GetString(body)));
 
     public void Abort() => Aborts++;
+
+    /// <summary>Bytes the "connection" holds unread beyond its buffer (a test sets it to play a peer that reads nothing).</summary>
+    public long Unread { get; set; }
+
+    public bool IsOverCap(long maxBytes) => Unread > maxBytes;
 }

@@ -27,18 +27,27 @@ public sealed class PromptEventsTests : IDisposable
     private readonly BroadcastContext _context;
     private readonly EmbeddedPromptSource _prompts;
 
+    private readonly PendingReveals _reveals = new();
+
     public PromptEventsTests()
     {
         var options = new GatewayOptions { FanOutWorkers = 1, RingCapacity = 16 };
         options.Normalize();
         _context = new BroadcastContext(Options.Create(options), NullLoggerFactory.Instance);
-        _prompts = new EmbeddedPromptSource(_context.Broadcaster);
+        _prompts = new EmbeddedPromptSource(_context, _time);
     }
 
-    public void Dispose() => _context.Dispose();
+    public void Dispose()
+    {
+        _prompts.Dispose();
+        _context.Dispose();
+    }
 
     private PromptEvents Events(int maxChannels = 4, IAnswerSink? answers = null) =>
-        new(new GatewayOptions { MaxChannelsPerSocket = maxChannels }, _channels, _context.ChannelMembers, _prompts, answers ?? EmbeddedAnswerSink.Instance, NoRecovery.Instance, _metrics, _time);
+        Events(new GatewayOptions { MaxChannelsPerSocket = maxChannels }, answers);
+
+    private PromptEvents Events(GatewayOptions options, IAnswerSink? answers = null) =>
+        new(options, new ChannelMembership(options, _channels, _metrics), _prompts, answers ?? EmbeddedAnswerSink.Instance, NoRecovery.Instance, _metrics, _time, _reveals);
 
     [Fact]
     public void Time_WithAckId_AcksTheInjectedClock()
@@ -75,6 +84,48 @@ public sealed class PromptEventsTests : IDisposable
     }
 
     [Fact]
+    public void Subscribe_MoreNewNamesThanNewPerSocket_RefusedAndCounted_ExistingNamesStillJoin()
+    {
+        var options = new GatewayOptions { MaxChannelsPerSocket = 8, Channels = { NewPerSocket = 2 } };
+        PromptEvents events = Events(options);
+        Handle(events, "21[\"subscribe\",[\"n1\",\"n2\"]]");
+        Handle(events, "22[\"unsubscribe\",[\"n1\",\"n2\"]]");
+        // Its budget is spent: a third new name is refused, though it holds none now (churn cannot refill it)...
+        Handle(events, "23[\"subscribe\",\"n3\"]");
+        Assert.Equal("33[{\"ok\":false,\"error\":\"too many new channels\"}]", _replies.Sent[^1]);
+        Assert.Equal(1, _metrics.ChannelsRefused((int)ChannelRefusal.NewPerSocket));
+        Assert.Equal(0, _channels.Count);
+
+        // ...while a name another socket brought in costs nothing.
+        var other = new NamespaceSocket(0, "socket-2", auth: null, joinedAt: 0);
+        Assert.Equal(ChannelRefusal.None, new ChannelMembership(options, _channels, _metrics).Join(other, ["shared"], joined: null));
+        Handle(events, "24[\"subscribe\",\"shared\"]");
+        Assert.Equal("34[{\"ok\":true,\"channels\":[\"shared\"]}]", _replies.Sent[^2]);
+    }
+
+    [Fact]
+    public void Subscribe_NameThatCannotBeAChannel_AnswersInvalidChannelAndCounts()
+    {
+        Handle(Events(), "21[\"subscribe\",[\"ok\",\"" + new string('x', ChannelRegistry.MaxNameLength + 1) + "\"]]");
+        Assert.Equal(["31[{\"ok\":false,\"error\":\"invalid channel\"}]"], _replies.Sent);
+        Assert.Empty(_socket.ChannelNames.ToArray());
+        Assert.Equal(1, _metrics.ChannelsRefused((int)ChannelRefusal.InvalidName));
+    }
+
+    [Fact]
+    public void Unsubscribe_LastMemberLeaves_TheNameIsFreed()
+    {
+        PromptEvents events = Events();
+        Handle(events, "2[\"subscribe\",[\"a\",\"b\"]]");
+        Assert.Equal(2, _channels.Count);
+        Handle(events, "2[\"unsubscribe\",\"a\"]");
+        Assert.Equal(1, _channels.Count);
+        Assert.Equal(ChannelRegistry.NoMembers, _channels.Find("a"));
+        new ChannelMembership(new GatewayOptions(), _channels, _metrics).LeaveAll(_socket);
+        Assert.Equal(0, _channels.Count);
+    }
+
+    [Fact]
     public void Unsubscribe_LeavesTheChannel()
     {
         PromptEvents events = Events();
@@ -89,6 +140,39 @@ public sealed class PromptEventsTests : IDisposable
         Handle(Events(), "26[\"answer\",{\"promptId\":\"p1\",\"choice\":2}]");
         Assert.Equal(["36[{\"ok\":false,\"error\":\"unavailable\"}]"], _replies.Sent);
         Assert.Equal(1, _metrics.AnswersRefused);
+    }
+
+    [Fact]
+    public void Answer_BeforeTheReveal_RefusedTooEarlyThenAcceptedOnceRevealed()
+    {
+        var sink = new AcceptingSink();
+        PromptEvents events = Events(answers: sink);
+        long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        _reveals.Add("p1", now + 2000, now);
+
+        Handle(events, "26[\"answer\",{\"promptId\":\"p1\",\"choice\":2}]");
+        _time.Advance(TimeSpan.FromMilliseconds(1999));
+        Handle(events, "27[\"answer\",{\"promptId\":\"p1\",\"choice\":2}]");
+        _time.Advance(TimeSpan.FromMilliseconds(1)); // the reveal instant itself
+        Handle(events, "28[\"answer\",{\"promptId\":\"p1\",\"choice\":2}]");
+
+        // The early ones were not this socket's answer: the one at the reveal is not a duplicate.
+        Assert.Equal(["36[{\"ok\":false,\"error\":\"too early\"}]", "37[{\"ok\":false,\"error\":\"too early\"}]"], _replies.Sent);
+        Assert.Equal(["p1"], sink.Accepted.Select(a => a.PromptId));
+        Assert.Equal(2, _metrics.AnswersRefused);
+    }
+
+    [Fact]
+    public void Answer_AnotherPromptWhileOneWaitsForItsReveal_IsNotRefusedTooEarly()
+    {
+        var sink = new AcceptingSink();
+        long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        _reveals.Add("p1", now + 2000, now);
+
+        Handle(Events(answers: sink), "26[\"answer\",{\"promptId\":\"p2\"}]");
+
+        Assert.Empty(_replies.Sent);
+        Assert.Equal(["p2"], sink.Accepted.Select(a => a.PromptId));
     }
 
     [Theory]
@@ -226,7 +310,7 @@ public sealed class PromptEventsTests : IDisposable
 
         public void Send(ReadOnlySpan<byte> socketIOPacket, List<byte[]>? attachments = null) => Sent.Add(Encoding.UTF8.GetString(socketIOPacket));
 
-        public void SendCurrentPrompts(NamespaceSocket socket, List<int> channelIds) => Sent.Add($"current prompts of {channelIds.Count} channels");
+        public void SendCurrentPrompts(NamespaceSocket socket, List<long> channelIds) => Sent.Add($"current prompts of {channelIds.Count} channels");
 
         public void CompleteAnswer(PendingAnswer answer, AnswerRefusal refusal) => Sent.Add($"completed {answer.PromptId}: {refusal}");
     }

@@ -7,6 +7,7 @@ using Gateway.Recovery;
 using Gateway.Redis;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 
 namespace Gateway.Tests.Hosting;
@@ -53,10 +54,42 @@ public sealed class GatewayAppTests
     }
 
     [Fact]
+    public async Task Build_RegistersTheOrderedShutdown_WithAHostTimeoutAboveTheDrain()
+    {
+        await using WebApplication app = Build("--Gateway:Drain:Delay=2000", "--Gateway:Drain:Window=7000");
+
+        Assert.Single(app.Services.GetServices<IHostedService>(), s => s is OrderedShutdown);
+        TimeSpan timeout = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HostOptions>>().Value.ShutdownTimeout;
+        Assert.Equal(TimeSpan.FromMilliseconds(9000) + OrderedShutdown.AfterDrain, timeout);
+    }
+
+    [Fact]
     public async Task Build_RedisModeRecoveryDisabled_OffersNoPid()
     {
         await using WebApplication app = Build("--Gateway:Redis:Configuration=127.0.0.1:1", "--Gateway:Recovery:Enabled=false");
 
         Assert.False(app.Services.GetRequiredService<GatewayRuntime>().OffersRecovery);
+    }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("600001")]
+    public void LoadOptions_SendAheadOutOfRange_NamesTheKey(string value)
+    {
+        IConfiguration configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection([new KeyValuePair<string, string?>("Gateway:Reveal:SendAhead", value)]).Build();
+
+        GatewayApp.ConfigurationException error = Assert.Throws<GatewayApp.ConfigurationException>(() => { GatewayApp.LoadOptions(configuration); });
+
+        Assert.Contains($"Gateway:Reveal:SendAhead must be 0–600000 ms (was {value})", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LoadOptions_RevealAndDemo_DefaultOff()
+    {
+        Configuration.GatewayOptions options = GatewayApp.LoadOptions(new ConfigurationBuilder().Build());
+
+        Assert.Equal(0, options.Reveal.SendAhead);
+        Assert.False(options.Demo.Enabled);
     }
 }

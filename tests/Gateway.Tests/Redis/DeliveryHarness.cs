@@ -115,7 +115,7 @@ internal sealed class DeliveryHarness : IDisposable
         var buffer = new ArrayBufferWriter<byte>();
         for (; _read < Context.Ring.Head; _read++)
         {
-            Assert.Equal(RingRead.Done, Context.Ring.TryReadTarget(_read, out int namespaceIndex, out int channelId));
+            Assert.Equal(RingRead.Done, Context.Ring.TryReadTarget(_read, out int namespaceIndex, out long channelId));
             buffer.Clear();
             Assert.Equal(RingRead.Done, Context.Ring.TryCopyTo(_read, RingForm.Polling, buffer));
             delivered.Add(Delivered.Parse(namespaceIndex, channelId, Encoding.UTF8.GetString(buffer.WrittenSpan)));
@@ -131,10 +131,10 @@ internal sealed class DeliveryHarness : IDisposable
 }
 
 /// <summary>One prompt as a socket gets it: its target and the Engine.IO polling record <c>42[/nsp,]["ev",…args,offset]</c>.</summary>
-internal sealed record Delivered(int NamespaceIndex, int ChannelId, string Record, string Event, string Arguments, string? Offset)
+internal sealed record Delivered(int NamespaceIndex, long ChannelId, string Record, string Event, string Arguments, string? Offset)
 {
     /// <param name="withOffset">The last argument is the stream id (Recovery:Enabled, the default).</param>
-    public static Delivered Parse(int namespaceIndex, int channelId, string record, bool withOffset = true)
+    public static Delivered Parse(int namespaceIndex, long channelId, string record, bool withOffset = true)
     {
         Assert.StartsWith("42", record, StringComparison.Ordinal); // Engine.IO message, Socket.IO event
         using JsonDocument json = JsonDocument.Parse(record.AsMemory(record.IndexOf('[', StringComparison.Ordinal)));

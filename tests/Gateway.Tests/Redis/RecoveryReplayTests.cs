@@ -68,6 +68,22 @@ public sealed class RecoveryReplayTests : IDisposable
     }
 
     [Fact]
+    public void Replay_SentAheadEntry_CarriesTheSameRevealInstantAsTheRing()
+    {
+        using var h = new DeliveryHarness(o => o.Reveal.SendAhead = 2000);
+        h.Add(Id(0), Prompt("before"));
+        h.Add(Id(1), Prompt("timed", n: 1, revealAt: T0 + 3000));
+        h.Round();
+        h.Advance(1001);
+        List<Delivered> ring = h.Drain();
+        Assert.Contains($"{{\"id\":\"timed\",\"revealAt\":{T0 + 3000}}}", ring[^1].Record, StringComparison.Ordinal);
+
+        RecoveredState? state = Replay(h, Request(Id(0).ToString(), Record()), out _);
+
+        Assert.Equal([ring[^1].Record], Records(state!));
+    }
+
+    [Fact]
     public void Replay_OtherNamespacesAndChannels_OnlyWhatTheSocketWouldHaveGot()
     {
         _h.Add(Id(0), Prompt("q-0"));                       // the socket's offset

@@ -128,6 +128,55 @@ public sealed class StreamDeliveryTests : IDisposable
     }
 
     [Fact]
+    public void Accept_SendAheadTwoSeconds_PushedTwoSecondsBeforeTheRevealWithItsInstantBeforeTheOffset()
+    {
+        using var h = new DeliveryHarness(o => o.Reveal.SendAhead = 2000);
+        long revealAt = T0 + 3000;
+        h.Add(Id(0), Prompt("q-1", n: 1, revealAt: revealAt));
+        h.Round();
+
+        Assert.True(h.Delivery.TryPeekNextReveal(out long next));
+        Assert.Equal(T0 + 1000, next);
+        Assert.True(h.Context.Reveals.IsEarly("q-1", h.Now));
+        h.Advance(999);
+        Assert.Empty(h.Drain());
+
+        h.Advance(1);
+        Delivered delivered = Assert.Single(h.Drain());
+        // The reveal instant travels after the data and before the recovery offset, which socket.io-client reads last.
+        Assert.Equal($"42[\"prompt\",{{\"n\":1}},{{\"id\":\"q-1\",\"revealAt\":{revealAt}}},\"{Id(0)}\"]", delivered.Record);
+        Assert.Equal(new StreamPosition(T0 + 1000, Id(0)), h.Delivery.Position);
+        Assert.True(h.Context.Reveals.IsEarly("q-1", revealAt - 1));
+        Assert.False(h.Context.Reveals.IsEarly("q-1", revealAt));
+    }
+
+    [Fact]
+    public void Accept_EntryOverridesTheSendAhead_ItsOwnValueDecides()
+    {
+        using var h = new DeliveryHarness(o => o.Reveal.SendAhead = 2000);
+        h.Add(Id(0), new PromptEntry("at-reveal", "/", null, "prompt", "[1]", T0 + 3000, SendAheadMs: 0));
+        h.Add(Id(1), new PromptEntry("early", "/", null, "prompt", "[2]", T0 + 3000, SendAheadMs: 2500));
+        h.Round(); // the clock is at T0 + 1 (the second XADD)
+
+        h.Advance(499);
+        Assert.Equal($"42[\"prompt\",2,{{\"id\":\"early\",\"revealAt\":{T0 + 3000}}},\"{Id(1)}\"]", Assert.Single(h.Drain()).Record);
+        h.Advance(2499);
+        Assert.Empty(h.Drain()); // T0 + 2999
+        h.Advance(1);
+        Assert.Equal($"42[\"prompt\",1,\"{Id(0)}\"]", Assert.Single(h.Drain()).Record);
+    }
+
+    [Fact]
+    public void Accept_UntimedEntryWithSendAhead_TaggedWithItsIdOnly()
+    {
+        using var h = new DeliveryHarness(o => o.Reveal.SendAhead = 2000);
+        h.Add(Id(0), Prompt("q-1", n: 1));
+        h.Round();
+
+        Assert.Equal($"42[\"prompt\",{{\"n\":1}},{{\"id\":\"q-1\"}},\"{Id(0)}\"]", Assert.Single(h.Drain()).Record);
+    }
+
+    [Fact]
     public void Accept_RevealAtNotAfterTheStreamTime_DeliveredAtOnce()
     {
         _h.Time.Advance(TimeSpan.FromMilliseconds(100));
@@ -289,6 +338,7 @@ public sealed class StreamDeliveryTests : IDisposable
     [InlineData("data not an array")]
     [InlineData("reveal_at not a number")]
     [InlineData("reveal_at beyond MaxRevealAhead")]
+    [InlineData("channel too long")]
     public void Accept_InvalidEntry_CountedNeverDeliveredAndTheCursorMovesPastIt(string what)
     {
         NameValueEntry[] fields = what switch
@@ -300,6 +350,8 @@ public sealed class StreamDeliveryTests : IDisposable
             "data not an array" => [new("id", "q-1"), new("data", "{\"n\":1}")],
             "reveal_at not a number" => [new("id", "q-1"), new("data", "[1]"), new("reveal_at", "soon")],
             "reveal_at beyond MaxRevealAhead" => [new("id", "q-1"), new("data", "[1]"), new("reveal_at", T0 + _h.Options.Redis.MaxRevealAhead + 1)],
+            // Never widened to the whole namespace: a name that cannot be a channel reaches nobody.
+            "channel too long" => [new("id", "q-1"), new("ch", new string('c', ChannelRegistry.MaxNameLength + 1)), new("data", "[1]")],
             _ => throw new ArgumentOutOfRangeException(nameof(what)),
         };
         _h.Add(new StreamEntry(Id(0).ToString(), fields));
@@ -315,13 +367,25 @@ public sealed class StreamDeliveryTests : IDisposable
     }
 
     [Fact]
+    public void Accept_ChannelNotValidText_CountedAsARefusedPublishAndNeverDelivered()
+    {
+        _h.Add(new StreamEntry(Id(0).ToString(), [new("id", "q-1"), new("ch", "room-\ud800"), new("data", "[1]")]));
+        _h.Add(Id(1), Prompt("q-2"));
+        _h.Round();
+
+        Assert.Equal(Offsets(Id(1)), _h.DrainOffsets());
+        Assert.Equal(1, _h.Context.Metrics.StreamInvalid);
+        Assert.Equal(1, _h.Context.Metrics.ChannelsRefused((int)ChannelRefusal.PublishInvalidName));
+    }
+
+    [Fact]
     public void Accept_MissingOptionalFields_TakeTheContractDefaults()
     {
         _h.Add(new StreamEntry(Id(0).ToString(), [new("id", "q-1")]));
         _h.Round();
 
         Delivered delivered = Assert.Single(_h.Drain());
-        Assert.Equal((0, -1, "prompt", "[]"), (delivered.NamespaceIndex, delivered.ChannelId, delivered.Event, delivered.Arguments));
+        Assert.Equal((0, -1L, "prompt", "[]"), (delivered.NamespaceIndex, delivered.ChannelId, delivered.Event, delivered.Arguments));
     }
 
     [Fact]
@@ -388,7 +452,9 @@ public sealed class StreamDeliveryTests : IDisposable
 
         public bool IsClosed { get; private set; }
 
-        public void PumpBroadcasts()
+        public long Cursor => 0;
+
+        public void PumpBroadcasts(DeliveryTally? tally)
         {
         }
 

@@ -18,6 +18,31 @@ public sealed class PromptEntryTests
     }
 
     [Fact]
+    public void SendAhead_RoundTripsAsItsOwnField()
+    {
+        var prompt = new PromptEntry("q-42", "/", null, "prompt", "[]", 1764700005000, SendAheadMs: 2000);
+        NameValueEntry[] fields = prompt.ToFields();
+        Assert.Equal("2000", fields.Single(f => f.Name == "send_ahead").Value.ToString());
+        Assert.Null(PromptEntry.TryRead(new StreamEntry("1-0", fields), out PromptEntry? read));
+        Assert.Equal(prompt, read);
+        Assert.DoesNotContain(new PromptEntry("q-1", "/", null, "prompt", "[]").ToFields(), f => f.Name == "send_ahead");
+    }
+
+    [Theory]
+    [InlineData("soon")]
+    [InlineData("-5")]
+    [InlineData("1.5")]
+    public void SendAhead_NotWholeMilliseconds_IsRefused(string sendAhead)
+    {
+        Assert.Contains("send_ahead must be milliseconds", PromptEntry.TryRead(Entry(("id", "q"), ("send_ahead", sendAhead)), out PromptEntry? read));
+        Assert.Null(read);
+    }
+
+    [Fact]
+    public void SendAhead_Negative_IsInvalidBeforeItIsWritten() =>
+        Assert.Equal("send_ahead must be >= 0 ms", new PromptEntry("q", "/", null, "prompt", "[]", SendAheadMs: -1).Validate());
+
+    [Fact]
     public void MissingOptionalFields_TakeTheirDefaults()
     {
         Assert.Null(PromptEntry.TryRead(Entry(("id", "q-1")), out PromptEntry? read));
