@@ -73,6 +73,28 @@ public class ChannelRegistryTests
     }
 
     [Fact]
+    public void MembersAndTop_FollowJoinsAndLeaves_LargestFirst_FreedNamesGone()
+    {
+        var registry = new ChannelRegistry(time: _time);
+        foreach ((string name, int members) in new[] { ("small", 1), ("big", 3), ("mid", 2) })
+        {
+            for (int i = 0; i < members; i++)
+            {
+                Assert.Equal(ChannelRefusal.None, Join(registry, 1, name));
+            }
+        }
+
+        Assert.Equal((3, 2, 0), (registry.Members("big"), registry.Members("mid"), registry.Members("none")));
+        Assert.Equal([new("big", 3), new("mid", 2)], registry.Top(2));
+
+        registry.Leave("big");
+        registry.Leave("big");
+        registry.Leave("big");
+        Assert.Equal([new("mid", 2), new("small", 1)], registry.Top(10));
+        Assert.Empty(registry.Top(0));
+    }
+
+    [Fact]
     public void IsValidName_NonEmptyBoundedWellFormedText()
     {
         // Facts, not inline data: a test runner's serialization would turn a lone surrogate into U+FFFD.
