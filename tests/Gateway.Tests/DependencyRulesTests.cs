@@ -29,6 +29,7 @@ public partial class DependencyRulesTests
         ["Answers"] = 2,
         ["Identity"] = 2,
         ["Census"] = 2,
+        ["Region"] = 2,
         ["SocketIO"] = 3,
         ["Events"] = 4,
         ["EngineIO"] = 5,

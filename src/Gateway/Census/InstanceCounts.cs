@@ -10,4 +10,5 @@ namespace Gateway.Census;
 /// <param name="Connections">Open Engine.IO sessions.</param>
 /// <param name="ByNamespace">Sockets per namespace.</param>
 /// <param name="ByChannel">Sockets per channel, its <c>Gateway:Stats:TopChannels</c> largest.</param>
-internal sealed record InstanceCounts(string Instance, bool Ready, long At, long Connections, Dictionary<string, long> ByNamespace, Dictionary<string, long> ByChannel);
+/// <param name="Advertise">Where the other gateways reach its public port (<c>Gateway:Region:Advertise</c>); null when alone.</param>
+internal sealed record InstanceCounts(string Instance, bool Ready, long At, long Connections, Dictionary<string, long> ByNamespace, Dictionary<string, long> ByChannel, string? Advertise = null);

@@ -13,7 +13,7 @@ internal sealed class LocalCounts(BroadcastContext context, IOptions<GatewayOpti
     public int TopChannels => options.Value.Stats.TopChannels;
 
     /// <summary>The counts now; <paramref name="ready"/> as the caller knows it (a stopping gateway takes its counts out of the region).</summary>
-    public InstanceCounts Take(string instance, bool ready, long nowMs)
+    public InstanceCounts Take(string instance, bool ready, long nowMs, string? advertise = null)
     {
         var byNamespace = new Dictionary<string, long>(StringComparer.Ordinal);
         for (int i = 0; i < context.NamespaceNames.Length; i++)
@@ -27,6 +27,6 @@ internal sealed class LocalCounts(BroadcastContext context, IOptions<GatewayOpti
             byChannel[name] = count;
         }
 
-        return new InstanceCounts(instance, ready, nowMs, context.Metrics.Connections, byNamespace, byChannel);
+        return new InstanceCounts(instance, ready, nowMs, context.Metrics.Connections, byNamespace, byChannel, advertise);
     }
 }

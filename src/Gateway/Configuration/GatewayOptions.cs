@@ -108,6 +108,8 @@ public sealed class GatewayOptions
 
     public DemoOptions Demo { get; set; } = new();
 
+    public RegionOptions Region { get; set; } = new();
+
     /// <summary>Redis mode: prompts come from the region's stream; answers and recoverable sessions go to it.</summary>
     public bool RedisMode => !string.IsNullOrWhiteSpace(Redis.Configuration);
 
@@ -298,6 +300,16 @@ public sealed class GatewayOptions
         public int SendAhead { get; set; }
     }
 
+    public sealed class RegionOptions
+    {
+        /// <summary>
+        /// Redis mode: <c>host:port</c> at which the other gateways of the region reach this one's public port (they
+        /// forward a session's polling requests to it and ask it to hand a session over to them). Default: the
+        /// machine's first non-loopback IPv4 address and <see cref="Port"/>.
+        /// </summary>
+        public string? Advertise { get; set; }
+    }
+
     public sealed class DemoOptions
     {
         /// <summary>Serves the demo viewer page at <c>/demo/</c> on the public port.</summary>
@@ -346,6 +358,11 @@ public sealed class GatewayOptions
     /// <summary>Returns one message per invalid key, naming the key.</summary>
     public IEnumerable<string> Validate()
     {
+        if (Region.Advertise is { } advertise && !TryParseHostPort(advertise, out _, out _))
+        {
+            yield return $"Gateway:Region:Advertise must be host:port (was '{advertise}').";
+        }
+
         if (Port is < 0 or > 65535)
         {
             yield return $"Gateway:Port must be 0–65535 (was {Port}).";
@@ -615,5 +632,20 @@ public sealed class GatewayOptions
                 yield return $"Gateway:Cors:Origins:{i} must be '*' or an absolute origin like https://example.com (was '{origin}').";
             }
         }
+    }
+
+    /// <summary>Reads <c>host:port</c> (an IPv6 host in brackets).</summary>
+    public static bool TryParseHostPort(string value, out string host, out int port)
+    {
+        host = "";
+        port = 0;
+        int colon = value.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(value.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
+        {
+            return false;
+        }
+
+        host = value[..colon].Trim('[', ']');
+        return host.Length > 0 && Uri.CheckHostName(host) != UriHostNameType.Unknown;
     }
 }

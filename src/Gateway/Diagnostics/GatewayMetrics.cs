@@ -25,6 +25,9 @@ public sealed class GatewayMetrics : IDisposable
     private long _heartbeatTimeouts;
     private long _sessionsOpened;
     private long _sessionsUpgraded;
+    private long _regionForwarded;
+    private long _regionForwardFailed;
+    private long _regionTakenOver;
     // Indexed by the close reason's number; its names come from the layer that defines the reasons.
     private readonly long[] _sessionsClosed = new long[MaxCloseReasons];
     private KeyValuePair<string, object?>[] _closeReasonTags = [];
@@ -84,6 +87,12 @@ public sealed class GatewayMetrics : IDisposable
         }, description: "Open Engine.IO sessions by transport");
         _meter.CreateObservableCounter("gateway.sessions.opened", () => Volatile.Read(ref _sessionsOpened), description: "Engine.IO sessions opened");
         _meter.CreateObservableCounter("gateway.sessions.upgraded", () => Volatile.Read(ref _sessionsUpgraded), description: "Polling sessions upgraded to WebSocket");
+        _meter.CreateObservableCounter("gateway.region.forwarded", () => new[]
+        {
+            new Measurement<long>(Volatile.Read(ref _regionForwarded), new KeyValuePair<string, object?>("outcome", "answered")),
+            new Measurement<long>(Volatile.Read(ref _regionForwardFailed), new KeyValuePair<string, object?>("outcome", "failed")),
+        }, description: "Polling requests forwarded to the gateway of the region that holds their session");
+        _meter.CreateObservableCounter("gateway.region.taken_over", () => Volatile.Read(ref _regionTakenOver), description: "Sessions taken over from another gateway of the region (their WebSocket upgrade landed here)");
         _meter.CreateObservableCounter("gateway.sessions.closed", SessionsClosedByReason, description: "Engine.IO sessions closed, by reason");
         _meter.CreateObservableCounter("gateway.slow_consumers", () => Volatile.Read(ref _slowConsumers), description: "Sockets closed for falling behind");
         _meter.CreateObservableCounter("gateway.unknown_events", () => Volatile.Read(ref _unknownEvents), description: "Client events no handler knows");
@@ -255,6 +264,14 @@ public sealed class GatewayMetrics : IDisposable
         Interlocked.Increment(ref websocket ? ref _websocketSessions : ref _pollingSessions);
         Interlocked.Increment(ref _sessionsOpened);
     }
+
+    internal void RegionForwarded(bool answered) => Interlocked.Increment(ref answered ? ref _regionForwarded : ref _regionForwardFailed);
+
+    internal void RegionTakenOver() => Interlocked.Increment(ref _regionTakenOver);
+
+    public long RegionForwardedRequests => Volatile.Read(ref _regionForwarded);
+
+    public long RegionTakenOverSessions => Volatile.Read(ref _regionTakenOver);
 
     internal void SessionUpgraded()
     {

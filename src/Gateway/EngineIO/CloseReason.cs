@@ -53,6 +53,12 @@ internal enum CloseReason
 
     /// <summary>A gateway bug while serving the session (an exception in the fan-out).</summary>
     ServerError,
+
+    /// <summary>
+    /// Its WebSocket upgrade landed on another gateway of the region, which took the session over: it lives on there,
+    /// nothing is saved here.
+    /// </summary>
+    HandedOver,
 }
 
 /// <summary>What each <see cref="CloseReason"/> implies.</summary>
@@ -63,7 +69,7 @@ internal static class CloseReasons
     /// but a protocol violation, as socket.io's recoverable disconnects (transport close/error, ping timeout, server
     /// shutdown, forced close) are.
     /// </summary>
-    public static bool IsRecoverable(this CloseReason reason) => reason != CloseReason.ProtocolError;
+    public static bool IsRecoverable(this CloseReason reason) => reason is not (CloseReason.ProtocolError or CloseReason.HandedOver);
 
     /// <summary>The metric tag of each reason, by number: snake_case of the enum name ("ping_timeout").</summary>
     public static readonly string[] Names = Enum.GetValues<CloseReason>()
@@ -89,6 +95,7 @@ internal static class CloseReasons
         CloseReason.Drained => "server draining",
         CloseReason.StreamGap => "prompt stream gap",
         CloseReason.ServerError => "server error",
+        CloseReason.HandedOver => "handed over",
         _ => reason.ToString(),
     };
 }

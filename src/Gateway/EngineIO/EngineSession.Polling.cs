@@ -283,14 +283,7 @@ internal sealed partial class EngineSession
             _probing = null;
             PooledBufferWriter queue = _pollQueue!;
             _pollQueue = null;
-            if (_parkedPoll is not null)
-            {
-                IPollingRequest parked = _parkedPoll;
-                _parkedPoll = null;
-                parked.ParkedFor = null;
-                parked.Respond(200, TextPlain, "6"u8);
-            }
-
+            EndParkedPollForUpgradeLocked();
             _isWebSocket = true;
             _ws = output;
             output.TransferTo(this);
@@ -300,30 +293,47 @@ internal sealed partial class EngineSession
             _runtime.Metrics.SessionUpgraded();
             ReleaseAddressLocked();
 
-            // Re-encode the queued polling records as WebSocket messages (a cold path: once per upgrade).
-            var decoded = new PooledBufferWriter(0);
-            foreach (ReadOnlySpan<byte> record in EngineIOPollingPayload.Split(queue.WrittenSpan))
-            {
-                if (!record.IsEmpty && record[0] == EngineIOPacket.BinaryPrefix)
-                {
-                    decoded.Reset();
-                    if (EngineIOPacket.TryDecodeBase64(record.Slice(1), decoded) == ProtocolError.None)
-                    {
-                        WriteWebSocketMessageLocked(WebSocketOpcode.Binary, decoded.WrittenSpan);
-                    }
-                }
-                else if (!record.IsEmpty)
-                {
-                    WriteWebSocketMessageLocked(WebSocketOpcode.Text, record);
-                }
-            }
-
-            decoded.Dispose();
+            WritePollingRecordsAsMessagesLocked(queue.WrittenSpan);
             queue.Dispose();
             PumpLocked(_runtime.SharedTally);
             FlushLocked();
             return true;
         }
+    }
+
+    /// <summary>The upgrade completes: a held GET ends with a noop (the client's polling transport pauses on it).</summary>
+    private void EndParkedPollForUpgradeLocked()
+    {
+        if (_parkedPoll is not null)
+        {
+            IPollingRequest parked = _parkedPoll;
+            _parkedPoll = null;
+            parked.ParkedFor = null;
+            parked.Respond(200, TextPlain, "6"u8);
+        }
+    }
+
+    /// <summary>Re-encodes queued polling records as WebSocket messages (a cold path: once per upgrade or handover).</summary>
+    private void WritePollingRecordsAsMessagesLocked(ReadOnlySpan<byte> records)
+    {
+        var decoded = new PooledBufferWriter(0);
+        foreach (ReadOnlySpan<byte> record in EngineIOPollingPayload.Split(records))
+        {
+            if (!record.IsEmpty && record[0] == EngineIOPacket.BinaryPrefix)
+            {
+                decoded.Reset();
+                if (EngineIOPacket.TryDecodeBase64(record.Slice(1), decoded) == ProtocolError.None)
+                {
+                    WriteWebSocketMessageLocked(WebSocketOpcode.Binary, decoded.WrittenSpan);
+                }
+            }
+            else if (!record.IsEmpty)
+            {
+                WriteWebSocketMessageLocked(WebSocketOpcode.Text, record);
+            }
+        }
+
+        decoded.Dispose();
     }
 
     /// <summary>The probing socket went away or misbehaved: the session stays on polling.</summary>

@@ -335,6 +335,13 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
                 return;
             }
 
+            if (request.HandedOver is not null && state is null)
+            {
+                // What this socket missed cannot be known exactly here: the client reconnects and recovers itself.
+                CloseLocked(CloseReason.StreamGap, clientInitiated: false, WebSocketCloseCode.NormalClosure, sendClose: true);
+                return;
+            }
+
             List<string>? channels = state?.Channels ?? request.AuthChannels;
             if (channels is not null && request.Viewer is { Channels: not null } viewer)
             {
@@ -347,13 +354,20 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
                 channels = channels.GetRange(0, Options.MaxChannelsPerSocket);
             }
 
-            JoinLocked(request.NamespaceIndex, request.Auth, channels, state, request.Viewer);
+            JoinLocked(request.NamespaceIndex, request.Auth, channels, state, request.Viewer, reply: request.HandedOver is null);
             CommitLocked();
+            if (_pendingConnects.Count == 0)
+            {
+                _settled?.TrySetResult();
+            }
         }
     }
 
-    /// <summary>Adds the socket and writes the CONNECT reply, then what it should have: missed or current prompts.</summary>
-    private void JoinLocked(int namespaceIndex, byte[]? auth, List<string>? channels, RecoveredState? recovered, Viewer? viewer)
+    /// <summary>
+    /// Adds the socket and writes the CONNECT reply (unless it was handed over: its client has had one), then what it
+    /// should have: missed or current prompts.
+    /// </summary>
+    private void JoinLocked(int namespaceIndex, byte[]? auth, List<string>? channels, RecoveredState? recovered, Viewer? viewer, bool reply = true)
     {
         // Position before head (the source moves them the other way round): nothing falls between the two.
         StreamPosition position = _runtime.Prompts.Position;
@@ -381,18 +395,21 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
         AddSocket(socket);
         _runtime.Metrics.NamespaceJoined(namespaceIndex);
 
-        PooledBufferWriter scratch = PacketScratch.Get();
-        SocketIOPacketWriter.WriteHeader(scratch, SocketIOPacketType.Connect, _runtime.Namespaces[namespaceIndex]);
-        scratch.WriteBytes("{\"sid\":\""u8);
-        scratch.WriteAscii(socket.Id);
-        if (pid is not null)
+        if (reply)
         {
-            scratch.WriteBytes("\",\"pid\":\""u8);
-            scratch.WriteAscii(pid);
-        }
+            PooledBufferWriter scratch = PacketScratch.Get();
+            SocketIOPacketWriter.WriteHeader(scratch, SocketIOPacketType.Connect, _runtime.Namespaces[namespaceIndex]);
+            scratch.WriteBytes("{\"sid\":\""u8);
+            scratch.WriteAscii(socket.Id);
+            if (pid is not null)
+            {
+                scratch.WriteBytes("\",\"pid\":\""u8);
+                scratch.WriteAscii(pid);
+            }
 
-        scratch.WriteBytes("\"}"u8);
-        WriteTextPacketLocked(EngineIOPacketType.Message, scratch.WrittenSpan);
+            scratch.WriteBytes("\"}"u8);
+            WriteTextPacketLocked(EngineIOPacketType.Message, scratch.WrittenSpan);
+        }
 
         if (recovered is not null)
         {

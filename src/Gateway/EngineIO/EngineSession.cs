@@ -55,9 +55,14 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
 
     /// <summary>A session on a connection's output (a direct WebSocket: it owns the output from now on), or none (polling).</summary>
     public EngineSession(GatewayRuntime runtime, bool webSocket, ConnectionOutput? output, PipeReader? input)
+        : this(runtime, SessionIds.New(runtime.Peers.LocalInstance), webSocket, output, input)
+    {
+    }
+
+    private EngineSession(GatewayRuntime runtime, string sid, bool webSocket, ConnectionOutput? output, PipeReader? input)
     {
         _runtime = runtime;
-        Sid = NewId();
+        Sid = sid;
         _isWebSocket = webSocket;
         _ws = output;
         output?.TransferTo(this);
@@ -95,7 +100,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
 
     private GatewayOptions Options => _runtime.Options;
 
-    /// <summary>A new Engine.IO / Socket.IO id (<see cref="SessionIds.New"/>).</summary>
+    /// <summary>A new Engine.IO / Socket.IO id (<see cref="SessionIds.New()"/>).</summary>
     public static string NewId() => SessionIds.New();
 
     /// <summary>Gives the session its count of its client address (from <see cref="Admission.AdmitSession"/>), before <see cref="Start"/>.</summary>
@@ -555,6 +560,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
 
         _probing?.CloseProbe();
         _probing = null;
+        _settled?.TrySetResult();
         _runtime.Unregister(this);
         _pollQueue?.Dispose();
         if (_runtime.OffersRecovery && reason.IsRecoverable())

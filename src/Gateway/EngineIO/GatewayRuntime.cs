@@ -8,6 +8,7 @@ using Gateway.Events;
 using Gateway.Identity;
 using Gateway.Prompts;
 using Gateway.Recovery;
+using Gateway.Region;
 using Gateway.Time;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -33,14 +34,14 @@ internal sealed class GatewayRuntime : IDisposable
     }
 
     private GatewayRuntime(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory, BroadcastContext context, TimeProvider time)
-        : this(options, loggerFactory, context, new EmbeddedPromptSource(context, time), NoRecovery.Instance, EmbeddedAnswerSink.Instance, time)
+        : this(options, loggerFactory, context, new EmbeddedPromptSource(context, time), NoRecovery.Instance, EmbeddedAnswerSink.Instance, NoPeers.Instance, time)
     {
         _ownsContext = true;
     }
 
     /// <summary>The composition root's runtime: the ports are the implementations it registered.</summary>
     [ActivatorUtilitiesConstructor]
-    public GatewayRuntime(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory, BroadcastContext context, IPromptSource prompts, IRecovery recovery, IAnswerSink answers, TimeProvider time)
+    public GatewayRuntime(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory, BroadcastContext context, IPromptSource prompts, IRecovery recovery, IAnswerSink answers, IRegionPeers peers, TimeProvider time)
     {
         Options = options.Value;
         Time = time;
@@ -66,6 +67,7 @@ internal sealed class GatewayRuntime : IDisposable
         Prompts = prompts;
         Recovery = recovery;
         Answers = answers;
+        Peers = peers;
         Membership = new ChannelMembership(Options, Channels, Metrics);
         Events = new ApplicationEvents(
             new PromptEvents(Options, Membership, prompts, answers, recovery, Metrics, time, context.Reveals),
@@ -111,6 +113,9 @@ internal sealed class GatewayRuntime : IDisposable
 
     /// <summary>Where answers go.</summary>
     public IAnswerSink Answers { get; }
+
+    /// <summary>The other gateways of the region: where a request for a session this one does not hold belongs.</summary>
+    public IRegionPeers Peers { get; }
 
     /// <summary>What clients' events do (the application above Socket.IO).</summary>
     public ApplicationEvents Events { get; }

@@ -1,8 +1,25 @@
 namespace Gateway.EngineIO;
 
-/// <summary>Engine.IO / Socket.IO ids: 15 random bytes, base64url (20 chars), as base64id does.</summary>
+/// <summary>
+/// Engine.IO / Socket.IO ids: 15 random bytes, base64url (20 chars), as base64id does. In a region an Engine.IO
+/// session id begins with the instance id of the gateway that holds the session (<see cref="Region.IRegionPeers"/>),
+/// so that any gateway knows where a request of that session belongs.
+/// </summary>
 internal static class SessionIds
 {
+    /// <summary>Length of an id without an instance prefix.</summary>
+    public const int RandomLength = 20;
+
+    /// <summary>A new session id held by <paramref name="instance"/> (null: a gateway alone).</summary>
+    public static string New(string? instance) => instance is null ? New() : instance + New();
+
+    /// <summary>
+    /// The instance prefix of <paramref name="sid"/> (ASCII) when it has one of <paramref name="instanceLength"/>
+    /// characters; empty otherwise.
+    /// </summary>
+    public static ReadOnlySpan<byte> InstanceOf(ReadOnlySpan<byte> sid, int instanceLength) =>
+        instanceLength > 0 && sid.Length == instanceLength + RandomLength ? sid.Slice(0, instanceLength) : default;
+
     /// <summary>A new id.</summary>
     /// <remarks>
     /// The bytes come from <see cref="Guid.NewGuid"/>, which on Unix reads the kernel's CSPRNG (getrandom) as

@@ -7,6 +7,7 @@ using Gateway.Configuration;
 using Gateway.EngineIO;
 using Gateway.Prompts;
 using Gateway.Recovery;
+using Gateway.Region;
 using Gateway.Redis;
 using Gateway.Transport;
 using Microsoft.AspNetCore.Builder;
@@ -39,6 +40,7 @@ public static class GatewayApp
         builder.Services.AddSingleton<BroadcastContext>();
         builder.Services.AddSingleton<GatewayRuntime>();
         builder.Services.AddSingleton<LocalCounts>();
+        builder.Services.AddSingleton<AdvertisedAddress>();
         // The public port is served by PublicListener on Kestrel's socket transport; Kestrel itself serves the admin port.
         builder.Services.AddSingleton<GatewayConnectionHandler>();
         builder.Services.AddHostedService<RuntimeService>();
@@ -56,6 +58,7 @@ public static class GatewayApp
             builder.Services.AddSingleton<IRecovery>(NoRecovery.Instance);
             builder.Services.AddSingleton<IAnswerSink>(EmbeddedAnswerSink.Instance);
             builder.Services.AddSingleton<IRegionCensus, LocalCensus>();
+            builder.Services.AddSingleton<IRegionPeers>(NoPeers.Instance);
         }
 
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => ((IDeferredMeterProviderBuilder)metrics)

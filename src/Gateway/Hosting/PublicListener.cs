@@ -2,6 +2,7 @@ using System.Net;
 using Gateway.Configuration;
 using Gateway.Diagnostics;
 using Gateway.EngineIO;
+using Gateway.Region;
 using Gateway.Transport;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Hosting;
@@ -17,7 +18,7 @@ namespace Gateway.Hosting;
 /// bookkeeping (a <c>KestrelConnection</c>, its execution state machine, a weak reference and a dictionary entry).
 /// It also caps the connections (<c>Gateway:MaxConnections</c>) so that the process never runs out of descriptors.
 /// </summary>
-internal sealed class PublicListener(IConnectionListenerFactory transport, GatewayConnectionHandler handler, GatewayRuntime runtime, ILogger<PublicListener> logger) : IHostedService
+internal sealed class PublicListener(IConnectionListenerFactory transport, GatewayConnectionHandler handler, GatewayRuntime runtime, AdvertisedAddress advertised, ILogger<PublicListener> logger) : IHostedService
 {
     private IConnectionListener? _listener;
     private Task _acceptLoop = Task.CompletedTask;
@@ -35,6 +36,11 @@ internal sealed class PublicListener(IConnectionListenerFactory transport, Gatew
         int maxConnections = options.MaxConnections > 0 ? options.MaxConnections : OpenFiles.SocketsThatFit(DescriptorReserve);
         runtime.Admission.SetMaxConnections(maxConnections);
         _listener = await transport.BindAsync(new IPEndPoint(IPAddress.Parse(options.BindAddress), options.Port), cancellationToken).ConfigureAwait(false);
+        if (_listener.EndPoint is IPEndPoint bound)
+        {
+            advertised.OnBound(bound.Port);
+        }
+
         _acceptLoop = AcceptAsync(_listener);
         Log.Listening(logger, "http://" + _listener.EndPoint, maxConnections);
     }

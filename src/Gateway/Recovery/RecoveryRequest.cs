@@ -24,4 +24,10 @@ internal sealed class RecoveryRequest(IRecoveryTarget target, int namespaceIndex
 
     /// <summary>The viewer this CONNECT's token named (checked before the request was made), or null.</summary>
     public Viewer? Viewer { get; } = viewer;
+
+    /// <summary>
+    /// Not a CONNECT: a socket handed over by another gateway (its record is this, no reply is written); null for a
+    /// client's recovery.
+    /// </summary>
+    public HandedOverSocket? HandedOver { get; init; }
 }

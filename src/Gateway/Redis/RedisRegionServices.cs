@@ -2,6 +2,7 @@ using Gateway.Answers;
 using Gateway.Census;
 using Gateway.Prompts;
 using Gateway.Recovery;
+using Gateway.Region;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.Redis;
@@ -25,7 +26,10 @@ internal static class RedisRegionServices
         services.AddSingleton<IPromptSource>(sp => sp.GetRequiredService<RedisPromptSource>());
         services.AddSingleton<IRecovery, RedisRecovery>();
         services.AddSingleton<IAnswerSink>(sp => sp.GetRequiredService<AnswerWriter>());
-        services.AddSingleton<IRegionCensus, RedisCensus>();
+        services.AddSingleton<RedisCensus>();
+        services.AddSingleton<IRegionCensus>(sp => sp.GetRequiredService<RedisCensus>());
+        services.AddSingleton<RedisRegionPeers>();
+        services.AddSingleton<IRegionPeers>(sp => sp.GetRequiredService<RedisRegionPeers>());
         services.AddHostedService(sp => sp.GetRequiredService<RegionConnection>());
         services.AddHostedService(sp => sp.GetRequiredService<PromptStreamReader>());
         services.AddHostedService(sp => sp.GetRequiredService<RegionLiveness>());

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Gateway.Census;
+using Gateway.Region;
 using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
 
@@ -10,9 +11,10 @@ namespace Gateway.Redis;
 /// Every 250 ms: "this instance is alive at T" (expiring after MaxDisconnection), its counts (a field of the region
 /// hash <c>Gateway:Redis:RegionKey</c>, read by <see cref="RedisCensus"/>), and the region's pid-signing secret
 /// (created once by whichever gateway comes first). A gateway that crashes writes no session records; its last
-/// heartbeat tells the others when its sockets were cut off. A gateway that stops takes its counts out.
+/// heartbeat tells the others when its sockets were cut off. A gateway that stops takes its counts out. Each beat
+/// also reads the region hash back: the other gateways' addresses (<see cref="RedisRegionPeers"/>).
 /// </summary>
-internal sealed class RegionLiveness(RegionConnection connection, PidSigner signer, LocalCounts counts) : BackgroundService
+internal sealed class RegionLiveness(RegionConnection connection, PidSigner signer, LocalCounts counts, AdvertisedAddress advertised, RedisRegionPeers peers, RedisCensus census) : BackgroundService
 {
     /// <summary>How an instance's counts are written in the region hash (camelCase JSON of <see cref="InstanceCounts"/>).</summary>
     public static readonly JsonSerializerOptions CountsJson = new(JsonSerializerDefaults.Web);
@@ -44,11 +46,15 @@ internal sealed class RegionLiveness(RegionConnection connection, PidSigner sign
                 }
 
                 long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-                string json = JsonSerializer.Serialize(counts.Take(signer.InstanceId, connection.NotReadyReason is null, now), CountsJson);
+                string json = JsonSerializer.Serialize(counts.Take(signer.InstanceId, connection.NotReadyReason is null, now, advertised.Value), CountsJson);
                 // Issued together: one round trip for both.
                 Task alive = db.StringSetAsync(InstanceKey(signer.InstanceId), now, expiry);
                 Task published = db.HashSetAsync(connection.Options.Redis.RegionKey, signer.InstanceId, json);
                 await Task.WhenAll(alive, published).ConfigureAwait(false);
+                if (await census.ReadAsync(CancellationToken.None).ConfigureAwait(false) is { } region)
+                {
+                    peers.Update(region);
+                }
             }
             catch (Exception e) when (e is RedisException or TimeoutException or FormatException)
             {

@@ -34,9 +34,13 @@ internal sealed partial class GatewayConnectionHandler : ConnectionHandler
     // Gateway:Demo:Enabled: the demo viewer page and its scripts under /demo/ (GatewayConnectionHandler.Files.cs).
     private readonly StaticFiles? _demo;
 
+    // Redis mode: requests of sessions another gateway of the region holds go there (GatewayConnectionHandler.Region.cs).
+    private readonly PeerRequests? _peerRequests;
+
     public GatewayConnectionHandler(GatewayRuntime runtime)
     {
         _runtime = runtime;
+        _peerRequests = runtime.Peers.LocalInstance is null ? null : new PeerRequests(runtime.Options, runtime.Peers);
         runtime.Admission.SetIdleEviction(EvictOldestFresh);
         _demo = runtime.Options.Demo.Enabled ? StaticFiles.Folder("demo") : null;
     }
@@ -213,8 +217,14 @@ internal sealed partial class GatewayConnectionHandler : ConnectionHandler
                 {
                     // Each byte counted once: when it is consumed.
                     _runtime.Metrics.BytesReceived.Add(result.Buffer.Length - buffer.Length);
-                    // Frames sent right behind the upgrade request must be parsed without waiting for more bytes.
-                    input.AdvanceTo(buffer.Start, upgradedNow ? buffer.Start : buffer.End);
+                    // Frames sent right behind the upgrade request (or behind a step with another gateway) must be
+                    // parsed without waiting for more bytes.
+                    input.AdvanceTo(buffer.Start, upgradedNow || webSocket?.HasPending == true ? buffer.Start : buffer.End);
+                }
+
+                if (webSocket?.TakePending() is { } pending)
+                {
+                    await pending;
                 }
 
                 if (stop || (result.IsCompleted && !upgradedNow))
@@ -240,6 +250,7 @@ internal sealed partial class GatewayConnectionHandler : ConnectionHandler
                 _httpPhase.TryRemove(http, out _);
                 http.ParkedFor?.OnPollConnectionClosed(http);
                 http.DataFor?.OnDataConnectionClosed(http);
+                http.Forwarding?.Cancel();
             }
 
             webSocket?.OnEnded();
@@ -561,6 +572,11 @@ internal sealed partial class GatewayConnectionHandler : ConnectionHandler
         ApplyCors(http, head.Origin);
         bool upgrade = head.IsWebSocketUpgrade;
 
+        if (_peerRequests is not null && !upgrade && head.Method == HttpMethod.Post && head.Path.StartsWith(RegionPath))
+        {
+            return ServeRegionStep(http, ref head);
+        }
+
         if (_demo is not null && !upgrade && IsUnder(head.Path, DemoPath))
         {
             return ServeFile(http, ref head, _demo, DemoPath);
@@ -596,6 +612,14 @@ internal sealed partial class GatewayConnectionHandler : ConnectionHandler
         {
             if (!_runtime.TryGetSession(sid, out EngineSession? session) || session!.ExpireIfOverdue())
             {
+                if (session is null && FindHolder(sid) is { } holder)
+                {
+                    // Another gateway of the region holds it: a poll goes there, an upgrade takes the session over.
+                    return upgrade
+                        ? isWebSocket ? AcceptRemoteUpgrade(http, ref head, holder, sid, out webSocket) : Reject(http, upgrade, EngineIOError.BadRequest)
+                        : Forward(http, ref head, holder, body, bodyTooLarge);
+                }
+
                 return Reject(http, upgrade, EngineIOError.UnknownSid);
             }
 

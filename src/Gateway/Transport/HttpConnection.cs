@@ -89,6 +89,25 @@ internal sealed class HttpConnection : WheelEntry, IPollingRequest, IOutputOwner
         }
     }
 
+    private CancellationTokenSource? _forwarding;
+
+    /// <summary>
+    /// The request being answered by another gateway of the region (this connection's request was forwarded to the
+    /// one holding its session), if any: cancelled when the connection ends first. Like a held poll, it has no deadline.
+    /// </summary>
+    public CancellationTokenSource? Forwarding
+    {
+        get => _forwarding;
+        set
+        {
+            lock (this)
+            {
+                _forwarding = value;
+                _waitingSince = _runtime.Wheel.Now;
+            }
+        }
+    }
+
     /// <summary>The session whose POST this connection is receiving (head read, body not yet complete), if any.</summary>
     public EngineSession? DataFor { get; set; }
 
@@ -313,7 +332,7 @@ internal sealed class HttpConnection : WheelEntry, IPollingRequest, IOutputOwner
                 return -1;
             }
 
-            if (ParkedFor is not null)
+            if (ParkedFor is not null || _forwarding is not null)
             {
                 // A held poll: its session's heartbeat ends it. Once answered, the idle deadline counts from the answer
                 // (it may be seen up to one RequestHeadTimeout late).

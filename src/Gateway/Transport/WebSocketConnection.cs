@@ -27,6 +27,11 @@ internal sealed class WebSocketConnection : IUpgradeProbe, IOutputOwner
     private readonly ConnectionOutput _output;
     private EngineSession? _session;
     private EngineSession? _probeTarget;
+
+    // A probe of a session another gateway of the region holds (this connection takes it over at "5"), and the step
+    // with that gateway in progress: the read loop waits for it before it reads on.
+    private RemoteSession? _remoteTarget;
+    private Task? _pending;
     private bool _handedOver; // "5" arrived: the session takes the output (guarded by lock (this))
     private WebSocketMessageState _state;
     private PooledBufferWriter? _fragments;
@@ -52,6 +57,20 @@ internal sealed class WebSocketConnection : IUpgradeProbe, IOutputOwner
     /// <summary>Makes this connection a probe for an upgrade of <paramref name="target"/>.</summary>
     public void SetProbeTarget(EngineSession target) => _probeTarget = target;
 
+    /// <summary>Makes this connection a probe of a session another gateway of the region holds.</summary>
+    public void SetProbeTarget(RemoteSession target) => _remoteTarget = target;
+
+    /// <summary>A step with another gateway is in progress: the frames behind it wait (<see cref="TakePending"/>).</summary>
+    public bool HasPending => _pending is not null;
+
+    /// <summary>The step in progress, for the read loop to await before it reads on; null when none.</summary>
+    public Task? TakePending()
+    {
+        Task? pending = _pending;
+        _pending = null;
+        return pending;
+    }
+
     /// <summary>
     /// Handles what one read returned (the connection handler's loop does the reading, so an upgraded socket costs
     /// no async state machine of its own). True when the connection must end.
@@ -73,6 +92,7 @@ internal sealed class WebSocketConnection : IUpgradeProbe, IOutputOwner
         _fragments?.Dispose();
         _session?.OnTransportClosed(CloseReason.TransportClosed);
         _probeTarget?.AbortUpgrade(this);
+        _remoteTarget?.Abort();
     }
 
     /// <summary>Parses every complete frame. True when the connection must end.</summary>
@@ -149,6 +169,11 @@ internal sealed class WebSocketConnection : IUpgradeProbe, IOutputOwner
                     return true;
                 }
 
+                if (_pending is not null)
+                {
+                    return false; // the rest waits in the pipe for the step with the other gateway
+                }
+
                 continue;
             }
 
@@ -175,6 +200,11 @@ internal sealed class WebSocketConnection : IUpgradeProbe, IOutputOwner
             if (stop)
             {
                 return true;
+            }
+
+            if (_pending is not null)
+            {
+                return false;
             }
         }
 
@@ -259,6 +289,11 @@ internal sealed class WebSocketConnection : IUpgradeProbe, IOutputOwner
             return _session.IsClosed;
         }
 
+        if (_remoteTarget is not null)
+        {
+            return DeliverToRemoteProbe(opcode, message);
+        }
+
         EngineSession? target = _probeTarget;
         if (target is null)
         {
@@ -302,6 +337,73 @@ internal sealed class WebSocketConnection : IUpgradeProbe, IOutputOwner
         return true;
     }
 
+    /// <summary>
+    /// A probe of another gateway's session: "2probe" is answered once that gateway has let the probe begin; "5" takes
+    /// the session over (the frames behind it are read once its sockets are restored). Anything else ends the probe.
+    /// </summary>
+    private bool DeliverToRemoteProbe(WebSocketOpcode opcode, ReadOnlySpan<byte> message)
+    {
+        RemoteSession remote = _remoteTarget!;
+        if (opcode == WebSocketOpcode.Text && message.SequenceEqual(ProbePing) && !remote.Probing)
+        {
+            _pending = ProbeRemoteAsync(remote);
+            return false;
+        }
+
+        if (opcode == WebSocketOpcode.Text && message.SequenceEqual(UpgradePacket) && remote.Probing)
+        {
+            lock (this)
+            {
+                _handedOver = true; // the session takes the output once it exists
+            }
+
+            _pending = TakeOverAsync(remote);
+            return false;
+        }
+
+        CloseProbe(WebSocketCloseCode.NormalClosure); // OnEnded gives the probe up
+        return true;
+    }
+
+    private async Task ProbeRemoteAsync(RemoteSession remote)
+    {
+        if (await remote.ProbeAsync().ConfigureAwait(false))
+        {
+            WriteControl(WebSocketOpcode.Text, ProbePong);
+        }
+        else
+        {
+            CloseProbe(WebSocketCloseCode.NormalClosure);
+        }
+    }
+
+    private async Task TakeOverAsync(RemoteSession remote)
+    {
+        HandoverState? state = await remote.HandOverAsync().ConfigureAwait(false);
+        if (state is null)
+        {
+            lock (this)
+            {
+                _handedOver = false;
+            }
+
+            CloseProbe(WebSocketCloseCode.NormalClosure);
+            return;
+        }
+
+        EngineSession session;
+        lock (this)
+        {
+            // Under this lock: a flush of the probe's own completing meanwhile is ended here or passed to the session.
+            _remoteTarget = null;
+            session = EngineSession.TakeOver(_runtime, state, _output, _input);
+            _session = session;
+        }
+
+        _runtime.Metrics.RegionTakenOver();
+        await session.Settled.ConfigureAwait(false);
+    }
+
     /// <summary>Ends a connection that is not (or no longer) a session's transport.</summary>
     public void CloseProbe(ushort code = WebSocketCloseCode.NormalClosure)
     {
@@ -325,8 +427,10 @@ internal sealed class WebSocketConnection : IUpgradeProbe, IOutputOwner
         IOutputOwner? next;
         lock (this)
         {
-            if (!_handedOver)
+            next = (IOutputOwner?)_probeTarget ?? _session;
+            if (!_handedOver || next is null)
             {
+                // Still the probe's (a session from another gateway is not taken over yet: the probe writes nothing more).
                 if (output.EndFlush() == OutputState.Done)
                 {
                     output.Flush();
@@ -334,8 +438,6 @@ internal sealed class WebSocketConnection : IUpgradeProbe, IOutputOwner
 
                 return;
             }
-
-            next = _probeTarget ?? _session;
         }
 
         next?.OnOutputFlushed(output);

@@ -1,0 +1,15 @@
+namespace Gateway.Region;
+
+/// <summary>Embedded mode: the gateway is alone; its session ids carry no instance and nothing is forwarded.</summary>
+internal sealed class NoPeers : IRegionPeers
+{
+    public static readonly NoPeers Instance = new();
+
+    public string? LocalInstance => null;
+
+    public RegionPeer? Find(ReadOnlySpan<char> instance) => null;
+
+    public string? Sign(string operation, string sid) => null;
+
+    public bool Verify(string operation, string sid, ReadOnlySpan<byte> mac) => false;
+}
