@@ -90,6 +90,12 @@ internal sealed partial class PromptStreamReader
             }
 
             _context.Metrics.Recovery(state is not null);
+            if (state is not null)
+            {
+                // This gateway holds the socket of this pid from now on.
+                _sessions.SaveHolder(request.Pid, _signer.InstanceId);
+            }
+
             request.Complete(state);
         }
     }
@@ -102,7 +108,7 @@ internal sealed partial class PromptStreamReader
     /// </summary>
     private async Task RecoverFromSignedPidsAsync(IDatabase db, List<PendingRecovery> batch)
     {
-        var lastSeen = new Task<long>?[batch.Count];
+        var holders = new Task<RedisValue>?[batch.Count];
         var eventChannels = new Task<RedisValue>?[batch.Count];
         var signed = new SignedPid[batch.Count];
         for (int i = 0; i < batch.Count; i++)
@@ -110,14 +116,25 @@ internal sealed partial class PromptStreamReader
             PendingRecovery request = batch[i];
             if (request.Record is null && _signer.TryRead(request.Pid, _context.NamespaceNames[request.NamespaceIndex], out signed[i]))
             {
-                lastSeen[i] = _liveness.InstanceLastSeenAsync(db, signed[i].Instance);
+                holders[i] = db.StringGetAsync(_sessions.HolderKey(request.Pid));
                 eventChannels[i] = db.StringGetAsync(_sessions.ChannelsKey(request.Pid));
             }
         }
 
-        if (Array.TrueForAll(lastSeen, t => t is null))
+        if (Array.TrueForAll(holders, t => t is null))
         {
             return;
+        }
+
+        // The gateway that held the socket last (it recovered or took it over), else the one that signed its pid.
+        var lastSeen = new Task<long>?[batch.Count];
+        for (int i = 0; i < batch.Count; i++)
+        {
+            if (holders[i] is { } holder)
+            {
+                RedisValue held = await holder.ConfigureAwait(false);
+                lastSeen[i] = _liveness.InstanceLastSeenAsync(db, held.IsNullOrEmpty ? signed[i].Instance : held.ToString());
+            }
         }
 
         long now = NowMs();

@@ -19,13 +19,16 @@ internal sealed class RedisRecovery(RegionConnection connection, PidSigner signe
 
     public void SaveChannels(string pid, ReadOnlySpan<string> channels) => sessions.SaveChannels(pid, channels);
 
-    public bool TryRequest(RecoveryRequest request) => reader.TryRequestRecovery(new PendingRecovery(request)
+    public bool TryRequest(RecoveryRequest request)
     {
-        // A handed-over socket brings its record along: nothing to take from Redis.
-        Record = request.HandedOver is { } handed
-            ? new SessionRecord(handed.Sid, handed.Namespace, handed.Joined.VisibleAt, handed.Joined.Id.ToString(), handed.Channels)
-            : null,
-    });
+        return reader.TryRequestRecovery(new PendingRecovery(request)
+        {
+            // A handed-over socket brings its record along: nothing to take from Redis.
+            Record = request.HandedOver is { } handed
+                ? new SessionRecord(handed.Sid, handed.Namespace, handed.Joined.VisibleAt, handed.Joined.Id.ToString(), handed.Channels)
+                : null,
+        });
+    }
 
     public void Flush() => connection.Flush();
 }

@@ -69,6 +69,24 @@ internal sealed class SessionStore(RegionConnection connection)
         }
     }
 
+    public RedisKey HolderKey(string pid) => connection.SessionPrefix + "holder:" + pid;
+
+    /// <summary>
+    /// Records that <paramref name="instance"/> holds the socket of <paramref name="pid"/> now (it recovered or took it
+    /// over from the gateway that signed the pid): when a gateway crashes, a recovery waits for the heartbeats of the
+    /// gateway that held the socket to stop, not of the one that signed its pid. Fire and forget.
+    /// </summary>
+    public void SaveHolder(string pid, string instance)
+    {
+        try
+        {
+            connection.Connection?.GetDatabase().StringSet(HolderKey(pid), instance, ChannelsLifetime, flags: CommandFlags.FireAndForget);
+        }
+        catch (RedisException)
+        {
+        }
+    }
+
     /// <summary>Takes a socket's record (GETDEL: a pid recovers once).</summary>
     public Task<RedisValue> TakeRecordAsync(IDatabase db, string pid) => db.StringGetDeleteAsync(RecordKey(pid));
 

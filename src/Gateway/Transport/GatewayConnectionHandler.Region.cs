@@ -112,10 +112,16 @@ internal sealed partial class GatewayConnectionHandler
     private bool AcceptRemoteUpgrade(HttpConnection http, ref HttpRequestHead head, RegionPeer holder, ReadOnlySpan<byte> sid, out WebSocketConnection? webSocket)
     {
         webSocket = null;
-        if (!_runtime.OffersRecovery || !TryWriteSwitchingProtocols(http, ref head))
+        if (!_runtime.OffersRecovery || _runtime.Drain.RefusesSessions)
         {
-            // Without recovery a handed-over socket could not be told what it missed: the client stays on polling.
-            return _runtime.OffersRecovery || Reject(http, upgrade: true, EngineIOError.BadRequest);
+            // Without recovery a handed-over socket could not be told what it missed; a draining gateway takes no
+            // session over. Either way the client stays on polling, served by the session's gateway.
+            return Reject(http, upgrade: true, EngineIOError.BadRequest);
+        }
+
+        if (!TryWriteSwitchingProtocols(http, ref head))
+        {
+            return true;
         }
 
         var probe = new WebSocketConnection(_runtime, http.Context, http.Output, session: null);
