@@ -38,7 +38,7 @@ internal sealed class PublicListener(IConnectionListenerFactory transport, Gatew
         _listener = await transport.BindAsync(new IPEndPoint(IPAddress.Parse(options.BindAddress), options.Port), cancellationToken).ConfigureAwait(false);
         if (_listener.EndPoint is IPEndPoint bound)
         {
-            advertised.OnBound(bound.Port);
+            advertised.OnBound(bound);
         }
 
         _acceptLoop = AcceptAsync(_listener);

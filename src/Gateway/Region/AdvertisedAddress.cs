@@ -8,7 +8,8 @@ namespace Gateway.Region;
 
 /// <summary>
 /// Where the other gateways of the region reach this one's public port: <c>Gateway:Region:Advertise</c>, else the
-/// machine's first non-loopback IPv4 address and the port the public listener bound (known once it has).
+/// address the public listener bound (<c>Gateway:BindAddress</c>) when it is a specific one, else the machine's first
+/// non-loopback IPv4 address; with the port it bound (known once it has).
 /// </summary>
 internal sealed class AdvertisedAddress(IOptions<GatewayOptions> options)
 {
@@ -17,8 +18,14 @@ internal sealed class AdvertisedAddress(IOptions<GatewayOptions> options)
     /// <summary>The <c>host:port</c> to advertise; null until the public port is bound (without the key).</summary>
     public string? Value => _value;
 
-    /// <summary>The public listener bound <paramref name="port"/>.</summary>
-    public void OnBound(int port) => _value ??= (FirstIPv4() ?? IPAddress.Loopback) + ":" + port;
+    /// <summary>The public listener bound <paramref name="endPoint"/>.</summary>
+    public void OnBound(IPEndPoint endPoint)
+    {
+        IPAddress address = endPoint.Address.Equals(IPAddress.Any) || endPoint.Address.Equals(IPAddress.IPv6Any)
+            ? FirstIPv4() ?? IPAddress.Loopback
+            : endPoint.Address;
+        _value ??= new IPEndPoint(address, endPoint.Port).ToString();
+    }
 
     private static IPAddress? FirstIPv4()
     {

@@ -1,0 +1,135 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Gateway.Tests.EndToEnd;
+using Xunit;
+
+namespace Gateway.Tests.Redis;
+
+/// <summary>
+/// Any gateway of a region serves any request of a session, byte for byte as the client sends them: a session opened
+/// on one gateway is polled and posted to through another (forwarded to the one that holds it); a session id of a
+/// gateway that is gone gets engine.io's "Session ID unknown"; the handover steps between gateways answer nobody
+/// without the region's MAC. (Stock clients through a round-robin HAProxy: <c>RegionBalancerTests</c>.)
+/// </summary>
+[Trait("Category", "Redis")]
+public sealed class RegionForwardingTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    private RedisRegion _region = null!;
+
+    public async Task InitializeAsync() => _region = await RedisRegion.StartAsync("forwarding", 2);
+
+    public async Task DisposeAsync() => await _region.DisposeAsync();
+
+    private static HttpClient PublicClient(ServerProcess gateway) =>
+        new() { BaseAddress = new Uri($"http://127.0.0.1:{gateway.Port}"), Timeout = TimeSpan.FromSeconds(60) };
+
+    /// <summary>Opens a polling session on <paramref name="gateway"/>: its sid.</summary>
+    private static async Task<string> HandshakeAsync(HttpClient gateway)
+    {
+        string open = await gateway.GetStringAsync("/socket.io/?EIO=4&transport=polling");
+        Assert.StartsWith("0{", open);
+        return JsonDocument.Parse(open[1..]).RootElement.GetProperty("sid").GetString()!;
+    }
+
+    private static async Task<(HttpStatusCode Status, string Body)> PostAsync(HttpClient gateway, string sid, string body)
+    {
+        using HttpResponseMessage response = await gateway.PostAsync(
+            $"/socket.io/?EIO=4&transport=polling&sid={sid}", new StringContent(body, Encoding.UTF8, "text/plain"));
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private static async Task<(HttpStatusCode Status, string Body)> PollAsync(HttpClient gateway, string sid)
+    {
+        using HttpResponseMessage response = await gateway.GetAsync($"/socket.io/?EIO=4&transport=polling&sid={sid}");
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>The other gateway learns where this one is from its heartbeat: until then its sessions are unknown there.</summary>
+    private static async Task<(HttpStatusCode Status, string Body)> PostOnceKnownAsync(HttpClient gateway, string sid, string body)
+    {
+        using var deadline = new CancellationTokenSource(Deadline);
+        while (true)
+        {
+            (HttpStatusCode status, string answer) = await PostAsync(gateway, sid, body);
+            if (status == HttpStatusCode.OK || deadline.IsCancellationRequested)
+            {
+                return (status, answer);
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task PollingSession_IsServedThroughEitherGateway()
+    {
+        using HttpClient holder = PublicClient(_region.Gateways[0]);
+        using HttpClient other = PublicClient(_region.Gateways[1]);
+        string sid = await HandshakeAsync(holder);
+
+        // CONNECT through the other gateway, the reply read through it too.
+        Assert.Equal((HttpStatusCode.OK, "ok"), await PostOnceKnownAsync(other, sid, "40"));
+        (HttpStatusCode status, string body) = await PollAsync(other, sid);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.StartsWith("40{\"sid\":\"", body);
+
+        // A prompt published now reaches the session through whichever gateway polls it.
+        (HttpStatusCode published, _) = await _region.Gateways[1].PublishAsync(new { @event = "prompt", data = new object[] { new { n = 1 } } });
+        Assert.Equal(HttpStatusCode.Accepted, published);
+        using var deadline = new CancellationTokenSource(Deadline);
+        string received = "";
+        while (!received.Contains("\"prompt\"", StringComparison.Ordinal) && !deadline.IsCancellationRequested)
+        {
+            (status, body) = await PollAsync(other, sid);
+            Assert.Equal(HttpStatusCode.OK, status);
+            received += body;
+        }
+
+        Assert.Contains("42[\"prompt\",{\"n\":1}", received, StringComparison.Ordinal);
+        Assert.Equal(1, (await _region.Gateways[0].StatsAsync()).GetProperty("connections").GetInt32());
+        Assert.Equal(0, (await _region.Gateways[1].StatsAsync()).GetProperty("connections").GetInt32());
+        Assert.Contains("gateway_region_forwarded_total{otel_scope_name=\"Gateway\",outcome=\"answered\"}", await _region.Gateways[1].Admin.GetStringAsync("/metrics"), StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task SessionOfAGoneGateway_IsUnknown_AsSocketIoAnswers()
+    {
+        using HttpClient holder = PublicClient(_region.Gateways[0]);
+        using HttpClient other = PublicClient(_region.Gateways[1]);
+        string sid = await HandshakeAsync(holder);
+        Assert.Equal((HttpStatusCode.OK, "ok"), await PostOnceKnownAsync(other, sid, "40"));
+
+        _region.Gateways[0].Kill();
+        (HttpStatusCode status, string body) = await PollAsync(other, sid);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("{\"code\":1,\"message\":\"Session ID unknown\"}", body);
+
+        // An instance nobody knows: the same answer, at once.
+        (status, body) = await PollAsync(other, "ZZZZZZZZ" + sid[8..]);
+        Assert.Equal((HttpStatusCode.BadRequest, "{\"code\":1,\"message\":\"Session ID unknown\"}"), (status, body));
+    }
+
+    [Theory(Timeout = 90_000)]
+    [InlineData("handover", null)]
+    [InlineData("handover", "AAAAAAAAAAAAAAAAAAAAAA")]
+    [InlineData("probe", "not-a-mac")]
+    [InlineData("abort", "")]
+    public async Task HandoverSteps_WithoutTheRegionsMac_AreNotFound_AndTheSessionStays(string step, string? mac)
+    {
+        using HttpClient holder = PublicClient(_region.Gateways[0]);
+        string sid = await HandshakeAsync(holder);
+        Assert.Equal((HttpStatusCode.OK, "ok"), await PostAsync(holder, sid, "40"));
+
+        string query = mac is null ? $"sid={sid}" : $"sid={sid}&mac={mac}";
+        using HttpResponseMessage response = await holder.PostAsync($"/gateway-region/{step}?{query}", content: null);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+
+        // Untouched: the CONNECT reply is still there to poll.
+        (HttpStatusCode status, string body) = await PollAsync(holder, sid);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.StartsWith("40{\"sid\":\"", body);
+    }
+}
