@@ -23,6 +23,9 @@ internal static class AdminApi
     private const string HealthPath = "/healthz";
     private const string ReadinessPath = "/readyz";
 
+    /// <summary>The recent prompts whose region-wide answer tally <c>GET /v1/answers</c> reads (one pipelined round trip).</summary>
+    private const int RegionTallyPrompts = 64;
+
     /// <summary>
     /// Maps the admin endpoints (admin port only) and health and readiness (also on the health port, where
     /// <c>Gateway:HealthPort</c> is not 0 and every other path answers 404).
@@ -226,11 +229,28 @@ internal static class AdminApi
             }
         });
 
-        // The operator console's tally: answers stored through this gateway, per prompt and choice.
-        v1.MapGet("/answers", () => Results.Json(new
+        // The operator console's tally, per prompt and choice: the region's (counted as each answer enters the answers
+        // stream, Redis mode) for the recent prompts, else the answers stored through this gateway.
+        v1.MapGet("/answers", async (HttpContext http) =>
         {
-            prompts = runtime.AnswerTally.Snapshot().Select(p => new { id = p.Key, total = p.Value.Total, choices = p.Value.Choices }),
-        }));
+            var local = runtime.AnswerTally.Snapshot();
+            List<string> ids = (runtime.Context.Tracker?.Recent(RegionTallyPrompts) ?? []).Select(r => r.Id).Distinct(StringComparer.Ordinal).ToList();
+            ids.AddRange(local.Keys.Where(id => !ids.Contains(id, StringComparer.Ordinal)));
+            if (await runtime.Answers.ReadTallyAsync(ids, http.RequestAborted) is { } region)
+            {
+                return Results.Json(new
+                {
+                    scope = "region",
+                    prompts = ids.Where(region.ContainsKey).Select(id => new { id, total = region[id].Values.Sum(), choices = region[id] }),
+                });
+            }
+
+            return Results.Json(new
+            {
+                scope = "instance",
+                prompts = local.Select(p => new { id = p.Key, total = p.Value.Total, choices = p.Value.Choices }),
+            });
+        });
 
         v1.MapGet("/stats", async (HttpContext http) =>
         {

@@ -14,9 +14,11 @@ internal sealed class AnswerTally
     /// <summary>Prompts kept; the one answered first is forgotten first.</summary>
     public const int MaxPrompts = 256;
 
-    private const int MaxChoicesPerPrompt = 64;
+    /// <summary>Distinct choices counted per prompt; beyond, <see cref="OtherChoices"/>.</summary>
+    public const int MaxChoicesPerPrompt = 64;
     private const string NoChoice = "-";
-    private const string OtherChoices = "other";
+    /// <summary>Where choices beyond <see cref="MaxChoicesPerPrompt"/> are counted.</summary>
+    public const string OtherChoices = "other";
 
     private readonly ConcurrentDictionary<string, PromptAnswers> _prompts = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _order = new();

@@ -14,4 +14,7 @@ internal sealed class EmbeddedAnswerSink : IAnswerSink
         refusal = AnswerRefusal.Unavailable;
         return false;
     }
+
+    public Task<Dictionary<string, Dictionary<string, long>>?> ReadTallyAsync(IReadOnlyList<string> promptIds, CancellationToken cancellationToken) =>
+        Task.FromResult<Dictionary<string, Dictionary<string, long>>?>(null);
 }

@@ -21,4 +21,10 @@ internal interface IAnswerSink
     /// reason when it is refused now (the caller acks at once).
     /// </summary>
     bool TryAccept(PendingAnswer answer, out AnswerRefusal refusal);
+
+    /// <summary>
+    /// The region's tally of <paramref name="promptIds"/>: every answer stored, by choice (as <see cref="AnswerTally"/>
+    /// counts them), whichever gateway took it. Null when there is none (embedded) or it cannot be read now.
+    /// </summary>
+    Task<Dictionary<string, Dictionary<string, long>>?> ReadTallyAsync(IReadOnlyList<string> promptIds, CancellationToken cancellationToken);
 }

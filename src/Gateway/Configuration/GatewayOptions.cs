@@ -142,6 +142,9 @@ public sealed class GatewayOptions
         /// <summary>Key prefix of the one-answer-per-viewer markers (<c>SET NX PX</c>, one per viewer and prompt).</summary>
         public string AnsweredPrefix { get; set; } = "gateway:answered:";
 
+        /// <summary>Per prompt, a hash of stored answers by choice (the region's tally, written with each answer).</summary>
+        public string TallyPrefix { get; set; } = "gateway:tally:";
+
         /// <summary>Hash of the region's instances: each one's counts and readiness, written with its heartbeat.</summary>
         public string RegionKey { get; set; } = "gateway:region";
 
@@ -493,7 +496,7 @@ public sealed class GatewayOptions
 
         if (RedisMode)
         {
-            foreach ((string key, string value) in new[] { ("PromptStream", Redis.PromptStream), ("AnswerStream", Redis.AnswerStream), ("SessionPrefix", Redis.SessionPrefix), ("AnsweredPrefix", Redis.AnsweredPrefix), ("RegionKey", Redis.RegionKey) })
+            foreach ((string key, string value) in new[] { ("PromptStream", Redis.PromptStream), ("AnswerStream", Redis.AnswerStream), ("SessionPrefix", Redis.SessionPrefix), ("AnsweredPrefix", Redis.AnsweredPrefix), ("TallyPrefix", Redis.TallyPrefix), ("RegionKey", Redis.RegionKey) })
             {
                 if (string.IsNullOrWhiteSpace(value))
                 {

@@ -25,17 +25,20 @@ internal sealed class AnswerWriter : BackgroundService, IAnswerSink
 
     private const int Batch = 512;
 
-    private const int ArgumentsPerAnswer = 5;
+    private const int ArgumentsPerAnswer = 6;
 
     /// <summary>
-    /// KEYS[1] the answers stream, KEYS[1+i] answer i's marker; ARGV[1] MAXLEN ~, ARGV[2] the marker's expiry (ms), then
-    /// per answer prompt_id, sid, viewer, data, at. Returns per answer its stream id, 0 when the marker was there (a
-    /// duplicate), -1 when the XADD failed (the marker is taken back, so the viewer may answer again).
+    /// KEYS[1] the answers stream, KEYS[1+i] answer i's marker, KEYS[1+n+i] its prompt's tally (n answers); ARGV[1]
+    /// MAXLEN ~, ARGV[2] the marker's and the tally's expiry (ms), ARGV[3] the tally's most distinct choices, then per
+    /// answer prompt_id, sid, viewer, data, at, choice. Returns per answer its stream id, 0 when the marker was there (a
+    /// duplicate), -1 when the XADD failed (the marker is taken back, so the viewer may answer again). A stored answer
+    /// is counted in its prompt's tally in the same script: the tally is exactly what the stream holds.
     /// </summary>
     internal const string Script = """
         local results = {}
-        for i = 1, #KEYS - 1 do
-          local a = 2 + (i - 1) * 5
+        local n = (#KEYS - 1) / 2
+        for i = 1, n do
+          local a = 3 + (i - 1) * 6
           if redis.call('SET', KEYS[1 + i], '1', 'NX', 'PX', ARGV[2]) then
             local id = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
               'prompt_id', ARGV[a + 1], 'sid', ARGV[a + 2], 'viewer', ARGV[a + 3], 'data', ARGV[a + 4], 'at', ARGV[a + 5])
@@ -43,6 +46,12 @@ internal sealed class AnswerWriter : BackgroundService, IAnswerSink
               redis.call('DEL', KEYS[1 + i])
               results[i] = -1
             else
+              local tally, choice = KEYS[1 + n + i], ARGV[a + 6]
+              if redis.call('HEXISTS', tally, choice) == 0 and redis.call('HLEN', tally) >= tonumber(ARGV[3]) then
+                choice = 'other'
+              end
+              redis.call('HINCRBY', tally, choice, 1)
+              redis.call('PEXPIRE', tally, ARGV[2])
               results[i] = id
             end
           else
@@ -58,6 +67,7 @@ internal sealed class AnswerWriter : BackgroundService, IAnswerSink
     private readonly Channel<PendingAnswer> _pending;
     private readonly RedisKey _key;
     private readonly string _markerPrefix;
+    private readonly string _tallyPrefix;
     private int _count;
 
     public AnswerWriter(BroadcastContext context, RegionConnection connection, RedisPromptSource prompts)
@@ -67,6 +77,7 @@ internal sealed class AnswerWriter : BackgroundService, IAnswerSink
         _prompts = prompts;
         _key = connection.Options.Redis.AnswerStream;
         _markerPrefix = connection.Options.Redis.AnsweredPrefix;
+        _tallyPrefix = connection.Options.Redis.TallyPrefix;
         _pending = Channel.CreateBounded<PendingAnswer>(new BoundedChannelOptions(connection.Options.Answers.MaxPending)
         {
             SingleReader = true,
@@ -157,21 +168,24 @@ internal sealed class AnswerWriter : BackgroundService, IAnswerSink
     /// <summary>One script for the batch; each answer's outcome: stored, a duplicate, or unavailable (Redis failed).</summary>
     private async Task WriteBatchAsync(IDatabase db, List<PendingAnswer> batch, RedisValue maxLength, RedisValue markerExpiry, AnswerRefusal[] outcomes)
     {
-        var keys = new RedisKey[1 + batch.Count];
-        var values = new RedisValue[2 + (ArgumentsPerAnswer * batch.Count)];
+        var keys = new RedisKey[1 + (2 * batch.Count)];
+        var values = new RedisValue[3 + (ArgumentsPerAnswer * batch.Count)];
         keys[0] = _key;
         values[0] = maxLength;
         values[1] = markerExpiry;
+        values[2] = AnswerTally.MaxChoicesPerPrompt;
         for (int i = 0; i < batch.Count; i++)
         {
             PendingAnswer answer = batch[i];
             keys[1 + i] = MarkerKey(_markerPrefix, answer.Viewer, answer.PromptId);
-            int a = 2 + (i * ArgumentsPerAnswer);
+            keys[1 + batch.Count + i] = _tallyPrefix + answer.PromptId;
+            int a = 3 + (i * ArgumentsPerAnswer);
             values[a] = answer.PromptId;
             values[a + 1] = answer.Sid;
             values[a + 2] = answer.Viewer;
             values[a + 3] = answer.Data;
             values[a + 4] = answer.AtMs;
+            values[a + 5] = AnswerTally.ChoiceOf(answer.Data);
         }
 
         RedisResult[]? results = null;
@@ -192,6 +206,36 @@ internal sealed class AnswerWriter : BackgroundService, IAnswerSink
                 : result.Resp2Type == ResultType.BulkString ? AnswerRefusal.None
                 : (long)result == 0 ? AnswerRefusal.Duplicate
                 : AnswerRefusal.Unavailable;
+        }
+    }
+
+    public async Task<Dictionary<string, Dictionary<string, long>>?> ReadTallyAsync(IReadOnlyList<string> promptIds, CancellationToken cancellationToken)
+    {
+        if (_connection.Connection is not { } redis)
+        {
+            return null;
+        }
+
+        IDatabase db = redis.GetDatabase();
+        try
+        {
+            // Pipelined: one round trip for every prompt.
+            Task<HashEntry[]>[] reads = promptIds.Select(id => db.HashGetAllAsync(_tallyPrefix + id)).ToArray();
+            HashEntry[][] tallies = await Task.WhenAll(reads).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var region = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
+            for (int i = 0; i < promptIds.Count; i++)
+            {
+                if (tallies[i].Length > 0)
+                {
+                    region[promptIds[i]] = tallies[i].ToDictionary(e => e.Name.ToString(), e => (long)e.Value, StringComparer.Ordinal);
+                }
+            }
+
+            return region;
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            return null;
         }
     }
 

@@ -295,6 +295,9 @@ public sealed class PromptEventsTests : IDisposable
             Accepted.Add(answer);
             return true;
         }
+
+        public Task<Dictionary<string, Dictionary<string, long>>?> ReadTallyAsync(IReadOnlyList<string> promptIds, CancellationToken cancellationToken) =>
+            Task.FromResult<Dictionary<string, Dictionary<string, long>>?>(null);
     }
 
     private static SocketIOPacket Parse(string packet, out byte[] name)

@@ -672,6 +672,16 @@ public sealed class RedisModeTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(final.Length == acks.Length + 1 && final[^1]["prompt_id"] == markerId,
             $"expected the {acks.Length} answers then the marker's, nothing else; got {final.Length} entries, last prompt_id {final[^1]["prompt_id"]}");
 
+        // The operator console's tally is the region's on every gateway: each gateway took 500 of the 1,000 answers.
+        foreach (ServerProcess gateway in region.Gateways)
+        {
+            using JsonDocument tally = JsonDocument.Parse(await gateway.Admin.GetStringAsync("/v1/answers"));
+            Assert.Equal("region", tally.RootElement.GetProperty("scope").GetString());
+            JsonElement question = tally.RootElement.GetProperty("prompts").EnumerateArray().Single(p => p.GetProperty("id").GetString() == promptId);
+            Assert.Equal(acks.Length, question.GetProperty("total").GetInt64());
+            Assert.Equal(acks.Length, question.GetProperty("choices").GetProperty(choice.ToString(CultureInfo.InvariantCulture)).GetInt64());
+        }
+
         await EndAsync(client, region);
     }
 
