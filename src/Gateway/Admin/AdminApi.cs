@@ -309,6 +309,7 @@ internal static class AdminApi
                 instances = region.Instances.Select(i => new
                 {
                     instance = i.Instance,
+                    advertise = i.Advertise,
                     alive = region.IsAlive(i),
                     ready = i.Ready,
                     lastHeartbeat = i.At,

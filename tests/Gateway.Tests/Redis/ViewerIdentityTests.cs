@@ -120,6 +120,8 @@ public sealed class ViewerIdentityTests : IAsyncLifetime
         Assert.Equal(2, instances.Length);
         Assert.All(instances, i => Assert.True(i.GetProperty("ready").GetBoolean() && i.GetProperty("alive").GetBoolean(), i.GetRawText()));
         Assert.Equal([1L, 2L], instances.Select(i => i.GetProperty("byNamespace").GetProperty("/").GetInt64()).Order());
+        // Where each gateway is reached by the others: its bound address (127.0.0.1) and public port.
+        Assert.Equal(new[] { $"127.0.0.1:{a.Port}", $"127.0.0.1:{b.Port}" }.Order(), instances.Select(i => i.GetProperty("advertise").GetString()).Order());
 
         await _client.DisconnectAsync();
         await a.AssertNoConnectionsAsync();
