@@ -1,8 +1,11 @@
+using System.Buffers;
 using System.Net;
+using System.Net.Sockets;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Gateway.Configuration;
 using Gateway.EngineIO;
+using Gateway.Protocol.Proxy;
 using Gateway.Region;
 
 namespace Gateway.Transport;
@@ -13,7 +16,10 @@ namespace Gateway.Transport;
 /// handover (probe, take the session, give up). The handover steps carry a MAC keyed with the region's secret
 /// (<see cref="IRegionPeers.Sign"/>), so no client can ask for them.
 /// </summary>
-/// <remarks>A cold path next to the broadcast: polling requests of sessions held elsewhere and one handover per upgrade.</remarks>
+/// <remarks>
+/// A cold path next to the broadcast: polling requests of sessions held elsewhere and one handover per upgrade. With
+/// <c>Gateway:ProxyProtocol</c> each connection starts with a PROXY v2 LOCAL header, as the peer's port requires.
+/// </remarks>
 internal sealed class PeerRequests : IDisposable
 {
     /// <summary>The path of the handover steps on the public port (<c>/gateway-region/{probe|handover|abort}</c>).</summary>
@@ -30,7 +36,7 @@ internal sealed class PeerRequests : IDisposable
         _peers = peers;
         // A held GET lasts up to a heartbeat: the peer answers it by then (a ping at the latest).
         _pollTimeoutMs = options.PingInterval + options.PingTimeout + StepTimeoutMs;
-        _client = new HttpClient(new SocketsHttpHandler
+        var handler = new SocketsHttpHandler
         {
             // Idle connections are given up before the peer's RequestHeadTimeout would close them under a request.
             PooledConnectionIdleTimeout = TimeSpan.FromMilliseconds(Math.Max(500, options.Limits.RequestHeadTimeout / 2)),
@@ -39,10 +45,32 @@ internal sealed class PeerRequests : IDisposable
             UseCookies = false,
             AllowAutoRedirect = false,
             AutomaticDecompression = DecompressionMethods.None,
-        })
-        {
-            Timeout = Timeout.InfiniteTimeSpan,
         };
+        if (options.ProxyProtocol)
+        {
+            // The peer's public port expects a PROXY header first, as from the balancer: a LOCAL one (no client).
+            handler.ConnectCallback = ConnectWithLocalProxyHeaderAsync;
+        }
+
+        _client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    private static async ValueTask<Stream> ConnectWithLocalProxyHeaderAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(context.DnsEndPoint, cancellationToken).ConfigureAwait(false);
+            var header = new ArrayBufferWriter<byte>(16);
+            ProxyProtocolWriter.WriteV2(header, new ProxyHeader(16, 2, ProxyCommand.Local, ProxyAddressFamily.Unspecified, ProxyTransport.Unspecified), tlvs: default);
+            await socket.SendAsync(header.WrittenMemory, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
     }
 
     /// <summary>

@@ -6,7 +6,8 @@ namespace Gateway.Protocol.Proxy;
 
 /// <summary>
 /// Writes PROXY protocol headers (haproxy doc/proxy-protocol.txt), as a balancer sends them; the reader is
-/// <see cref="ProxyProtocolParser"/>. The gateway only reads them; tests and the fuzz harness use this writer.
+/// <see cref="ProxyProtocolParser"/>. The gateway writes a LOCAL one on its connections to the other gateways of its
+/// region when they expect headers; tests and the fuzz harness use the rest.
 /// </summary>
 /// <remarks>
 /// v1 (§2.1), one US-ASCII line:

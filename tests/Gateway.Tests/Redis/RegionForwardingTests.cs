@@ -133,3 +133,52 @@ public sealed class RegionForwardingTests : IAsyncLifetime
         Assert.StartsWith("40{\"sid\":\"", body);
     }
 }
+
+/// <summary>
+/// Gateways behind a balancer that sends PROXY headers (<c>Gateway:ProxyProtocol</c>) accept no connection without
+/// one: the gateways' own connections to each other start with a LOCAL header, so forwarding still works.
+/// </summary>
+[Trait("Category", "Redis")]
+public sealed class RegionForwardingBehindProxyProtocolTests : IAsyncLifetime
+{
+    private RedisRegion _region = null!;
+
+    public async Task InitializeAsync() => _region = await RedisRegion.StartAsync("forwarding-proxy", 2, "--Gateway:ProxyProtocol=true");
+
+    public async Task DisposeAsync() => await _region.DisposeAsync();
+
+    /// <summary>One request on a new connection, as the balancer passes it: a v1 header naming a client first.</summary>
+    private static async Task<string> RequestAsync(ServerProcess gateway, string request)
+    {
+        using System.Net.Sockets.Socket socket = await RawHttp.ConnectAsync(gateway.Port);
+        await RawHttp.SendAsync(socket, $"PROXY TCP4 127.0.0.9 127.0.0.1 40000 {gateway.Port}\r\n" + request);
+        return await RawHttp.ReadResponseAsync(socket);
+    }
+
+    private static string Post(string sid, string body) =>
+        $"POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}";
+
+    private static string Get(string sid) => $"GET /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+    [Fact(Timeout = 90_000)]
+    public async Task PollingSession_IsServedThroughTheOtherGateway()
+    {
+        string open = await RequestAsync(_region.Gateways[0], RawHttp.PollingHandshake);
+        Assert.Contains("HTTP/1.1 200", open, StringComparison.Ordinal);
+        string sid = JsonDocument.Parse(open[(open.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 5)..]).RootElement.GetProperty("sid").GetString()!;
+
+        // The other gateway learns where this one is from its heartbeat: until then the session is unknown there.
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        string posted = await RequestAsync(_region.Gateways[1], Post(sid, "40"));
+        while (!posted.StartsWith("HTTP/1.1 200", StringComparison.Ordinal) && !deadline.IsCancellationRequested)
+        {
+            await Task.Delay(100);
+            posted = await RequestAsync(_region.Gateways[1], Post(sid, "40"));
+        }
+
+        Assert.StartsWith("HTTP/1.1 200", posted, StringComparison.Ordinal);
+        string polled = await RequestAsync(_region.Gateways[1], Get(sid));
+        Assert.StartsWith("HTTP/1.1 200", polled, StringComparison.Ordinal);
+        Assert.Contains("\r\n\r\n40{\"sid\":\"", polled, StringComparison.Ordinal);
+    }
+}
