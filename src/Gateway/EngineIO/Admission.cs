@@ -113,9 +113,9 @@ internal sealed class Admission
     /// </summary>
     public bool TryAdmitAddress(ref ConnectionQuota quota, IPAddress? address)
     {
-        if (_limits.MaxConnectionsPerIp <= 0 || address is null)
+        if (_limits.MaxConnectionsPerIp <= 0 || address is null || _runtime.Peers.IsPeerAddress(address))
         {
-            return true;
+            return true; // another gateway of the region forwarding its clients' requests is not one client
         }
 
         lock (_addressesLock)

@@ -2,7 +2,9 @@ using System.Buffers.Text;
 using System.Collections.Frozen;
 using System.Security.Cryptography;
 using System.Text;
+using System.Net;
 using Gateway.Census;
+using Gateway.Configuration;
 using Gateway.Region;
 
 namespace Gateway.Redis;
@@ -17,6 +19,7 @@ internal sealed class RedisRegionPeers(PidSigner signer) : IRegionPeers
     private const int MacBytes = 16;
 
     private volatile FrozenDictionary<string, RegionPeer> _peers = FrozenDictionary<string, RegionPeer>.Empty;
+    private volatile FrozenSet<IPAddress> _peerAddresses = FrozenSet<IPAddress>.Empty;
 
     public string? LocalInstance => signer.InstanceId;
 
@@ -36,7 +39,13 @@ internal sealed class RedisRegionPeers(PidSigner signer) : IRegionPeers
         }
 
         _peers = peers.ToFrozenDictionary(StringComparer.Ordinal);
+        _peerAddresses = peers.Values
+            .Select(p => GatewayOptions.TryParseHostPort(p.Advertise, out string host, out _) && IPAddress.TryParse(host, out IPAddress? ip) ? ip : null)
+            .OfType<IPAddress>()
+            .ToFrozenSet();
     }
+
+    public bool IsPeerAddress(IPAddress address) => _peerAddresses.Contains(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
 
     public string? Sign(string operation, string sid) => signer.Secret is { } secret ? Mac(secret, operation, sid) : null;
 

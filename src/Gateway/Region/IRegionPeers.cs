@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace Gateway.Region;
 
 /// <summary>
@@ -14,6 +16,9 @@ internal interface IRegionPeers
 
     /// <summary>The live gateway of the region (not this one) whose instance id is <paramref name="instance"/>, or null.</summary>
     RegionPeer? Find(ReadOnlySpan<char> instance);
+
+    /// <summary>Whether <paramref name="address"/> is where another gateway of the region connects from (its advertised address).</summary>
+    bool IsPeerAddress(IPAddress address);
 
     /// <summary>The MAC of a gateway-to-gateway request (<paramref name="operation"/> on session <paramref name="sid"/>); null until the region's secret is known.</summary>
     string? Sign(string operation, string sid);

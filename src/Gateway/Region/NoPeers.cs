@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace Gateway.Region;
 
 /// <summary>Embedded mode: the gateway is alone; its session ids carry no instance and nothing is forwarded.</summary>
@@ -8,6 +10,8 @@ internal sealed class NoPeers : IRegionPeers
     public string? LocalInstance => null;
 
     public RegionPeer? Find(ReadOnlySpan<char> instance) => null;
+
+    public bool IsPeerAddress(IPAddress address) => false;
 
     public string? Sign(string operation, string sid) => null;
 
