@@ -182,3 +182,85 @@ public sealed class RegionForwardingBehindProxyProtocolTests : IAsyncLifetime
         Assert.Contains("\r\n\r\n40{\"sid\":\"", polled, StringComparison.Ordinal);
     }
 }
+
+/// <summary>
+/// <c>Gateway:Limits:MaxConnectionsPerIp</c> counts clients, not the other gateways of the region: their pooled
+/// connections carry many clients' forwarded requests at once.
+/// </summary>
+[Trait("Category", "Redis")]
+public sealed class RegionForwardingPerIpLimitTests : IAsyncLifetime
+{
+    private RedisRegion _region = null!;
+
+    public async Task InitializeAsync() => _region = await RedisRegion.StartAsync("forwarding-per-ip", 2, "--Gateway:Limits:MaxConnectionsPerIp=2");
+
+    public async Task DisposeAsync() => await _region.DisposeAsync();
+
+    /// <summary>An HTTP client whose connections come from <paramref name="localAddress"/>.</summary>
+    private static HttpClient ClientFrom(string localAddress, ServerProcess gateway) =>
+        new(new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                socket.Bind(new IPEndPoint(IPAddress.Parse(localAddress), 0));
+                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+        })
+        { BaseAddress = new Uri($"http://127.0.0.1:{gateway.Port}"), Timeout = TimeSpan.FromSeconds(60) };
+
+    [Fact(Timeout = 90_000)]
+    public async Task ForwardedPolls_OfManyClients_AreNotOneAddressOverItsLimit()
+    {
+        ServerProcess holder = _region.Gateways[0], other = _region.Gateways[1];
+        string[] addresses = ["127.0.0.5", "127.0.0.6", "127.0.0.7", "127.0.0.8"];
+        var sids = new List<string>();
+        foreach (string address in addresses)
+        {
+            using HttpClient client = ClientFrom(address, holder);
+            string open = await client.GetStringAsync("/socket.io/?EIO=4&transport=polling");
+            sids.Add(JsonDocument.Parse(open[1..]).RootElement.GetProperty("sid").GetString()!);
+        }
+
+        // Wait until the other gateway knows the holder (a harmless poll answered once it forwards).
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using (HttpClient probe = ClientFrom(addresses[0], other))
+        {
+            while (true)
+            {
+                using HttpResponseMessage answer = await probe.PostAsync($"/socket.io/?EIO=4&transport=polling&sid={sids[0]}", new StringContent("40"));
+                if (answer.StatusCode == HttpStatusCode.OK || deadline.IsCancellationRequested)
+                {
+                    Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+                    break;
+                }
+
+                await Task.Delay(100);
+            }
+        }
+
+        // Four held GETs at once through the other gateway: four connections from it to the holder, over a limit of 2.
+        var clients = addresses.Select(a => ClientFrom(a, other)).ToArray();
+        Task<HttpResponseMessage>[] polls = sids.Select((sid, i) => clients[i].GetAsync($"/socket.io/?EIO=4&transport=polling&sid={sid}")).ToArray();
+        // The first already has its CONNECT reply queued; the others get theirs now, through the holder directly.
+        for (int i = 1; i < sids.Count; i++)
+        {
+            using HttpClient direct = ClientFrom(addresses[i], holder);
+            using HttpResponseMessage connected = await direct.PostAsync($"/socket.io/?EIO=4&transport=polling&sid={sids[i]}", new StringContent("40"));
+            Assert.Equal(HttpStatusCode.OK, connected.StatusCode);
+        }
+
+        foreach (Task<HttpResponseMessage> poll in polls)
+        {
+            using HttpResponseMessage response = await poll;
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.StartsWith("40{\"sid\":\"", await response.Content.ReadAsStringAsync());
+        }
+
+        foreach (HttpClient client in clients)
+        {
+            client.Dispose();
+        }
+    }
+}
