@@ -197,6 +197,28 @@ public sealed partial class RegionProcess : IAsyncDisposable
     [GeneratedRegex(@"^balancer (?<url>http://\S+) pid (?<pid>\d+) ")]
     private static partial Regex BalancerLine();
 
+    /// <summary>
+    /// Polls a gateway's <c>/v1/stats</c> (<paramref name="stats"/>) until its <c>region</c> satisfies
+    /// <paramref name="condition"/> (counts travel with the 250 ms heartbeats); fails after <paramref name="limit"/>.
+    /// </summary>
+    public static async Task WaitForRegionCountsAsync(Func<Task<JsonElement>> stats, string gateway, Func<JsonElement, bool> condition, TimeSpan limit)
+    {
+        var clock = Stopwatch.StartNew();
+        JsonElement region = default;
+        while (clock.Elapsed < limit)
+        {
+            region = (await stats()).GetProperty("region");
+            if (region.ValueKind == JsonValueKind.Object && condition(region))
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Fail($"{gateway}: /v1/stats region did not reach the expected counts within {limit.TotalSeconds} s; last: {region}");
+    }
+
     /// <summary>SIGKILL, as a crash: no shutdown hook runs, no session record is written.</summary>
     public static void Kill(RegionGateway gateway)
     {

@@ -17,27 +17,9 @@ namespace Gateway.Tests.EndToEnd;
 /// </summary>
 [Trait("Category", "EndToEnd")]
 [Trait("Category", "Redis")]
-public sealed class RegionTests : IAsyncLifetime
+public sealed class RegionTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
-
-    private RegionProcess? _region;
-    private RegionClient? _client;
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        if (_client is not null)
-        {
-            await _client.DisposeAsync();
-        }
-
-        if (_region is not null)
-        {
-            await _region.DisposeAsync();
-        }
-    }
 
     /// <summary>socket.io-client's <c>transports</c> for a variant: websocket only, or its default (polling first).</summary>
     private static object Transports(string variant) => variant == "websocket" ? new[] { "websocket" } : "default";
@@ -62,9 +44,9 @@ public sealed class RegionTests : IAsyncLifetime
     public async Task ThousandClients_OverThreeGateways_EachReceivesTenPromptsOnceInOrder(string transports)
     {
         var clock = Stopwatch.StartNew();
-        _region = await RegionProcess.StartAsync(3);
-        _client = await RegionClient.StartAsync(TimeSpan.FromSeconds(140));
-        string url = _region.BalancerUrl;
+        await using RegionProcess region = await RegionProcess.StartAsync(3);
+        await using RegionClient client = await RegionClient.StartAsync(TimeSpan.FromSeconds(140));
+        string url = region.BalancerUrl;
         var groups = new List<(string Group, int Count, string Transport)>();
         if (transports == "websocket")
         {
@@ -79,35 +61,35 @@ public sealed class RegionTests : IAsyncLifetime
         foreach ((string group, int count, string transport) in groups)
         {
             object options = group == "polling" ? new[] { "polling" } : Transports(transports);
-            await _client.ConnectAsync(url, count, group, batch: 100, transports: options);
+            await client.ConnectAsync(url, count, group, batch: 100, transports: options);
         }
 
         foreach ((string group, _, string transport) in groups)
         {
-            (bool on, string counts) = await _client.WaitTransportAsync(RegionClient.Group(group), transport, Deadline);
-            Assert.True(on, $"{group}: not every socket is connected on {transport}: {counts}\n{_region.Describe()}");
+            (bool on, string counts) = await client.WaitTransportAsync(RegionClient.Group(group), transport, Deadline);
+            Assert.True(on, $"{group}: not every socket is connected on {transport}: {counts}\n{region.Describe()}");
         }
 
         TimeSpan connected = clock.Elapsed;
 
         // Spread over every gateway, and every gateway's /v1/stats shows the region's total (a heartbeat is 250 ms).
-        long[] perGateway = await Task.WhenAll(_region.Gateways.Select(async g => (await g.StatsAsync()).GetProperty("namespaces").GetProperty("/").GetInt64()));
+        long[] perGateway = await SocketsPerGatewayAsync(region);
         Assert.True(perGateway.Sum() == 1000 && perGateway.All(n => n > 0), $"sockets per gateway: [{string.Join(", ", perGateway)}]");
-        foreach (RegionGateway gateway in _region.Gateways)
+        foreach (RegionGateway gateway in region.Gateways)
         {
-            await WaitForRegionAsync(gateway, region => region.GetProperty("connections").GetInt64() == 1000 &&
-                                                       region.GetProperty("instances").GetInt32() == 3);
+            await WaitForRegionAsync(region, gateway, totals => totals.GetProperty("connections").GetInt64() == 1000 &&
+                                                       totals.GetProperty("instances").GetInt32() == 3);
         }
 
         string tag = NewTag("ten");
         for (int seq = 0; seq < 10; seq++)
         {
-            await _region.PublishAsync(Prompt(tag, seq));
+            await region.PublishAsync(Prompt(tag, seq));
         }
 
-        (bool done, string received) = await _client.WaitForEventsAsync(null, 10, Deadline, tag: tag);
-        Assert.True(done, $"not every socket received the 10 prompts (sockets by count): {received}\n{_region.Describe()}");
-        SocketReport[] sockets = await _client.ReportAsync();
+        (bool done, string received) = await client.WaitForEventsAsync(null, 10, Deadline, tag: tag);
+        Assert.True(done, $"not every socket received the 10 prompts (sockets by count): {received}\n{region.Describe()}");
+        SocketReport[] sockets = await client.ReportAsync();
         Assert.Equal(1000, sockets.Length);
         foreach (SocketReport socket in sockets)
         {
@@ -117,10 +99,10 @@ public sealed class RegionTests : IAsyncLifetime
                 $"expected prompts 0–9 once, in order, on {expectedTransport}, one connect: {socket.Describe()}");
         }
 
-        await _client.DisconnectAsync();
-        foreach (RegionGateway gateway in _region.Gateways)
+        await client.DisconnectAsync();
+        foreach (RegionGateway gateway in region.Gateways)
         {
-            await WaitForRegionAsync(gateway, region => region.GetProperty("connections").GetInt64() == 0);
+            await WaitForRegionAsync(region, gateway, totals => totals.GetProperty("connections").GetInt64() == 0);
         }
 
         // What this run took (bounded by the theory's timeout, never asserted): visible with --logger "console;verbosity=detailed".
@@ -138,16 +120,16 @@ public sealed class RegionTests : IAsyncLifetime
     public async Task GatewayKilledMidBurst_ItsClientsRecoverOnTheOthers_EveryPromptOnceInOrder(string transports)
     {
         const int Clients = 300, Burst = 40, KillAfter = 15;
-        _region = await RegionProcess.StartAsync(3);
-        _client = await RegionClient.StartAsync(TimeSpan.FromSeconds(140));
-        await _client.ConnectAsync(_region.BalancerUrl, Clients, "viewers", batch: 100, transports: Transports(transports));
-        (bool upgraded, string counts) = await _client.WaitTransportAsync(null, "websocket", Deadline);
-        Assert.True(upgraded, $"not every socket is on websocket: {counts}\n{_region.Describe()}");
+        await using RegionProcess region = await RegionProcess.StartAsync(3);
+        await using RegionClient client = await RegionClient.StartAsync(TimeSpan.FromSeconds(140));
+        await client.ConnectAsync(region.BalancerUrl, Clients, "viewers", batch: 100, transports: Transports(transports));
+        (bool upgraded, string counts) = await client.WaitTransportAsync(null, "websocket", Deadline);
+        Assert.True(upgraded, $"not every socket is on websocket: {counts}\n{region.Describe()}");
 
-        RegionGateway victim = _region.Gateways[0];
-        long victimSockets = (await victim.StatsAsync()).GetProperty("namespaces").GetProperty("/").GetInt64();
+        RegionGateway victim = region.Gateways[0];
+        long victimSockets = (await SocketsPerGatewayAsync(region))[0];
         Assert.True(victimSockets > 0, $"{victim} has no socket to lose");
-        Dictionary<int, string> idsBefore = (await _client.ReportAsync()).ToDictionary(s => s.Index, s => s.Id!);
+        Dictionary<int, string> idsBefore = (await client.ReportAsync()).ToDictionary(s => s.Index, s => s.Id!);
 
         string tag = NewTag("burst");
         for (int seq = 0; seq < Burst; seq++)
@@ -157,16 +139,16 @@ public sealed class RegionTests : IAsyncLifetime
                 RegionProcess.Kill(victim);
             }
 
-            await _region.PublishAsync(Prompt(tag, seq));
+            await region.PublishAsync(Prompt(tag, seq));
         }
 
         // The sentinel: published after the burst, so a socket that has it has had every chance to get the burst.
-        await _region.PublishAsync(Prompt(tag, Burst));
-        (bool done, string received) = await WaitForSequenceAsync(tag, Burst);
-        Assert.True(done, $"not every socket reached the sentinel (sockets by prompt count): {received}\n{_region.Describe()}");
-        Assert.True(await _client.WaitConnectedAsync(null, Deadline), "not every socket is connected again");
+        await region.PublishAsync(Prompt(tag, Burst));
+        (bool done, string received) = await client.WaitForEventsAsync(null, Burst + 1, Deadline, tag: tag);
+        Assert.True(done, $"not every socket reached the sentinel (sockets by prompt count): {received}\n{region.Describe()}");
+        Assert.True(await client.WaitConnectedAsync(null, Deadline), "not every socket is connected again");
 
-        SocketReport[] sockets = await _client.ReportAsync();
+        SocketReport[] sockets = await client.ReportAsync();
         SocketReport[] moved = sockets.Where(s => s.Disconnects.Length > 0).ToArray();
         Assert.True(moved.Length == victimSockets, $"{moved.Length} sockets were disconnected; the killed gateway had {victimSockets}");
         foreach (SocketReport socket in sockets)
@@ -182,11 +164,11 @@ public sealed class RegionTests : IAsyncLifetime
                 $"a socket of the killed gateway did not recover on its first reconnect: {socket.Describe()}");
         }
 
-        await _client.DisconnectAsync();
-        foreach (RegionGateway gateway in _region.Gateways.Where(g => g != victim))
+        await client.DisconnectAsync();
+        foreach (RegionGateway gateway in region.Gateways.Where(g => g != victim))
         {
-            await WaitForRegionAsync(gateway, region => region.GetProperty("connections").GetInt64() == 0 &&
-                                                       region.GetProperty("instances").GetInt32() == 2);
+            await WaitForRegionAsync(region, gateway, totals => totals.GetProperty("connections").GetInt64() == 0 &&
+                                                       totals.GetProperty("instances").GetInt32() == 2);
         }
     }
 
@@ -200,32 +182,32 @@ public sealed class RegionTests : IAsyncLifetime
     [InlineData("default")]
     public async Task SameViewerOnTwoGateways_AnswersOnce_ClosedAfterTheWindow_BadTokenUnauthorized(string transports)
     {
-        _region = await RegionProcess.StartAsync(3,
+        await using RegionProcess region = await RegionProcess.StartAsync(3,
             $"--Gateway:Auth:Jwt:Secret={TestTokens.Secret}", $"--Gateway:Auth:Jwt:Issuer={TestTokens.Issuer}",
             $"--Gateway:Auth:Jwt:Audience={TestTokens.Audience}");
-        _client = await RegionClient.StartAsync(TimeSpan.FromSeconds(140));
-        string url = _region.BalancerUrl;
+        await using RegionClient client = await RegionClient.StartAsync(TimeSpan.FromSeconds(140));
+        string url = region.BalancerUrl;
         string viewer = NewTag("viewer");
         var auth = new { token = TestTokens.Create(TestTokens.Hs256(), viewer) };
 
         // Two tabs of one viewer; a tab that lands where the first one is goes away and another one comes (round robin
         // sends the next connection elsewhere).
-        int[] tabA = await ConnectTabAsync(url, "tab-a", auth, transports);
-        RegionGateway gatewayA = await WhereAsync(1);
+        int[] tabA = await ConnectTabAsync(client, url, "tab-a", auth, transports);
+        RegionGateway gatewayA = await WhereAsync(region, 1);
         int[] tabB = [];
         RegionGateway? gatewayB = null;
         for (int attempt = 0; attempt < 5 && gatewayB is null; attempt++)
         {
-            tabB = await ConnectTabAsync(url, "tab-b-" + attempt, auth, transports);
-            RegionGateway[] holding = await HoldingAsync(2);
+            tabB = await ConnectTabAsync(client, url, "tab-b-" + attempt, auth, transports);
+            RegionGateway[] holding = await HoldingAsync(region, 2);
             if (holding.Length == 2)
             {
                 gatewayB = holding.Single(g => g != gatewayA);
             }
             else
             {
-                await _client.DisconnectAsync(tabB);
-                await WhereAsync(1);
+                await client.DisconnectAsync(tabB);
+                await WhereAsync(region, 1);
             }
         }
 
@@ -234,26 +216,26 @@ public sealed class RegionTests : IAsyncLifetime
 
         string tag = NewTag("answer");
         PromptEntry prompt = Prompt(tag, 0, answerUntilMs: DateTimeOffset.UtcNow.AddMinutes(10).ToUnixTimeMilliseconds());
-        await _region.PublishAsync(prompt);
-        (bool done, string counts) = await _client.WaitForEventsAsync(tabs, 1, Deadline, tag: tag);
+        await region.PublishAsync(prompt);
+        (bool done, string counts) = await client.WaitForEventsAsync(tabs, 1, Deadline, tag: tag);
         Assert.True(done, $"the prompt did not reach both tabs: {counts}");
-        AnswerResult[] answers = await _client.AnswerAsync(tabs, prompt.Id, 2, timeoutMs: 10_000);
+        AnswerResult[] answers = await client.AnswerAsync(tabs, prompt.Id, 2, timeoutMs: 10_000);
         string[] acks = answers.Select(r => r.Ack is { Length: 1 } ack ? ack[0].GetRawText() : $"none ({r.Error})").Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(["{\"ok\":false,\"error\":\"duplicate\"}", "{\"ok\":true}"], acks);
 
         // After the window: closed, on both gateways.
         string lateTag = NewTag("late");
         PromptEntry late = Prompt(lateTag, 0, answerUntilMs: DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 1);
-        await _region.PublishAsync(late);
-        (done, counts) = await _client.WaitForEventsAsync(tabs, 1, Deadline, tag: lateTag);
+        await region.PublishAsync(late);
+        (done, counts) = await client.WaitForEventsAsync(tabs, 1, Deadline, tag: lateTag);
         Assert.True(done, $"the closed prompt did not reach both tabs: {counts}");
-        AnswerResult[] lateAnswers = await _client.AnswerAsync(tabs, late.Id, 1);
+        AnswerResult[] lateAnswers = await client.AnswerAsync(tabs, late.Id, 1);
         Assert.All(lateAnswers, r => Assert.Equal("{\"ok\":false,\"error\":\"closed\"}", r.Ack?[0].GetRawText()));
 
         // Sentinel for "nothing else in the stream": a fresh prompt id answered and acked after the refused ones.
         string marker = NewTag("marker");
-        Assert.Equal("{\"ok\":true}", (await _client.AnswerAsync(tabA, marker, 1))[0].Ack?[0].GetRawText());
-        IDatabase db = (await _region.BackendAsync()).GetDatabase();
+        Assert.Equal("{\"ok\":true}", (await client.AnswerAsync(tabA, marker, 1))[0].Ack?[0].GetRawText());
+        IDatabase db = (await region.BackendAsync()).GetDatabase();
         StreamEntry[] stored = await db.StreamRangeAsync("gateway:answers", "-", "+");
         Assert.Equal([prompt.Id, marker], stored.Select(e => e["prompt_id"].ToString()));
         Assert.Equal(viewer, stored[0]["viewer"].ToString());
@@ -262,30 +244,30 @@ public sealed class RegionTests : IAsyncLifetime
         for (int attempt = 0; attempt < 3; attempt++)
         {
             string bad = TestTokens.Create(TestTokens.Hs256("another-secret-of-at-least-32-bytes-long!!"), viewer);
-            string error = await _client.ConnectRefusedAsync(url, new { token = bad }, "bad-" + attempt);
+            string error = await client.ConnectRefusedAsync(url, new { token = bad }, "bad-" + attempt);
             Assert.Equal("unauthorized", error);
         }
     }
 
-    private async Task<int[]> ConnectTabAsync(string url, string group, object auth, string transports)
+    private static async Task<int[]> ConnectTabAsync(RegionClient client, string url, string group, object auth, string transports)
     {
-        int[] tab = await _client!.ConnectAsync(url, 1, group, auth, transports: Transports(transports));
-        (bool upgraded, string counts) = await _client.WaitTransportAsync(tab, "websocket", Deadline);
+        int[] tab = await client.ConnectAsync(url, 1, group, auth, transports: Transports(transports));
+        (bool upgraded, string counts) = await client.WaitTransportAsync(tab, "websocket", Deadline);
         Assert.True(upgraded, $"{group} is not on websocket: {counts}");
         return tab;
     }
 
     /// <summary>The gateways holding a socket once, together, they hold <paramref name="total"/> (per /v1/stats).</summary>
-    private async Task<RegionGateway[]> HoldingAsync(int total)
+    private static async Task<RegionGateway[]> HoldingAsync(RegionProcess region, int total)
     {
         var clock = Stopwatch.StartNew();
         long[] counts = [];
         while (clock.Elapsed < Deadline)
         {
-            counts = await Task.WhenAll(_region!.Gateways.Select(async g => (await g.StatsAsync()).GetProperty("namespaces").GetProperty("/").GetInt64()));
+            counts = await SocketsPerGatewayAsync(region);
             if (counts.Sum() == total)
             {
-                return _region.Gateways.Where((_, i) => counts[i] > 0).ToArray();
+                return region.Gateways.Where((_, i) => counts[i] > 0).ToArray();
             }
 
             await Task.Delay(50);
@@ -295,28 +277,12 @@ public sealed class RegionTests : IAsyncLifetime
         return [];
     }
 
-    private async Task<RegionGateway> WhereAsync(int total) => (await HoldingAsync(total)).Single();
+    private static async Task<RegionGateway> WhereAsync(RegionProcess region, int total) => (await HoldingAsync(region, total)).Single();
 
-    /// <summary>Until every socket has the prompts 0..<paramref name="last"/> of <paramref name="tag"/> (counted, not yet checked).</summary>
-    private async Task<(bool Done, string Counts)> WaitForSequenceAsync(string tag, int last) =>
-        await _client!.WaitForEventsAsync(null, last + 1, Deadline, tag: tag);
+    /// <summary>Connected sockets of namespace <c>/</c> on each gateway, from its own <c>/v1/stats</c>.</summary>
+    private static async Task<long[]> SocketsPerGatewayAsync(RegionProcess region) =>
+        await Task.WhenAll(region.Gateways.Select(async g => (await g.StatsAsync()).GetProperty("namespaces").GetProperty("/").GetInt64()));
 
-    /// <summary>Polls a gateway's <c>/v1/stats</c> until its <c>region</c> satisfies <paramref name="condition"/>.</summary>
-    private async Task WaitForRegionAsync(RegionGateway gateway, Func<JsonElement, bool> condition)
-    {
-        var clock = Stopwatch.StartNew();
-        JsonElement region = default;
-        while (clock.Elapsed < Deadline)
-        {
-            region = (await gateway.StatsAsync()).GetProperty("region");
-            if (region.ValueKind == JsonValueKind.Object && condition(region))
-            {
-                return;
-            }
-
-            await Task.Delay(50);
-        }
-
-        Assert.Fail($"{gateway}: /v1/stats region did not reach the expected counts within {Deadline.TotalSeconds} s; last: {region}\n{_region!.Describe()}");
-    }
+    private static async Task WaitForRegionAsync(RegionProcess region, RegionGateway gateway, Func<JsonElement, bool> condition) =>
+        await RegionProcess.WaitForRegionCountsAsync(gateway.StatsAsync, $"{gateway}\n{region.Describe()}", condition, Deadline);
 }

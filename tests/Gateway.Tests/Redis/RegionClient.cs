@@ -163,7 +163,7 @@ public sealed class RegionClient : IAsyncDisposable
     /// <param name="transports">socket.io-client's <c>transports</c> (null: websocket only), or <c>"default"</c> for its own (polling, then upgrade).</param>
     public async Task<int[]> ConnectAsync(string url, int count, string group = "default", object? auth = null, int batch = 50, object? transports = null)
     {
-        JsonElement reply = await SendAsync("connect", new { url, count, group, auth, batch, timeoutMs = 10000, transports }, TimeSpan.FromSeconds(10 + count / 10));
+        JsonElement reply = await SendAsync("connect", new { url, count, group, auth, batch, timeoutMs = 10000, transports }, TimeSpan.FromSeconds(20 + count / 10));
         int[] indexes = reply.GetProperty("indexes").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         int connected = reply.GetProperty("connected").GetInt32();
         if (connected != count)
