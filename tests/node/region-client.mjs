@@ -8,7 +8,8 @@
 // an array of indexes, {"group":"a"}, or {"from":0,"to":10} (to exclusive).
 //
 // Commands ("cmd"):
-//   connect    {url, count, group?, transports?=["websocket"], auth?, batch?=50, timeoutMs?=10000,
+//   connect    {url, count, group?, transports?=["websocket"] ("default": socket.io-client's own, polling then
+//               upgrade), auth?, batch?=50, timeoutMs?=10000,
 //               reconnectionDelay?=200, reconnectionDelayMax?=1000, stopOnError?=false}
 //              -> {indexes, connected, failed:[{index,error}], ms}; with stopOnError a connect_error (a CONNECT_ERROR
 //              from the server) ends the wait at once, its error being "connect_error: <message>"
@@ -22,9 +23,11 @@
 //              -> {results:[{index,id,ack:[…]|null,error,ms}]}
 //   wait       {which, event?="prompt", tag?, count, timeoutMs?=10000}: until each selected socket has >= count such
 //              events (with tag: only those whose first argument's "tag" is it) -> {done, counts:{"<n>":sockets}}
-//   connected  {which, timeoutMs?=10000}: until each selected socket is connected -> {done, connected}
+//   connected  {which, transport?, timeoutMs?=10000}: until each selected socket is connected (and, with transport,
+//              its engine's transport is that one: "websocket" once upgraded) -> {done, connected, transports:{name:n}}
 //   report     {which, events?=true, clear?=false}: per socket {index, group, url, id, pid (the CONNECT reply's
-//              private session id, socket.io-client's socket._pid; null without recovery), connected, recovered,
+//              private session id, socket.io-client's socket._pid; null without recovery), transport (the engine's
+//              current transport: "polling" or "websocket"; null while closed), connected, recovered,
 //              connects:[{t,id,recovered}], disconnects:[{t,reason}], errors:[{t,message}], events:[{ev,args,t}]}
 //              (t = Date.now() when the client saw it; args as received, the trailing offset included)
 //   disconnect {which}: socket.disconnect() (a client disconnect: not recoverable) -> {disconnected}
@@ -76,7 +79,7 @@ async function until(list, predicate, ms) {
 function createClient(cmd, index) {
   const socket = io(cmd.url, {
     forceNew: true,
-    transports: cmd.transports ?? ["websocket"],
+    ...(cmd.transports === "default" ? {} : { transports: cmd.transports ?? ["websocket"] }),
     reconnection: true,
     reconnectionDelay: cmd.reconnectionDelay ?? 200,
     reconnectionDelayMax: cmd.reconnectionDelayMax ?? 1000,
@@ -93,6 +96,12 @@ function createClient(cmd, index) {
   socket.onAny((ev, ...args) => c.events.push({ ev, args: plain(args), t: Date.now() }));
   clients.push(c);
   return c;
+}
+
+/** The engine's current transport ("polling" until the upgrade, then "websocket"), or null while it is closed. */
+function transportOf(c) {
+  const engine = c.socket.io.engine;
+  return engine && engine.readyState === "open" ? engine.transport?.name ?? null : null;
 }
 
 function waitConnect(c, ms, stopOnError = false) {
@@ -201,14 +210,18 @@ const commands = {
 
   async connected(cmd) {
     const list = select(cmd.which);
-    const done = await until(list, (c) => c.socket.connected, cmd.timeoutMs ?? 10000);
-    return { done, connected: list.filter((c) => c.socket.connected).length };
+    const wanted = cmd.transport ?? null;
+    const done = await until(list, (c) => c.socket.connected && (wanted === null || transportOf(c) === wanted), cmd.timeoutMs ?? 10000);
+    const transports = {};
+    for (const c of list) transports[transportOf(c)] = (transports[transportOf(c)] ?? 0) + 1;
+    return { done, connected: list.filter((c) => c.socket.connected).length, transports };
   },
 
   async report(cmd) {
     const list = select(cmd.which);
     const sockets = list.map((c) => ({
-      index: c.index, group: c.group, url: c.url, id: c.socket.id ?? null, pid: c.socket._pid ?? null, connected: c.socket.connected,
+      index: c.index, group: c.group, url: c.url, id: c.socket.id ?? null, pid: c.socket._pid ?? null, transport: transportOf(c),
+      connected: c.socket.connected,
       recovered: Boolean(c.socket.recovered), connects: c.connects, disconnects: c.disconnects, errors: c.errors,
       events: cmd.events === false ? [] : c.events,
     }));

@@ -160,9 +160,10 @@ public sealed class RegionClient : IAsyncDisposable
     }
 
     /// <summary>Connects <paramref name="count"/> sockets to <paramref name="url"/>; fails unless every one connected.</summary>
-    public async Task<int[]> ConnectAsync(string url, int count, string group = "default", object? auth = null, int batch = 50)
+    /// <param name="transports">socket.io-client's <c>transports</c> (null: websocket only), or <c>"default"</c> for its own (polling, then upgrade).</param>
+    public async Task<int[]> ConnectAsync(string url, int count, string group = "default", object? auth = null, int batch = 50, object? transports = null)
     {
-        JsonElement reply = await SendAsync("connect", new { url, count, group, auth, batch, timeoutMs = 10000 }, TimeSpan.FromSeconds(10 + count / 10));
+        JsonElement reply = await SendAsync("connect", new { url, count, group, auth, batch, timeoutMs = 10000, transports }, TimeSpan.FromSeconds(20 + count / 10));
         int[] indexes = reply.GetProperty("indexes").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         int connected = reply.GetProperty("connected").GetInt32();
         if (connected != count)
@@ -237,10 +238,16 @@ public sealed class RegionClient : IAsyncDisposable
         return (reply.GetProperty("done").GetBoolean(), reply.GetProperty("counts").GetRawText());
     }
 
-    public async Task<bool> WaitConnectedAsync(object? which, TimeSpan limit)
+    public async Task<bool> WaitConnectedAsync(object? which, TimeSpan limit) => (await WaitTransportAsync(which, null, limit)).Done;
+
+    /// <summary>
+    /// Waits until each selected socket is connected on <paramref name="transport"/> ("websocket": upgraded; null: any);
+    /// how many sockets are on which transport at the end.
+    /// </summary>
+    public async Task<(bool Done, string Transports)> WaitTransportAsync(object? which, string? transport, TimeSpan limit)
     {
-        JsonElement reply = await SendAsync("connected", new { which, timeoutMs = (int)limit.TotalMilliseconds }, limit + TimeSpan.FromSeconds(10));
-        return reply.GetProperty("done").GetBoolean();
+        JsonElement reply = await SendAsync("connected", new { which, transport, timeoutMs = (int)limit.TotalMilliseconds }, limit + TimeSpan.FromSeconds(10));
+        return (reply.GetProperty("done").GetBoolean(), reply.GetProperty("transports").GetRawText());
     }
 
     /// <summary>Everything each selected socket saw; with clear, its events are forgotten afterwards.</summary>
@@ -316,13 +323,13 @@ public sealed record ReceivedEvent(string Ev, JsonElement[] Args, long T)
 }
 
 public sealed record SocketReport(
-    int Index, string Group, string Url, string? Id, string? Pid, bool Connected, bool Recovered,
+    int Index, string Group, string Url, string? Id, string? Pid, string? Transport, bool Connected, bool Recovered,
     ConnectRecord[] Connects, DisconnectRecord[] Disconnects, ErrorRecord[] Errors, ReceivedEvent[] Events)
 {
     public IEnumerable<ReceivedEvent> Prompts(string tag) => Events.Where(e => e.Ev == "prompt" && e.Field("tag") == tag);
 
     public string Describe() =>
-        $"socket {Index} ({Group}, {Url}, id {Id}, pid {Pid}, connected {Connected}, recovered {Recovered}; " +
+        $"socket {Index} ({Group}, {Url}, id {Id}, pid {Pid}, transport {Transport}, connected {Connected}, recovered {Recovered}; " +
         $"connects [{string.Join(", ", Connects.Select(c => $"{c.Id}{(c.Recovered ? " recovered" : "")}@{c.T}"))}], " +
         $"disconnects [{string.Join(", ", Disconnects.Select(d => $"{d.Reason}@{d.T}"))}], " +
         $"errors [{string.Join(", ", Errors.Select(e => e.Message))}]; {Events.Length} events: " +

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Gateway.Streams;
 using Gateway.Tests.EndToEnd;
@@ -129,24 +128,8 @@ public sealed class ViewerIdentityTests : IAsyncLifetime
         await WaitForRegionAsync(b, region => region.GetProperty("connections").GetInt64() == 0);
     }
 
-    /// <summary>Polls <c>/v1/stats</c> until its <c>region</c> satisfies <paramref name="condition"/> (a heartbeat is 250 ms).</summary>
-    private static async Task WaitForRegionAsync(ServerProcess gateway, Func<JsonElement, bool> condition)
-    {
-        var clock = Stopwatch.StartNew();
-        JsonElement region = default;
-        while (clock.Elapsed < Deadline)
-        {
-            region = (await gateway.StatsAsync()).GetProperty("region");
-            if (region.ValueKind == JsonValueKind.Object && condition(region))
-            {
-                return;
-            }
-
-            await Task.Delay(50);
-        }
-
-        Assert.Fail($"{gateway.Url}: /v1/stats region did not reach the expected counts within {Deadline.TotalSeconds} s; last: {region}");
-    }
+    private static async Task WaitForRegionAsync(ServerProcess gateway, Func<JsonElement, bool> condition) =>
+        await RegionProcess.WaitForRegionCountsAsync(gateway.StatsAsync, gateway.Url, condition, Deadline);
 
     private static async Task<JsonElement> GetJsonAsync(ServerProcess gateway, string path)
     {
