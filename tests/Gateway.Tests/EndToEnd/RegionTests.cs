@@ -73,7 +73,7 @@ public sealed class RegionTests
         TimeSpan connected = clock.Elapsed;
 
         // Spread over every gateway, and every gateway's /v1/stats shows the region's total (a heartbeat is 250 ms).
-        long[] perGateway = await SocketsPerGatewayAsync(region);
+        long[] perGateway = await SettledSocketsPerGatewayAsync(region, 1000);
         Assert.True(perGateway.Sum() == 1000 && perGateway.All(n => n > 0), $"sockets per gateway: [{string.Join(", ", perGateway)}]");
         foreach (RegionGateway gateway in region.Gateways)
         {
@@ -127,7 +127,7 @@ public sealed class RegionTests
         Assert.True(upgraded, $"not every socket is on websocket: {counts}\n{region.Describe()}");
 
         RegionGateway victim = region.Gateways[0];
-        long victimSockets = (await SocketsPerGatewayAsync(region))[0];
+        long victimSockets = (await SettledSocketsPerGatewayAsync(region, Clients))[0];
         Assert.True(victimSockets > 0, $"{victim} has no socket to lose");
         Dictionary<int, string> idsBefore = (await client.ReportAsync()).ToDictionary(s => s.Index, s => s.Id!);
 
@@ -260,6 +260,16 @@ public sealed class RegionTests
     /// <summary>The gateways holding a socket once, together, they hold <paramref name="total"/> (per /v1/stats).</summary>
     private static async Task<RegionGateway[]> HoldingAsync(RegionProcess region, int total)
     {
+        long[] counts = await SettledSocketsPerGatewayAsync(region, total);
+        return region.Gateways.Where((_, i) => counts[i] > 0).ToArray();
+    }
+
+    /// <summary>
+    /// Sockets per gateway once, together, they hold <paramref name="total"/>: a client is on WebSocket as soon as it
+    /// sends "5", while its session may still be on its way from one gateway to another (counted on neither).
+    /// </summary>
+    private static async Task<long[]> SettledSocketsPerGatewayAsync(RegionProcess region, int total)
+    {
         var clock = Stopwatch.StartNew();
         long[] counts = [];
         while (clock.Elapsed < Deadline)
@@ -267,7 +277,7 @@ public sealed class RegionTests
             counts = await SocketsPerGatewayAsync(region);
             if (counts.Sum() == total)
             {
-                return region.Gateways.Where((_, i) => counts[i] > 0).ToArray();
+                return counts;
             }
 
             await Task.Delay(50);
