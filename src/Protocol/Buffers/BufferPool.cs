@@ -35,33 +35,22 @@ public static class BufferPool
     }
 
     /// <summary>Arrays rented and not returned yet (a sum racing with rents is off by those rents).</summary>
-    public static long RentedArrays
-    {
-        get
-        {
-            long sum = 0;
-            foreach (ref Cell cell in s_cells.AsSpan())
-            {
-                sum += Volatile.Read(ref cell.Arrays);
-            }
-
-            return sum;
-        }
-    }
+    public static long RentedArrays => Sum(static (ref Cell cell) => Volatile.Read(ref cell.Arrays));
 
     /// <summary>Bytes of the arrays rented and not returned yet.</summary>
-    public static long RentedBytes
-    {
-        get
-        {
-            long sum = 0;
-            foreach (ref Cell cell in s_cells.AsSpan())
-            {
-                sum += Volatile.Read(ref cell.Bytes);
-            }
+    public static long RentedBytes => Sum(static (ref Cell cell) => Volatile.Read(ref cell.Bytes));
 
-            return sum;
+    private delegate long CellValue(ref Cell cell);
+
+    private static long Sum(CellValue value)
+    {
+        long sum = 0;
+        foreach (ref Cell cell in s_cells.AsSpan())
+        {
+            sum += value(ref cell);
         }
+
+        return sum;
     }
 
     private static void Count(int arrays, int bytes)

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using Gateway.Tests.Redis;
 using Xunit.Abstractions;
@@ -86,29 +85,11 @@ public sealed class SoakTests(ITestOutputHelper output)
         Assert.False(gateway.HasExited, gateway.RecentOutput);
     }
 
-    private static ProcessStartInfo ChurnStartInfo(ServerProcess gateway)
-    {
-        var psi = new ProcessStartInfo
-        {
-            FileName = "node",
-            WorkingDirectory = TestPaths.NodeDirWithPackages(),
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-        };
-        foreach (string arg in new[]
-        {
-            "soak.mjs", "--url", gateway.Url, "--sockets", Sockets.ToString(CultureInfo.InvariantCulture),
-            "--ms", RoundMs.ToString(CultureInfo.InvariantCulture), "--max-ms", (RoundMs + 40_000).ToString(CultureInfo.InvariantCulture),
-        })
-        {
-            psi.ArgumentList.Add(arg);
-        }
-
-        return psi;
-    }
+    private static ProcessStartInfo ChurnStartInfo(ServerProcess gateway) => NodeClient.ScriptStartInfo("soak.mjs",
+    [
+        "--url", gateway.Url, "--sockets", Sockets.ToString(CultureInfo.InvariantCulture),
+        "--ms", RoundMs.ToString(CultureInfo.InvariantCulture), "--max-ms", (RoundMs + 40_000).ToString(CultureInfo.InvariantCulture),
+    ]);
 
     /// <summary>A prompt of ~1.5 KB every 200 ms (the id is what the sockets answer) until the round is over.</summary>
     private static async Task<int> PublishUntilAsync(ServerProcess gateway, int round, CancellationToken roundOver)
