@@ -61,6 +61,8 @@ public sealed class MetricsTests(GatewayServer server)
         Assert.Contains(now.Keys, k => k.StartsWith("dotnet_gc_collections_total", StringComparison.Ordinal));
         Assert.Contains(now.Keys, k => k.StartsWith("dotnet_process_cpu_time_seconds_total", StringComparison.Ordinal));
         Assert.Contains("gateway_ring_lag", now.Keys);
+        Assert.Contains("gateway_pool_rented_buffers", now.Keys);
+        Assert.Contains("gateway_pool_rented_bytes", now.Keys);
     }
 
     [Fact]

@@ -85,6 +85,32 @@ public class GatewayEndToEndTests
     }
 
     [Fact]
+    public async Task RedisMode_StormByAdminDisconnect_PromptsOfTheStormReachEveryoneOnce()
+    {
+        using RedisServer redis = await RedisServer.StartAsync();
+        await using GatewayServer gateway = await GatewayServer.StartAsync($"--Gateway:Redis:Configuration={redis.Configuration}");
+        string report = TempReport("gw-storm-disconnect");
+        // Every socket dropped by the gateway itself (a recoverable transport close); three prompts from the drop on,
+        // owed to all 200: each gets each once, live or replayed by its recovery. The POST in plain bash (no curl needed).
+        string disconnect = $"exec 3<>/dev/tcp/127.0.0.1/{gateway.AdminPort} && printf 'POST /v1/disconnect HTTP/1.1\\r\\nHost: 127.0.0.1:{gateway.AdminPort}\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n' >&3 && grep -q '\"closed\"' <&3";
+        int rc = await Program.Main(
+        [
+            "storm", "--url", gateway.Url, "--redis", $"127.0.0.1:{redis.Port}", "--connections", "200", "--rate", "400",
+            "--transport", "websocket", "--duration", "1s", "--restart-command", disconnect,
+            "--storm-prompts", "3", "--interval", "300ms", "--grace", "30s", "--quiet", "--report", report,
+        ]);
+        Report r = await ReadReportAsync(report);
+        Assert.Equal(0, rc);
+        Assert.NotNull(r.Storm);
+        Assert.DoesNotContain("restart-command-failed", r.Errors.Keys);
+        Assert.Equal(200, r.Storm.Dropped);
+        Assert.True(r.Storm.SecondsTo99Percent > 0, "everyone came back");
+        Assert.True(r.Recovered >= 200, $"{r.Recovered} recovered");
+        Assert.Equal(4, r.Prompts.Count);
+        Assert.All(r.Prompts, p => Assert.Equal((200L, 200L, 0L), (p.Expected, p.Received, p.Duplicates)));
+    }
+
+    [Fact]
     public async Task RedisMode_StormByRestartingTheGateway_EveryoneComesBackRecovered()
     {
         using RedisServer redis = await RedisServer.StartAsync();

@@ -50,7 +50,7 @@ public sealed class LocalRun
         _o = o;
         _firstId = firstId;
         _count = count;
-        Metrics = new Metrics(o.Verb is "broadcast" or "answers" ? o.TotalPrompts : o.Verb == "storm" ? 1 : 0);
+        Metrics = new Metrics(o.Verb is "broadcast" or "answers" ? o.TotalPrompts : o.Verb == "storm" ? 1 + o.StormPrompts : 0);
     }
 
     public Metrics Metrics { get; }

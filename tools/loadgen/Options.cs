@@ -66,6 +66,9 @@ public sealed class Options
     public bool AllowRemote { get; set; }
     public bool Quiet { get; set; }
     public double StormFraction { get; set; } = 0.5;
+
+    /// <summary>storm: prompts published while the sockets come back (after the one before the drop), --interval apart.</summary>
+    public int StormPrompts { get; set; }
     public TimeSpan ThinkMin { get; set; } = TimeSpan.FromMilliseconds(200);
     public TimeSpan ThinkMax { get; set; } = TimeSpan.FromSeconds(2);
     public string AnswerEvent { get; set; } = "answer";
@@ -109,6 +112,9 @@ public sealed class Options
           --stream gateway:prompts        with --redis: the stream key (wake-up channel <key>:wake)
           --levels 1000,2000,4000         capacity: socket counts to try in turn (default: 1/4, 1/2, 3/4, all of --connections)
           --storm-fraction 0.5            storm: share of sockets dropped at once
+          --restart-command '<shell>'     storm: run this instead (it restarts the target, or POSTs /v1/disconnect): every socket drops
+          --storm-prompts K               storm: K more prompts, --interval apart, from the drop on; every socket that was
+                                          connected is expected to get each once (recovery); waits up to --grace for them
           --think 200ms-2s                answers: think time, uniform in the range, before each answer
           --answer-event answer           answers: event emitted with an ack: ["answer",{"promptId":..,"choice":n}]
           --binary-bytes N                answers: send each answer as a binary event with an N-byte attachment
@@ -190,6 +196,7 @@ public sealed class Options
                 case "--answer-event": o.AnswerEvent = Next(); break;
                 case "--binary-bytes": o.BinaryBytes = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--storm-fraction": o.StormFraction = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--storm-prompts": o.StormPrompts = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--workers": o.Workers = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--shard":
                     string[] s = Next().Split('/');

@@ -459,6 +459,7 @@ public static class Program
     private static async Task StormAsync(Options o, List<IRunPart> parts, PromptPublisher? publisher, Dictionary<string, long> errors)
     {
         await Task.Delay(o.Duration).ConfigureAwait(false);
+        int stormPrompts = publisher is null ? 0 : o.StormPrompts;
         if (publisher is not null)
         {
             // One event first, so that servers with connection-state recovery hand out offsets to recover from.
@@ -469,13 +470,23 @@ public static class Program
 
             await PublishAsync(publisher, parts, 1, "storm", errors).ConfigureAwait(false);
             await Task.Delay(1000).ConfigureAwait(false);
+
+            // The prompts published during the storm are owed to every socket connected now: those back in time get
+            // them live, the others replayed by their recovery.
+            for (int k = 2; k <= 1 + stormPrompts; k++)
+            {
+                foreach (IRunPart p in parts)
+                {
+                    p.ExpectPrompt(k, 0);
+                }
+            }
         }
 
         long before = Sum(parts).Connected;
         var clock = Stopwatch.StartNew();
         if (o.RestartCommand is not null)
         {
-            // The other storm: the target itself goes away (every socket drops) and comes back.
+            // The other storm: the target itself drops every socket (a restart, an admin disconnect) and they come back.
             foreach (IRunPart p in parts)
             {
                 p.Drop(0);
@@ -491,6 +502,7 @@ public static class Program
             }
         }
 
+        Task publishing = stormPrompts == 0 ? Task.CompletedTask : PublishDuringStormAsync(o, parts, publisher!, stormPrompts, errors);
         await Task.Delay(1500).ConfigureAwait(false);
         double secs = -1;
         while (clock.Elapsed < TimeSpan.FromSeconds(60))
@@ -509,7 +521,27 @@ public static class Program
             p.SetStormResult(Sum(parts).Connected, secs);
         }
 
+        await publishing.ConfigureAwait(false);
+        // Every socket that was connected owes each storm prompt once: wait for the stragglers' recovery, up to --grace.
+        var grace = Stopwatch.StartNew();
+        while (stormPrompts > 0 && grace.Elapsed < o.Grace && Sum(parts).Received < before * (1 + stormPrompts))
+        {
+            await Task.Delay(100).ConfigureAwait(false);
+        }
+
         await Task.Delay(1100).ConfigureAwait(false);
+    }
+
+    private static async Task PublishDuringStormAsync(Options o, List<IRunPart> parts, PromptPublisher publisher, int count, Dictionary<string, long> errors)
+    {
+        for (int k = 2; k <= 1 + count; k++)
+        {
+            await PublishAsync(publisher, parts, k, "storm", errors).ConfigureAwait(false);
+            if (k < 1 + count)
+            {
+                await Task.Delay(o.Interval).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>Runs the operator's restart command (bash -c), bounded to 60 s; a failure is counted as an error.</summary>

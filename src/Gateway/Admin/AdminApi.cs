@@ -280,6 +280,7 @@ internal static class AdminApi
                     pendingBodyBytes = runtime.Admission.PendingBodyBytes,
                 },
                 protocolErrors = metrics.ProtocolErrors,
+                pool = new { rentedBuffers = metrics.RentedBuffers, rentedBytes = metrics.RentedBufferBytes },
                 unknownEvents = metrics.UnknownEvents,
                 channels = runtime.Channels.Count,
                 channelsRefused = metrics.ChannelsRefusedByReason(),

@@ -65,7 +65,7 @@ internal sealed class Broadcaster
     private readonly GatewayMetrics _metrics;
     private readonly IReadOnlyList<byte[]> _namespaces;
     private readonly Lock _writeLock = new();
-    private readonly PooledBufferWriter _packet = new(1024);
+    private readonly PooledBufferWriter _packet = PooledBufferWriter.Resident(1024);
     private readonly int _lateJoinMaxAge;
     private readonly PromptTracker? _tracker;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Reflection;
+using Gateway.Protocol.Buffers;
 
 namespace Gateway.Diagnostics;
 
@@ -125,6 +126,8 @@ public sealed class GatewayMetrics : IDisposable
         _meter.CreateObservableGauge("gateway.build.info", () => new Measurement<long>(1, BuildTags), description: "The gateway's version and runtime (value 1)");
         _meter.CreateObservableGauge("gateway.drain.remaining", () => DrainRemaining, description: "Sessions a drain in progress has yet to close (0 when not draining)");
         _meter.CreateObservableCounter("gateway.drain.closed", () => Volatile.Read(ref _drainClosed), description: "Sessions closed by drains, paced across the drain window");
+        _meter.CreateObservableGauge("gateway.pool.rented_buffers", () => RentedBuffers, description: "Pooled byte arrays rented and not returned (connections' buffers: 0 when none is open; process-wide)");
+        _meter.CreateObservableGauge("gateway.pool.rented", () => RentedBufferBytes, "By", "Bytes of the pooled arrays rented and not returned (process-wide)");
     }
 
     public IReadOnlyList<string> Namespaces { get; }
@@ -167,6 +170,12 @@ public sealed class GatewayMetrics : IDisposable
     public long UnknownEvents => Volatile.Read(ref _unknownEvents);
 
     public long ProtocolErrors => Volatile.Read(ref _protocolErrors);
+
+    /// <summary>Pooled arrays rented and not returned, process-wide (<see cref="BufferPool"/>): 0 with no connection open.</summary>
+    public long RentedBuffers => BufferPool.RentedArrays;
+
+    /// <summary>Their bytes.</summary>
+    public long RentedBufferBytes => BufferPool.RentedBytes;
 
     public long Published => Volatile.Read(ref _published);
 

@@ -11,7 +11,7 @@ internal static class PacketScratch
     /// <summary>The calling thread's scratch, emptied (and shrunk back when a large packet grew it).</summary>
     public static PooledBufferWriter Get()
     {
-        PooledBufferWriter scratch = s_scratch ??= new PooledBufferWriter(1024);
+        PooledBufferWriter scratch = s_scratch ??= PooledBufferWriter.Resident(1024);
         scratch.Reset(keepAtMost: 64 * 1024);
         return scratch;
     }

@@ -425,7 +425,7 @@ internal sealed partial class GatewayConnectionHandler : ConnectionHandler
                 }
                 else
                 {
-                    rentedHead = ArrayPool<byte>.Shared.Rent((int)headLength);
+                    rentedHead = BufferPool.Rent((int)headLength);
                     buffer.Slice(0, headLength).CopyTo(rentedHead);
                     headBytes = rentedHead.AsSpan(0, (int)headLength);
                 }
@@ -481,7 +481,7 @@ internal sealed partial class GatewayConnectionHandler : ConnectionHandler
                     }
                     else
                     {
-                        rentedBody = ArrayPool<byte>.Shared.Rent((int)bodyLength);
+                        rentedBody = BufferPool.Rent((int)bodyLength);
                         bodySequence.CopyTo(rentedBody);
                         body = rentedBody.AsSpan(0, (int)bodyLength);
                     }
@@ -504,12 +504,12 @@ internal sealed partial class GatewayConnectionHandler : ConnectionHandler
             {
                 if (rentedHead is not null)
                 {
-                    ArrayPool<byte>.Shared.Return(rentedHead);
+                    BufferPool.Return(rentedHead);
                 }
 
                 if (rentedBody is not null)
                 {
-                    ArrayPool<byte>.Shared.Return(rentedBody);
+                    BufferPool.Return(rentedBody);
                 }
             }
         }

@@ -3,18 +3,32 @@ using System.Buffers;
 namespace Gateway.Protocol.Buffers;
 
 /// <summary>
-/// An <see cref="IBufferWriter{T}"/> over arrays rented from <see cref="ArrayPool{T}.Shared"/>.
+/// An <see cref="IBufferWriter{T}"/> over arrays rented from <see cref="ArrayPool{T}.Shared"/> through
+/// <see cref="BufferPool"/> (counted while rented), or, for a <see cref="Resident"/> writer, uncounted.
 /// </summary>
 /// <remarks>Not thread-safe. <see cref="Reset()"/> keeps the array for reuse; <see cref="Dispose"/> returns it.</remarks>
 public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 {
+    private readonly bool _resident;
     private byte[] _buffer;
     private int _written;
 
     public PooledBufferWriter(int initialCapacity = 256)
+        : this(initialCapacity, resident: false)
     {
-        _buffer = initialCapacity == 0 ? [] : ArrayPool<byte>.Shared.Rent(initialCapacity);
     }
+
+    private PooledBufferWriter(int initialCapacity, bool resident)
+    {
+        _resident = resident;
+        _buffer = initialCapacity == 0 ? [] : Rent(initialCapacity);
+    }
+
+    /// <summary>
+    /// A writer kept for the life of a thread or of the process (a per-thread scratch, the broadcaster's encoder):
+    /// its arrays are not counted in <see cref="BufferPool"/>, whose count then says what connections hold.
+    /// </summary>
+    public static PooledBufferWriter Resident(int initialCapacity) => new(initialCapacity, resident: true);
 
     public int WrittenCount => _written;
 
@@ -32,7 +46,7 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         _written = 0;
         if (_buffer.Length > keepAtMost)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            Return(_buffer);
             _buffer = [];
         }
     }
@@ -90,11 +104,11 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
     {
         int needed = checked(_written + sizeHint);
         int size = Math.Max(needed, Math.Max(256, _buffer.Length * 2));
-        byte[] next = ArrayPool<byte>.Shared.Rent(size);
+        byte[] next = Rent(size);
         _buffer.AsSpan(0, _written).CopyTo(next);
         if (_buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            Return(_buffer);
         }
 
         _buffer = next;
@@ -104,10 +118,24 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
     {
         if (_buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            Return(_buffer);
         }
 
         _buffer = [];
         _written = 0;
+    }
+
+    private byte[] Rent(int size) => _resident ? ArrayPool<byte>.Shared.Rent(size) : BufferPool.Rent(size);
+
+    private void Return(byte[] array)
+    {
+        if (_resident)
+        {
+            ArrayPool<byte>.Shared.Return(array);
+        }
+        else
+        {
+            BufferPool.Return(array);
+        }
     }
 }

@@ -15,6 +15,27 @@ public static class NodeClient
     /// <summary>A scenario against any gateway: its public URL and its admin URL (publish, stats).</summary>
     public static ProcessStartInfo StartInfo(string url, string adminUrl, string scenario, string transport, int timeoutMs, object? parameters, string? localAddress = null)
     {
+        var arguments = new List<string>
+        {
+            "--scenario", scenario, "--url", url, "--admin", adminUrl,
+            "--transport", transport, "--timeout", timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        if (parameters is not null)
+        {
+            arguments.AddRange(["--params", JsonSerializer.Serialize(parameters)]);
+        }
+
+        if (localAddress is not null)
+        {
+            arguments.AddRange(["--local-address", localAddress]);
+        }
+
+        return ScriptStartInfo("client.mjs", arguments);
+    }
+
+    /// <summary>node running <paramref name="script"/> of tests/node with <paramref name="arguments"/>; its output redirected.</summary>
+    public static ProcessStartInfo ScriptStartInfo(string script, IEnumerable<string> arguments)
+    {
         var psi = new ProcessStartInfo
         {
             FileName = "node",
@@ -25,25 +46,10 @@ public static class NodeClient
             UseShellExecute = false,
             StandardOutputEncoding = Encoding.UTF8,
         };
-        foreach (string arg in new[]
-        {
-            "client.mjs", "--scenario", scenario, "--url", url, "--admin", adminUrl,
-            "--transport", transport, "--timeout", timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        })
+        psi.ArgumentList.Add(script);
+        foreach (string arg in arguments)
         {
             psi.ArgumentList.Add(arg);
-        }
-
-        if (parameters is not null)
-        {
-            psi.ArgumentList.Add("--params");
-            psi.ArgumentList.Add(JsonSerializer.Serialize(parameters));
-        }
-
-        if (localAddress is not null)
-        {
-            psi.ArgumentList.Add("--local-address");
-            psi.ArgumentList.Add(localAddress);
         }
 
         return psi;
