@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using Gateway.Tests.Redis;
 using Xunit.Abstractions;
 
@@ -61,25 +60,11 @@ public sealed class BrowserTests(ITestOutputHelper output)
     internal static Task<ScenarioResult> RunAsync(ServerProcess gateway, string scenario, params string[] extra)
     {
         Assert.True(File.Exists("/usr/bin/chromium"), "Debian's chromium is missing (test.sh installs it: apt-get install chromium)");
-        var psi = new ProcessStartInfo
-        {
-            FileName = "node",
-            WorkingDirectory = TestPaths.NodeDirWithPackages(),
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-        };
-        foreach (string arg in new[]
-        {
-            "browser.mjs", "--scenario", scenario, "--url", gateway.Url, "--admin", gateway.AdminUrl, "--token", AdminToken,
-            "--out", ArtifactsDir, "--timeout", RunTimeoutMs.ToString(CultureInfo.InvariantCulture),
-        }.Concat(extra))
-        {
-            psi.ArgumentList.Add(arg);
-        }
-
+        ProcessStartInfo psi = NodeClient.Script("browser.mjs",
+        [
+            "--scenario", scenario, "--url", gateway.Url, "--admin", gateway.AdminUrl, "--token", AdminToken,
+            "--out", ArtifactsDir, "--timeout", RunTimeoutMs.ToString(CultureInfo.InvariantCulture), .. extra,
+        ]);
         return NodeClient.RunScriptAsync(psi, $"browser.mjs {scenario}", RunTimeoutMs);
     }
 }

@@ -15,6 +15,30 @@ public static class NodeClient
     /// <summary>A scenario against any gateway: its public URL and its admin URL (publish, stats).</summary>
     public static ProcessStartInfo StartInfo(string url, string adminUrl, string scenario, string transport, int timeoutMs, object? parameters, string? localAddress = null)
     {
+        var args = new List<string>
+        {
+            "--scenario", scenario, "--url", url, "--admin", adminUrl,
+            "--transport", transport, "--timeout", timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        if (parameters is not null)
+        {
+            args.AddRange(["--params", JsonSerializer.Serialize(parameters)]);
+        }
+
+        if (localAddress is not null)
+        {
+            args.AddRange(["--local-address", localAddress]);
+        }
+
+        return Script("client.mjs", args);
+    }
+
+    /// <summary>
+    /// <c>node SCRIPT ARGS…</c> in tests/node (its packages installed), stdin, stdout (UTF-8) and stderr redirected: how
+    /// every tests/node script is started.
+    /// </summary>
+    public static ProcessStartInfo Script(string script, IEnumerable<string> args)
+    {
         var psi = new ProcessStartInfo
         {
             FileName = "node",
@@ -25,25 +49,10 @@ public static class NodeClient
             UseShellExecute = false,
             StandardOutputEncoding = Encoding.UTF8,
         };
-        foreach (string arg in new[]
-        {
-            "client.mjs", "--scenario", scenario, "--url", url, "--admin", adminUrl,
-            "--transport", transport, "--timeout", timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        })
+        psi.ArgumentList.Add(script);
+        foreach (string arg in args)
         {
             psi.ArgumentList.Add(arg);
-        }
-
-        if (parameters is not null)
-        {
-            psi.ArgumentList.Add("--params");
-            psi.ArgumentList.Add(JsonSerializer.Serialize(parameters));
-        }
-
-        if (localAddress is not null)
-        {
-            psi.ArgumentList.Add("--local-address");
-            psi.ArgumentList.Add(localAddress);
         }
 
         return psi;
