@@ -49,6 +49,18 @@ public sealed class BrowserTests(ITestOutputHelper output)
         Assert.True(File.Exists(Path.Combine(ArtifactsDir, "console.png")), "the console's screenshot is kept in artifacts/browser/");
     }
 
+    [Fact]
+    public async Task ModuleBuild_ImportedByAPageOnAnotherOrigin_ShowsAPromptAtItsReveal()
+    {
+        using RedisServer redis = await RedisServer.StartAsync();
+        int crossOriginPort = ServerProcess.FreePort();
+        using ServerProcess gateway = await StartGatewayAsync(redis, $"--Gateway:Cors:Origins:0=http://127.0.0.1:{crossOriginPort}");
+
+        ScenarioResult result = await RunAsync(gateway, "module", "--cross-port", crossOriginPort.ToString(CultureInfo.InvariantCulture));
+
+        Assert.True(result.Ok, result.Describe() + "\ngateway:\n" + gateway.RecentOutput);
+    }
+
     internal static async Task<ServerProcess> StartGatewayAsync(RedisServer redis, params string[] extra) =>
         await ServerProcess.StartAsync(ServerKind.Gateway, ServerProfile.Default,
         [
