@@ -2,9 +2,10 @@
  * gateway-viewer.js — shows the gateway's prompts on every screen at the same instant.
  *
  * A plain browser script (no build step) on top of the stock socket.io-client 4.8: load socket.io.min.js first, then
- * this file; it defines window.GatewayViewer.
+ * this file; it defines window.GatewayViewer. As an ES module: gateway-viewer.mjs (it runs this file and exports
+ * GatewayViewer). socket.io-client's io is the `io` option of connect, else the global io that socket.io.min.js defines.
  *
- *   const viewer = GatewayViewer.connect(url, { channels: ["show-42"], token, socketOptions });
+ *   const viewer = GatewayViewer.connect(url, { channels: ["show-42"], token, socketOptions, io });
  *   viewer.on("prompt", (data, info) => { ... });  // at the reveal instant; info: { id, revealAt, shownAt, offsetMs, late }
  *   viewer.on("status", (s) => { ... });           // { state, connected, recovered, transport, offsetMs, rttMs }
  *   viewer.answer(promptId, answer)                 // Promise of the gateway's ack: {ok:true} or {ok:false,error}
@@ -85,10 +86,11 @@
   }
 
   function Viewer(url, options) {
-    if (typeof root.io !== "function") {
-      throw new Error("GatewayViewer needs socket.io-client: load socket.io.min.js before gateway-viewer.js");
-    }
     options = options || {};
+    var io = options.io || root.io;
+    if (typeof io !== "function") {
+      throw new Error("GatewayViewer needs socket.io-client: pass its io as the io option, or load socket.io.min.js before gateway-viewer.js");
+    }
     this._handlers = { prompt: [], status: [] };
     this._event = options.event || "prompt";
     this._monoOffset = null; // server ms = monotonic() + _monoOffset
@@ -108,7 +110,7 @@
       auth.token = options.token;
     }
     socketOptions.auth = auth;
-    var socket = this.socket = url === undefined || url === null ? root.io(socketOptions) : root.io(url, socketOptions);
+    var socket = this.socket = url === undefined || url === null ? io(socketOptions) : io(url, socketOptions);
 
     var self = this;
     this._recoveryOn = false;

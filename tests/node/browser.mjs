@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Drives headless Chromium (Debian's /usr/bin/chromium, through playwright-core) against a running gateway.
 //
-//   node browser.mjs --scenario viewers|console --url http://127.0.0.1:P --admin http://127.0.0.1:A
+//   node browser.mjs --scenario viewers|console|module --url http://127.0.0.1:P --admin http://127.0.0.1:A
 //        [--token ADMIN_TOKEN] [--cross-port N] [--out DIR] [--timeout ms] [--rounds N]
 //
 // viewers: six /demo/ pages in separate browser contexts, each page's clock (Date.now and performance.now) skewed
@@ -10,6 +10,9 @@
 //   Each page records its TRUE display instant with the clock saved before the skew. Plus one cross-origin page
 //   (served here on --cross-port) that loads the library from the gateway and connects over polling (CORS).
 // console: the operator console on the admin port, behind the admin token; see runConsole.
+// module: a page on another origin (--cross-port) that imports the library's ES module build from the gateway
+//   (import { GatewayViewer } from ".../demo/gateway-viewer.mjs"), passes socket.io-client's io as the io option (the
+//   global io is cleared first), and shows a prompt sent ahead at its reveal.
 //
 // Prints one JSON line: {"scenario","transport":"browser","ok","checks":[…],"observations":{…},"error"}. Exit code 0
 // when every check passed, 1 when one failed, 2 on an error. Always exits by itself (--timeout bounds the run).
@@ -145,14 +148,19 @@ function crossOriginPage(gateway) {
 </script>`;
 }
 
-async function runViewers() {
-  const cross = http.createServer((req, res) => {
+// Serves `html` as another site would, on --cross-port (an origin the gateway's Gateway:Cors:Origins allows); its URL.
+async function serveOtherSite(html) {
+  const site = http.createServer((req, res) => {
     res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-    res.end(crossOriginPage(opts.url));
+    res.end(html);
   });
-  servers.push(cross);
-  await new Promise((resolve) => cross.listen(opts.crossPort, "127.0.0.1", resolve));
-  const crossUrl = `http://127.0.0.1:${cross.address().port}/`;
+  servers.push(site);
+  await new Promise((resolve) => site.listen(opts.crossPort, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${site.address().port}/`;
+}
+
+async function runViewers() {
+  const crossUrl = await serveOtherSite(crossOriginPage(opts.url));
 
   await launch();
   const viewers = [];
@@ -251,8 +259,58 @@ async function runViewers() {
   check("no script errors in the pages", pageErrors.length === 0, [], pageErrors);
 }
 
+// Imports the module build cross-origin (CORS) and connects through it, with io as an option rather than a global.
+function modulePage(gateway) {
+  return `<!doctype html><meta charset="utf-8"><title>another site, ES module</title>
+<script src="${gateway}/demo/socket.io.min.js"></script>
+<script type="module">
+  import { GatewayViewer } from ${JSON.stringify(gateway + "/demo/gateway-viewer.mjs")};
+  const io = window.io;
+  window.io = undefined; // the library must take io from its option
+  const viewer = GatewayViewer.connect(${JSON.stringify(gateway)}, { io, channels: [${JSON.stringify(CHANNEL)}] });
+  window.__recordPrompts(viewer);
+  window.demo = { viewer };
+</script>`;
+}
+
+async function runModule() {
+  const siteUrl = await serveOtherSite(modulePage(opts.url));
+
+  await launch();
+  const skew = 45000;
+  const context = await browser.newContext();
+  await context.addInitScript(skewClock, skew);
+  await context.addInitScript(`window.__recordPrompts = ${recordPrompts}`);
+  const page = await context.newPage();
+  const errors = [];
+  const consoleErrors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); }); // a failed import says why here
+  observe("consoleErrors", consoleErrors);
+  await page.goto(siteUrl);
+  await page.waitForFunction(() => window.demo && window.demo.viewer.socket.connected && window.demo.viewer.offsetMs !== null, null, { timeout: WAIT });
+  const offset = await page.evaluate(() => window.demo.viewer.offsetMs);
+  check(`module page skewed ${skew} ms: library's clock offset is ${-skew} ms ± 15`, Math.abs(offset + skew) <= 15, -skew, offset);
+
+  const id = `module-${RUN}`;
+  const revealAt = Date.now() + 3000;
+  const published = await admin("POST", "/v1/publish", { namespace: "/", channel: CHANNEL, event: "prompt", id, revealAt, data: [{ q: "From a module?" }] });
+  check(`${id}: published`, published.status === 202, 202, published.status);
+  const shown = await page.waitForFunction((id) => window.__shown.find((s) => s.id === id), id, { timeout: WAIT }).then((h) => h.jsonValue());
+  const arrived = await page.evaluate((id) => window.__arrived.find((a) => JSON.stringify(a.args).includes(id)).at, id);
+  observe("module", { msAfterReveal: shown.at - revealAt, arrivedMsBeforeReveal: revealAt - arrived, info: shown.info });
+  check(`${id}: sent ahead (arrived before reveal_at)`, arrived < revealAt, `< ${revealAt}`, arrived);
+  check(`${id}: fired for its reveal instant, not late`, shown.info.id === id && shown.info.revealAt === revealAt && shown.info.late === false, { id, revealAt, late: false }, shown.info);
+  // Never before the reveal beyond the clock estimate's error (the same ±15 ms as the offset check above).
+  check(`${id}: not shown before reveal_at`, shown.at >= revealAt - 15, `>= ${revealAt - 15}`, shown.at);
+  const ack = await page.evaluate((id) => window.demo.viewer.answer(id, { choice: 0 }), id);
+  check(`${id}: an answer through the module is stored`, ack && ack.ok === true, { ok: true }, ack);
+  check("no script errors in the module page", errors.length === 0, [], errors);
+}
+
 async function main() {
   if (opts.scenario === "viewers") await runViewers();
+  else if (opts.scenario === "module") await runModule();
   else if (opts.scenario === "console") await (await import("./browser-console.mjs")).runConsole({ opts, launch: async () => { await launch(); return browser; }, admin, check, observe, waitFor, skewClock, recordPrompts, WAIT, CHANNEL });
   else throw new Error(`unknown scenario ${opts.scenario}`);
 }

@@ -5,8 +5,9 @@ using HttpMethod = Gateway.Protocol.Http.HttpMethod;
 namespace Gateway.Transport;
 
 /// <summary>
-/// The demo viewer page (<c>Gateway:Demo:Enabled</c>): <c>/demo/</c> and the two scripts it loads, from the assembly
-/// (<see cref="StaticFiles"/>). Nothing else is served on the public port besides Engine.IO.
+/// The demo viewer page (<c>Gateway:Demo:Enabled</c>): <c>/demo/</c>, the scripts it loads and the library's ES module,
+/// from the assembly (<see cref="StaticFiles"/>), with Engine.IO's CORS headers (<c>Gateway:Cors:Origins</c>: a page on
+/// another origin imports the module with CORS). Nothing else is served on the public port besides Engine.IO.
 /// </summary>
 internal sealed partial class GatewayConnectionHandler
 {

@@ -28,8 +28,8 @@ internal sealed record StaticFile(string Name, byte[] Body, string ContentType, 
 /// </summary>
 internal sealed class StaticFiles
 {
-    /// <summary>The library and the client it runs on, shared by every folder.</summary>
-    private static readonly string[] s_shared = ["gateway-viewer.js", "socket.io.min.js"];
+    /// <summary>The library (a plain script, and the ES module that runs it) and the client it runs on, shared by every folder.</summary>
+    private static readonly string[] s_shared = ["gateway-viewer.js", "gateway-viewer.mjs", "socket.io.min.js"];
 
     private readonly StaticFile[] _files;
     private readonly byte[][] _names;
@@ -99,7 +99,7 @@ internal sealed class StaticFiles
     private static string ContentTypeOf(string name) => Path.GetExtension(name) switch
     {
         ".html" => "text/html; charset=utf-8",
-        ".js" => "text/javascript; charset=utf-8",
+        ".js" or ".mjs" => "text/javascript; charset=utf-8",
         ".css" => "text/css; charset=utf-8",
         ".svg" => "image/svg+xml",
         ".png" => "image/png",

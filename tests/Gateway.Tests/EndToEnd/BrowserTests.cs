@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using Gateway.Tests.Redis;
 using Xunit.Abstractions;
 
@@ -50,6 +49,18 @@ public sealed class BrowserTests(ITestOutputHelper output)
         Assert.True(File.Exists(Path.Combine(ArtifactsDir, "console.png")), "the console's screenshot is kept in artifacts/browser/");
     }
 
+    [Fact]
+    public async Task ModuleBuild_ImportedByAPageOnAnotherOrigin_ShowsAPromptAtItsReveal()
+    {
+        using RedisServer redis = await RedisServer.StartAsync();
+        int crossOriginPort = ServerProcess.FreePort();
+        using ServerProcess gateway = await StartGatewayAsync(redis, $"--Gateway:Cors:Origins:0=http://127.0.0.1:{crossOriginPort}");
+
+        ScenarioResult result = await RunAsync(gateway, "module", "--cross-port", crossOriginPort.ToString(CultureInfo.InvariantCulture));
+
+        Assert.True(result.Ok, result.Describe() + "\ngateway:\n" + gateway.RecentOutput);
+    }
+
     internal static async Task<ServerProcess> StartGatewayAsync(RedisServer redis, params string[] extra) =>
         await ServerProcess.StartAsync(ServerKind.Gateway, ServerProfile.Default,
         [
@@ -61,25 +72,11 @@ public sealed class BrowserTests(ITestOutputHelper output)
     internal static Task<ScenarioResult> RunAsync(ServerProcess gateway, string scenario, params string[] extra)
     {
         Assert.True(File.Exists("/usr/bin/chromium"), "Debian's chromium is missing (test.sh installs it: apt-get install chromium)");
-        var psi = new ProcessStartInfo
-        {
-            FileName = "node",
-            WorkingDirectory = TestPaths.NodeDirWithPackages(),
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-        };
-        foreach (string arg in new[]
-        {
-            "browser.mjs", "--scenario", scenario, "--url", gateway.Url, "--admin", gateway.AdminUrl, "--token", AdminToken,
-            "--out", ArtifactsDir, "--timeout", RunTimeoutMs.ToString(CultureInfo.InvariantCulture),
-        }.Concat(extra))
-        {
-            psi.ArgumentList.Add(arg);
-        }
-
+        ProcessStartInfo psi = NodeClient.Script("browser.mjs",
+        [
+            "--scenario", scenario, "--url", gateway.Url, "--admin", gateway.AdminUrl, "--token", AdminToken,
+            "--out", ArtifactsDir, "--timeout", RunTimeoutMs.ToString(CultureInfo.InvariantCulture), .. extra,
+        ]);
         return NodeClient.RunScriptAsync(psi, $"browser.mjs {scenario}", RunTimeoutMs);
     }
 }

@@ -5,8 +5,9 @@ using System.Text;
 namespace Gateway.Tests.EndToEnd;
 
 /// <summary>
-/// <c>Gateway:Demo:Enabled</c>: the demo viewer page and its two scripts on the public port, with their content types
-/// and cache policy; nothing else besides Engine.IO; nothing at all when off. Raw HTTP/1.1 against a gateway process.
+/// <c>Gateway:Demo:Enabled</c>: the demo viewer page, its two scripts and the library's ES module on the public port,
+/// with their content types and cache policy; nothing else besides Engine.IO; nothing at all when off. Raw
+/// HTTP/1.1 against a gateway process.
 /// </summary>
 [Trait("Category", "EndToEnd")]
 public sealed class DemoPageTests
@@ -30,6 +31,13 @@ public sealed class DemoPageTests
         Assert.Contains("Cache-Control: public, max-age=31536000, immutable\r\n", script, StringComparison.Ordinal);
         Assert.Contains("root.GatewayViewer = {", script, StringComparison.Ordinal);
 
+        // The ES module build: one source, it runs gateway-viewer.js and exports what that defines.
+        string module = await RequestAsync(gateway, "GET /demo/gateway-viewer.mjs HTTP/1.1");
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", module, StringComparison.Ordinal);
+        Assert.Contains("Content-Type: text/javascript; charset=utf-8\r\n", module, StringComparison.Ordinal);
+        Assert.Contains("import \"./gateway-viewer.js\";", module, StringComparison.Ordinal);
+        Assert.Contains("export const GatewayViewer = globalThis.GatewayViewer;", module, StringComparison.Ordinal);
+
         string unversioned = await RequestAsync(gateway, "HEAD /demo/socket.io.min.js HTTP/1.1");
         Assert.Contains("Cache-Control: no-cache\r\n", unversioned, StringComparison.Ordinal);
         Assert.EndsWith("\r\n\r\n", unversioned, StringComparison.Ordinal); // HEAD: no body
@@ -50,6 +58,7 @@ public sealed class DemoPageTests
 
         Assert.StartsWith("HTTP/1.1 404 Not Found\r\n", await RequestAsync(gateway, "GET /demo/ HTTP/1.1"), StringComparison.Ordinal);
         Assert.StartsWith("HTTP/1.1 404 Not Found\r\n", await RequestAsync(gateway, "GET /demo/gateway-viewer.js HTTP/1.1"), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 404 Not Found\r\n", await RequestAsync(gateway, "GET /demo/gateway-viewer.mjs HTTP/1.1"), StringComparison.Ordinal);
     }
 
     /// <summary>One request on its own connection ("Connection: close"); the whole response as text.</summary>

@@ -15,26 +15,29 @@ public static class NodeClient
     /// <summary>A scenario against any gateway: its public URL and its admin URL (publish, stats).</summary>
     public static ProcessStartInfo StartInfo(string url, string adminUrl, string scenario, string transport, int timeoutMs, object? parameters, string? localAddress = null)
     {
-        var arguments = new List<string>
+        var args = new List<string>
         {
             "--scenario", scenario, "--url", url, "--admin", adminUrl,
             "--transport", transport, "--timeout", timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         if (parameters is not null)
         {
-            arguments.AddRange(["--params", JsonSerializer.Serialize(parameters)]);
+            args.AddRange(["--params", JsonSerializer.Serialize(parameters)]);
         }
 
         if (localAddress is not null)
         {
-            arguments.AddRange(["--local-address", localAddress]);
+            args.AddRange(["--local-address", localAddress]);
         }
 
-        return ScriptStartInfo("client.mjs", arguments);
+        return Script("client.mjs", args);
     }
 
-    /// <summary>node running <paramref name="script"/> of tests/node with <paramref name="arguments"/>; its output redirected.</summary>
-    public static ProcessStartInfo ScriptStartInfo(string script, IEnumerable<string> arguments)
+    /// <summary>
+    /// <c>node SCRIPT ARGS…</c> in tests/node (its packages installed), stdin, stdout (UTF-8) and stderr redirected: how
+    /// every tests/node script is started.
+    /// </summary>
+    public static ProcessStartInfo Script(string script, IEnumerable<string> args)
     {
         var psi = new ProcessStartInfo
         {
@@ -47,7 +50,7 @@ public static class NodeClient
             StandardOutputEncoding = Encoding.UTF8,
         };
         psi.ArgumentList.Add(script);
-        foreach (string arg in arguments)
+        foreach (string arg in args)
         {
             psi.ArgumentList.Add(arg);
         }

@@ -85,7 +85,7 @@ public sealed class SoakTests(ITestOutputHelper output)
         Assert.False(gateway.HasExited, gateway.RecentOutput);
     }
 
-    private static ProcessStartInfo ChurnStartInfo(ServerProcess gateway) => NodeClient.ScriptStartInfo("soak.mjs",
+    private static ProcessStartInfo ChurnStartInfo(ServerProcess gateway) => NodeClient.Script("soak.mjs",
     [
         "--url", gateway.Url, "--sockets", Sockets.ToString(CultureInfo.InvariantCulture),
         "--ms", RoundMs.ToString(CultureInfo.InvariantCulture), "--max-ms", (RoundMs + 40_000).ToString(CultureInfo.InvariantCulture),

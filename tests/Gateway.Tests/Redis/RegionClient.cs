@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using Gateway.Tests.EndToEnd;
 
@@ -38,19 +37,8 @@ public sealed class RegionClient : IAsyncDisposable
     /// <summary>Starts the worker; it exits by itself after <paramref name="hardLimit"/> or when its stdin closes.</summary>
     public static async Task<RegionClient> StartAsync(TimeSpan hardLimit)
     {
-        var psi = new ProcessStartInfo
-        {
-            FileName = "node",
-            WorkingDirectory = TestPaths.NodeDirWithPackages(),
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-        };
-        psi.ArgumentList.Add("region-client.mjs");
-        psi.ArgumentList.Add("--max-ms");
-        psi.ArgumentList.Add(((long)hardLimit.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        ProcessStartInfo psi = NodeClient.Script("region-client.mjs",
+            ["--max-ms", ((long)hardLimit.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start node region-client.mjs");
         var client = new RegionClient(process);
         Task ready = client._ready.Task;
