@@ -27,7 +27,7 @@ internal sealed class BroadcastContext : IDisposable
             ? new PromptTracker(Ring, workers, Metrics, loggerFactory.CreateLogger(PromptTracker.LogCategory))
             : null;
         FanOut = new FanOut(workers, loggerFactory.CreateLogger<FanOut>(), Tracker);
-        Broadcaster = new Broadcaster(Ring, FanOut, Channels, Metrics, Namespaces, lateJoinMaxAge: o.LateJoin.MaxAge ?? 0, Tracker);
+        Broadcaster = new Broadcaster(Ring, FanOut, Channels, Metrics, Namespaces, lateJoinMaxAge: o.LateJoin.MaxAge ?? 0, Tracker, time);
         Metrics.ObserveRingLag(() => RingLag);
         SendAheadMs = o.Reveal.SendAhead;
     }

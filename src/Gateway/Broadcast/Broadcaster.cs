@@ -74,11 +74,17 @@ internal sealed class Broadcaster
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Namespace, string? Channel), CurrentPrompt> _current = new();
     private long _currentPrunedAt;
 
+    // The late-join ages' clock (monotonic; a fake one in tests).
+    private readonly TimeProvider _time;
+
+    private long NowMs() => _time.GetTimestamp() / (_time.TimestampFrequency / 1000);
+
     /// <summary>Prompts kept for late joiners before those older than the late-join age are dropped.</summary>
     private const int CurrentPruneThreshold = 1024;
 
-    public Broadcaster(BroadcastRing ring, IRingSignal fanOut, ChannelRegistry channels, GatewayMetrics metrics, IReadOnlyList<byte[]> namespaces, int lateJoinMaxAge = 0, PromptTracker? tracker = null)
+    public Broadcaster(BroadcastRing ring, IRingSignal fanOut, ChannelRegistry channels, GatewayMetrics metrics, IReadOnlyList<byte[]> namespaces, int lateJoinMaxAge = 0, PromptTracker? tracker = null, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         _lateJoinMaxAge = lateJoinMaxAge;
         _tracker = tracker;
         _ring = ring;
@@ -165,7 +171,7 @@ internal sealed class Broadcaster
             return;
         }
 
-        long now = Environment.TickCount64;
+        long now = NowMs();
         for (int i = 0; i < channels.Length; i++)
         {
             if (_current.TryGetValue((namespaceIndex, channels[i]), out CurrentPrompt? prompt) &&
@@ -226,7 +232,7 @@ internal sealed class Broadcaster
         {
             // Before the head moves: a socket that sees the new head also finds this as the current prompt.
             PromptFrames frames = PromptFrames.From(packet);
-            long now = Environment.TickCount64;
+            long now = NowMs();
             _current[(namespaceIndex, channel)] = new CurrentPrompt(sequence, now, frames, channelId);
             PruneCurrent(now);
         }
