@@ -74,8 +74,8 @@ internal sealed partial class GatewayConnectionHandler
     private async Task RelayAsync(HttpConnection http, RegionPeer holder, bool post, string target, byte[]? body, CancellationTokenSource forwarding)
     {
         ForwardedResponse? answer = await _peerRequests!.ForwardAsync(holder, post, target, body, forwarding.Token).ConfigureAwait(false);
+        // Not disposed: the read loop may still cancel it as its connection ends (it has no timer to free).
         http.Forwarding = null;
-        forwarding.Dispose();
         _runtime.Metrics.RegionForwarded(answer is not null);
         if (forwarding.IsCancellationRequested)
         {
