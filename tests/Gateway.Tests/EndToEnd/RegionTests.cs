@@ -145,7 +145,13 @@ public sealed class RegionTests
         // The sentinel: published after the burst, so a socket that has it has had every chance to get the burst.
         await region.PublishAsync(Prompt(tag, Burst));
         (bool done, string received) = await client.WaitForEventsAsync(null, Burst + 1, Deadline, tag: tag);
-        Assert.True(done, $"not every socket reached the sentinel (sockets by prompt count): {received}\n{region.Describe()}");
+        if (!done)
+        {
+            SocketReport[] behind = (await client.ReportAsync()).Where(s => Sequence(s, tag).Length < Burst + 1).ToArray();
+            Assert.Fail($"not every socket reached the sentinel (sockets by prompt count): {received}\n" +
+                $"{string.Join("\n", behind.Take(5).Select(s => s.Describe()))}\n{region.Describe()}");
+        }
+
         Assert.True(await client.WaitConnectedAsync(null, Deadline), "not every socket is connected again");
 
         SocketReport[] sockets = await client.ReportAsync();
