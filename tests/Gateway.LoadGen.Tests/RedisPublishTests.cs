@@ -144,9 +144,10 @@ public sealed class RedisPublishTests : IAsyncLifetime
 /// <summary>A gateway in Redis mode appends the stream id to a prompt's arguments as the recovery offset.</summary>
 public sealed class TrailingOffsetTests
 {
-    private static VirtualClient NewClient(out Metrics metrics)
+    /// <summary>A client that is not connected, fed packets by the test; <paramref name="flags"/> are loadgen options.</summary>
+    internal static VirtualClient NewClient(out Metrics metrics, params string[] flags)
     {
-        Options o = Options.Parse(["broadcast", "--prompts", "3"]);
+        Options o = Options.Parse(["broadcast", "--prompts", "3", .. flags]);
         metrics = new Metrics(o.Prompts);
         var ctx = new ClientContext
         {

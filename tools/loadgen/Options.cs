@@ -64,6 +64,13 @@ public sealed class Options
     public string? HtmlPath { get; set; }
     public List<(string Metric, double Limit)> Slos { get; } = [];
     public bool AllowRemote { get; set; }
+
+    /// <summary>
+    /// The target reads the same clock as this process (one machine): latency is local now − sentAt, with no offset
+    /// estimated from the <c>time</c> ack, whose one sample per client is off by up to half its round trip — seconds
+    /// while a loaded machine ramps up, which the slowest socket's figure would carry.
+    /// </summary>
+    public bool SameClock { get; set; }
     public bool Quiet { get; set; }
     public double StormFraction { get; set; } = 0.5;
 
@@ -126,6 +133,7 @@ public sealed class Options
           --report out.json --html out.html
           --slo p99=250ms,errors=0.01     non-zero exit when broken (p50,p90,p99,p999,max,connect-p99,errors,missing)
           --allow-remote                  allow non-loopback targets (and publish URLs, Redis hosts)
+          --same-clock                    the target shares this machine's clock: no offset from the time ack
           --quiet                         no live line
         """;
 
@@ -222,6 +230,7 @@ public sealed class Options
                     break;
                 case "--allow-remote": o.AllowRemote = true; break;
                 case "--quiet": o.Quiet = true; break;
+                case "--same-clock": o.SameClock = true; break;
                 case "--child": o.ChildMode = true; break;
                 case "--id-range":
                     string[] r = Next().Split(':');

@@ -853,7 +853,7 @@ public sealed class VirtualClient
                 reader.Read();
                 double serverNow = reader.GetDouble();
                 double localMid = NowUnixMs() - rtt.TotalMilliseconds / 2;
-                ClockOffsetMs = serverNow - localMid;
+                ClockOffsetMs = Opt.SameClock ? 0 : serverNow - localMid;
                 M.RecordClockOffset(ClockOffsetMs);
                 return;
             }
@@ -864,6 +864,9 @@ public sealed class VirtualClient
 
     /// <summary>The offset a reconnect would send (socket.io-client's <c>_lastOffset</c>): the last string argument of the latest event, tracked once the server offered a pid.</summary>
     internal string? LastOffset => _lastOffset;
+
+    /// <summary>Tests: the ack of the <c>time</c> event (<c>[{"now":ms}]</c>), as if it had arrived.</summary>
+    internal void ReceiveTimeAck(ReadOnlySpan<byte> payload) => OnTimeAck(payload);
 
     /// <summary>Tests: one Socket.IO EVENT packet as text (<c>2["prompt",{…},"&lt;offset&gt;"]</c>), as if it had arrived.</summary>
     internal void ReceiveEvent(ReadOnlySpan<byte> text)
