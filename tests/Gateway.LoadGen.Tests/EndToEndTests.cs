@@ -59,6 +59,47 @@ public class EndToEndTests
         }
     }
 
+    /// <summary>
+    /// reference-server.mjs --redis-adapter (bench/vs-socketio-cluster's socket.io cluster): a publish on one node's
+    /// admin port reaches the sockets of the other node too, through @socket.io/redis-adapter and a real
+    /// redis-server, exactly once each.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Redis")]
+    public async Task ReferenceNodesWithTheRedisAdapterCarryAPublishToEveryNodesSockets()
+    {
+        using Gateway.Tests.Redis.RedisServer redis = await Gateway.Tests.Redis.RedisServer.StartAsync();
+        string adapter = $"redis://127.0.0.1:{redis.Port}";
+        await using ReferenceServer publishing = await ReferenceServer.StartAsync("--redis-adapter", adapter);
+        await using ReferenceServer other = await ReferenceServer.StartAsync("--redis-adapter", adapter);
+        const int PerNode = 20;
+        LocalRun Clients(ReferenceServer node, int first) =>
+            new(Options.Parse(["broadcast", "--url", node.Url, "--connections", $"{PerNode}", "--rate", "500", "--prompts", "2"]), first, PerNode);
+        LocalRun local = Clients(publishing, 0), remote = Clients(other, PerNode);
+        local.Start();
+        remote.Start();
+        Assert.True(await WaitUntil(() => local.Metrics.OnWebSocket == PerNode && remote.Metrics.OnWebSocket == PerNode, Deadline), "connected");
+
+        using var http = new HttpClient();
+        async Task Publish(int k)
+        {
+            string body = $$"""{"event":"prompt","data":[{"id":"p-{{k}}","sentAt":{{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}},"payload":"x"}]}""";
+            using HttpResponseMessage response = await http.PostAsync(publishing.PublishUrl, new StringContent(body, Encoding.UTF8, "application/json"));
+            Assert.True(response.IsSuccessStatusCode);
+        }
+
+        await Publish(1);
+        Assert.True(await WaitUntil(() => local.Metrics.Prompts[0].Received == PerNode && remote.Metrics.Prompts[0].Received == PerNode, Deadline),
+            $"p-1: {local.Metrics.Prompts[0].Received} local, {remote.Metrics.Prompts[0].Received} on the other node");
+        // Sentinel: a second copy of p-1 (say, the adapter echoing it back to its publisher) would come before p-2.
+        await Publish(2);
+        Assert.True(await WaitUntil(() => local.Metrics.Prompts[1].Received == PerNode && remote.Metrics.Prompts[1].Received == PerNode, Deadline), "p-2");
+        foreach (Report r in (Report[])[await local.StopAsync(), await remote.StopAsync()])
+        {
+            Assert.All(r.Prompts, p => Assert.Equal((PerNode, 0L, 0L), (p.Received, p.Duplicates, p.OutOfOrder)));
+        }
+    }
+
     [Fact]
     public async Task ClientsReconnectWithBackoffAfterTheServerRestarts()
     {

@@ -6,7 +6,11 @@
 //
 //   node reference-server.mjs --port P --admin-port A [--host 127.0.0.1]
 //        [--namespaces /,/custom] [--ping-interval ms] [--ping-timeout ms] [--echo]
-//        [--max-channels 32] [--exit-on-stdin-close] [--verbose]
+//        [--max-channels 32] [--redis-adapter redis://127.0.0.1:6379] [--exit-on-stdin-close] [--verbose]
+//
+// --redis-adapter: run as one node of a cluster, the original system's architecture: @socket.io/redis-adapter over
+// that Redis, so a publish on any node's admin port reaches the sockets of every node (bench/vs-socketio-cluster).
+// Without it the server is standalone (socket.io's in-memory adapter).
 //
 // Public port: Socket.IO at /socket.io/ (Engine.IO v4, Socket.IO v5), polling and websocket.
 // Admin port (plain HTTP): POST /v1/publish, GET /healthz, GET /readyz, GET /v1/stats,
@@ -25,7 +29,7 @@ function usage(message) {
   process.stderr.write(`reference-server: ${message}\n` +
     "usage: node reference-server.mjs --port P --admin-port A [--host H] [--namespaces /,/custom]\n" +
     "       [--ping-interval ms] [--ping-timeout ms] [--echo] [--max-channels N]\n" +
-    "       [--exit-on-stdin-close] [--verbose]\n");
+    "       [--redis-adapter URL] [--exit-on-stdin-close] [--verbose]\n");
   process.exit(64);
 }
 
@@ -39,6 +43,7 @@ function parseArgs(argv) {
     pingTimeout: 20000,
     echo: false,
     maxChannels: 32,
+    redisAdapter: undefined,
     exitOnStdinClose: false,
     verbose: false,
   };
@@ -70,6 +75,12 @@ function parseArgs(argv) {
       case "--ping-interval": opts.pingInterval = intArg(arg, next()); break;
       case "--ping-timeout": opts.pingTimeout = intArg(arg, next()); break;
       case "--max-channels": opts.maxChannels = intArg(arg, next()); break;
+      case "--redis-adapter": {
+        const url = next();
+        if (typeof url !== "string" || !/^rediss?:\/\//.test(url)) usage("--redis-adapter needs a redis:// URL");
+        opts.redisAdapter = url;
+        break;
+      }
       case "--echo": opts.echo = true; break;
       case "--exit-on-stdin-close": opts.exitOnStdinClose = true; break;
       case "--verbose": opts.verbose = true; break;
@@ -372,15 +383,32 @@ if (opts.exitOnStdinClose) {
   process.stdin.resume();
 }
 
+/** With --redis-adapter: every node's broadcasts go through Redis pub/sub to the other nodes' sockets. */
+async function useRedisAdapter(url) {
+  // Loaded only here, so a standalone server starts as before.
+  const { createAdapter } = await import("@socket.io/redis-adapter");
+  const { createClient } = await import("redis");
+  const pubClient = createClient({ url });
+  const subClient = pubClient.duplicate();
+  for (const client of [pubClient, subClient]) {
+    client.on("error", (err) => process.stderr.write(`reference-server: redis: ${err?.message ?? err}\n`));
+  }
+  await Promise.all([pubClient.connect(), subClient.connect()]);
+  io.adapter(createAdapter(pubClient, subClient));
+  log(`redis adapter on ${url}`);
+}
+
 try {
+  if (opts.redisAdapter !== undefined) await useRedisAdapter(opts.redisAdapter);
   const port = await listen(publicHttp, opts.port, opts.host);
   const adminPort = await listen(adminHttp, opts.adminPort, opts.host);
   ready = true;
   process.stdout.write(JSON.stringify({
     event: "listening", host: opts.host, port, adminPort, namespaces: opts.namespaces,
     pingInterval: opts.pingInterval, pingTimeout: opts.pingTimeout, echo: opts.echo, pid: process.pid,
+    redisAdapter: opts.redisAdapter ?? null,
   }) + "\n");
 } catch (err) {
-  process.stderr.write(`reference-server: cannot listen: ${err?.message ?? err}\n`);
+  process.stderr.write(`reference-server: cannot start: ${err?.message ?? err}\n`);
   process.exit(1);
 }
