@@ -110,8 +110,13 @@ internal sealed partial class GatewayConnectionHandler : ConnectionHandler
         return true;
     }
 
-    /// <summary>Most refused connections draining their input at once (beyond: closed at once).</summary>
-    private const int MaxLingeringRefusals = 1024;
+    /// <summary>
+    /// Most refused connections draining their input at once (beyond: closed at once). Each holds a descriptor beyond
+    /// <c>MaxConnections</c>: they must stay well inside the descriptors the automatic cap keeps free for the runtime
+    /// (<c>PublicListener.DescriptorReserve</c>, 128), or a flood at the cap takes the runtime's own descriptors and
+    /// the process dies ("Out of memory.", seen in <c>FileDescriptorExhaustionTests</c> with 1024).
+    /// </summary>
+    internal const int MaxLingeringRefusals = 32;
 
     /// <summary>
     /// A connection refused at the cap, before its request was read: 503 with Retry-After, then a short lingering
