@@ -38,11 +38,12 @@ internal sealed class RedisRegionPeers(PidSigner signer) : IRegionPeers
             }
         }
 
-        _peers = peers.ToFrozenDictionary(StringComparer.Ordinal);
+        // Addresses first: once a peer is found, its connections are known as a peer's too.
         _peerAddresses = peers.Values
             .Select(p => GatewayOptions.TryParseHostPort(p.Advertise, out string host, out _) && IPAddress.TryParse(host, out IPAddress? ip) ? ip : null)
             .OfType<IPAddress>()
             .ToFrozenSet();
+        _peers = peers.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
     public bool IsPeerAddress(IPAddress address) => _peerAddresses.Contains(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);

@@ -210,6 +210,26 @@ public sealed class RegionForwardingPerIpLimitTests : IAsyncLifetime
         })
         { BaseAddress = new Uri($"http://127.0.0.1:{gateway.Port}"), Timeout = TimeSpan.FromSeconds(60) };
 
+    /// <summary>Posts a CONNECT to <paramref name="sid"/> through <paramref name="client"/>'s gateway until it is forwarded (200).</summary>
+    private static async Task PostOnceForwardedAsync(HttpClient client, string sid)
+    {
+        using (client)
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while (true)
+            {
+                using HttpResponseMessage answer = await client.PostAsync($"/socket.io/?EIO=4&transport=polling&sid={sid}", new StringContent("40"));
+                if (answer.StatusCode == HttpStatusCode.OK || deadline.IsCancellationRequested)
+                {
+                    Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+                    return;
+                }
+
+                await Task.Delay(100);
+            }
+        }
+    }
+
     [Fact(Timeout = 90_000)]
     public async Task ForwardedPolls_OfManyClients_AreNotOneAddressOverItsLimit()
     {
@@ -223,21 +243,13 @@ public sealed class RegionForwardingPerIpLimitTests : IAsyncLifetime
             sids.Add(JsonDocument.Parse(open[1..]).RootElement.GetProperty("sid").GetString()!);
         }
 
-        // Wait until the other gateway knows the holder (a harmless poll answered once it forwards).
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        using (HttpClient probe = ClientFrom(addresses[0], other))
+        // Wait until each gateway knows the other from its heartbeats (a harmless POST answered once it forwards): the
+        // other one to forward, the holder to tell its connections from a client's.
+        await PostOnceForwardedAsync(ClientFrom(addresses[0], other), sids[0]);
+        using (HttpClient onOther = ClientFrom("127.0.0.9", other))
         {
-            while (true)
-            {
-                using HttpResponseMessage answer = await probe.PostAsync($"/socket.io/?EIO=4&transport=polling&sid={sids[0]}", new StringContent("40"));
-                if (answer.StatusCode == HttpStatusCode.OK || deadline.IsCancellationRequested)
-                {
-                    Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
-                    break;
-                }
-
-                await Task.Delay(100);
-            }
+            string open = await onOther.GetStringAsync("/socket.io/?EIO=4&transport=polling");
+            await PostOnceForwardedAsync(ClientFrom("127.0.0.9", holder), JsonDocument.Parse(open[1..]).RootElement.GetProperty("sid").GetString()!);
         }
 
         // Four held GETs at once through the other gateway: four connections from it to the holder, over a limit of 2.
