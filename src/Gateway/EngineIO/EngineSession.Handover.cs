@@ -16,8 +16,31 @@ namespace Gateway.EngineIO;
 /// </summary>
 internal sealed partial class EngineSession
 {
-    // A taken-over session: completed once every handed-over socket is restored (or the session closed).
-    private TaskCompletionSource? _settled;
+    // Completed once no CONNECT waits for a recovery any more (or the session closed): a handover waits for it.
+    private TaskCompletionSource? _connectsSettled;
+
+    /// <summary>
+    /// Completes once no CONNECT of this session waits for its recovery (or the session closed): a taken-over session's
+    /// sockets are all restored, and a session asked to hand itself over has its CONNECT replies queued.
+    /// </summary>
+    public Task ConnectsSettled()
+    {
+        lock (this)
+        {
+            return _closed || _pendingConnects is null || _pendingConnects.Count == 0
+                ? Task.CompletedTask
+                : (_connectsSettled ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+    }
+
+    private void SignalConnectsSettledLocked()
+    {
+        if (_closed || _pendingConnects is null || _pendingConnects.Count == 0)
+        {
+            _connectsSettled?.TrySetResult();
+            _connectsSettled = null;
+        }
+    }
 
     /// <summary>Whether this session can be handed over: Redis mode's recovery, prompts tracked by ring sequence.</summary>
     private bool CanHandOverLocked() =>
@@ -115,19 +138,15 @@ internal sealed partial class EngineSession
 
     /// <summary>
     /// Takes over a session another gateway handed over, on this connection's WebSocket: what was queued goes out
-    /// first, then each socket is restored (<see cref="Settled"/> completes when all are). Started.
+    /// first, then each socket is restored (<see cref="ConnectsSettled"/> completes when all are). Started.
     /// </summary>
     public static EngineSession TakeOver(GatewayRuntime runtime, HandoverState state, ConnectionOutput output, PipeReader input)
     {
         var session = new EngineSession(runtime, state.Sid, webSocket: true, output, input);
-        session._settled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         session.Start();
         session.RestoreHandedOver(state);
         return session;
     }
-
-    /// <summary>A taken-over session's sockets are all restored (or it closed): its client's packets may be read.</summary>
-    public Task Settled => _settled?.Task ?? Task.CompletedTask;
 
     private void RestoreHandedOver(HandoverState state)
     {
@@ -154,11 +173,6 @@ internal sealed partial class EngineSession
                     CloseLocked(CloseReason.StreamGap, clientInitiated: false, WebSocketCloseCode.NormalClosure, sendClose: true);
                     return;
                 }
-            }
-
-            if (_pendingConnects is null || _pendingConnects.Count == 0)
-            {
-                _settled!.TrySetResult();
             }
 
             CommitLocked();

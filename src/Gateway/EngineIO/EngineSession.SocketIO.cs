@@ -332,6 +332,7 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
         {
             if (_closed || _pendingConnects is null || !_pendingConnects.Remove(request.NamespaceIndex) || FindSocket(request.NamespaceIndex) is not null)
             {
+                SignalConnectsSettledLocked();
                 return;
             }
 
@@ -356,10 +357,7 @@ internal sealed partial class EngineSession : IRecoveryTarget, ISocketReplies
 
             JoinLocked(request.NamespaceIndex, request.Auth, channels, state, request.Viewer, reply: request.HandedOver is null);
             CommitLocked();
-            if (_pendingConnects.Count == 0)
-            {
-                _settled?.TrySetResult();
-            }
+            SignalConnectsSettledLocked();
         }
     }
 

@@ -560,7 +560,8 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
 
         _probing?.CloseProbe();
         _probing = null;
-        _settled?.TrySetResult();
+        _connectsSettled?.TrySetResult();
+        _connectsSettled = null;
         _runtime.Unregister(this);
         _pollQueue?.Dispose();
         if (_runtime.OffersRecovery && reason.IsRecoverable())

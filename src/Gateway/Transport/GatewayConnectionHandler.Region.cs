@@ -66,7 +66,7 @@ internal sealed partial class GatewayConnectionHandler
 
         string target = Encoding.ASCII.GetString(head.Path) + "?" + Encoding.ASCII.GetString(head.Query);
         var forwarding = new CancellationTokenSource();
-        http.Forwarding = forwarding;
+        http.AnswerPending = forwarding;
         _ = RelayAsync(http, holder, post, target, post ? body.ToArray() : null, forwarding);
         return false;
     }
@@ -75,7 +75,7 @@ internal sealed partial class GatewayConnectionHandler
     {
         ForwardedResponse? answer = await _peerRequests!.ForwardAsync(holder, post, target, body, forwarding.Token).ConfigureAwait(false);
         // Not disposed: the read loop may still cancel it as its connection ends (it has no timer to free).
-        http.Forwarding = null;
+        http.AnswerPending = null;
         _runtime.Metrics.RegionForwarded(answer is not null);
         if (forwarding.IsCancellationRequested)
         {
@@ -98,6 +98,43 @@ internal sealed partial class GatewayConnectionHandler
             if (http.CloseAfterResponse)
             {
                 http.Abort(); // the read loop is waiting for the next request: it ends now
+            }
+        }
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException or IOException)
+        {
+            // The connection ended while the answer was written.
+        }
+    }
+
+    /// <summary>How long a handover waits for the session's CONNECTs (under the taking gateway's step timeout).</summary>
+    private static readonly TimeSpan HandoverSettleLimit = TimeSpan.FromSeconds(5);
+
+    private async Task HandOverWhenSettledAsync(HttpConnection http, EngineSession session, CancellationTokenSource waiting)
+    {
+        try
+        {
+            await session.ConnectsSettled().WaitAsync(HandoverSettleLimit, waiting.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+        }
+
+        http.AnswerPending = null;
+        if (waiting.IsCancellationRequested)
+        {
+            return; // the taking gateway gave up
+        }
+
+        try
+        {
+            if (session.HandOver() is { } state)
+            {
+                http.Respond(200, "application/json"u8, JsonSerializer.SerializeToUtf8Bytes(state, HandoverState.Json));
+            }
+            else
+            {
+                Reject(http, upgrade: false, EngineIOError.BadRequest);
+                http.Abort();
             }
         }
         catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException or IOException)
@@ -164,12 +201,12 @@ internal sealed partial class GatewayConnectionHandler
                 http.Respond(200, "text/plain"u8, "ok"u8);
                 return false;
             case "handover":
-                if (session.HandOver() is not { } state)
-                {
-                    return Reject(http, upgrade: false, EngineIOError.BadRequest);
-                }
-
-                http.Respond(200, "application/json"u8, JsonSerializer.SerializeToUtf8Bytes(state, HandoverState.Json));
+                // A CONNECT still waiting for its recovery (it came while the probe ran) is let finish first: its reply
+                // goes over with the session. Refusing instead would make the client reconnect, and the recovery
+                // that had claimed its pid would be lost to it.
+                var waiting = new CancellationTokenSource();
+                http.AnswerPending = waiting;
+                _ = HandOverWhenSettledAsync(http, session, waiting);
                 return false;
             default:
                 session.AbortRemoteProbe();

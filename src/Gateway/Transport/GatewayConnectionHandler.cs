@@ -255,7 +255,7 @@ internal sealed partial class GatewayConnectionHandler : ConnectionHandler
                 _httpPhase.TryRemove(http, out _);
                 http.ParkedFor?.OnPollConnectionClosed(http);
                 http.DataFor?.OnDataConnectionClosed(http);
-                http.Forwarding?.Cancel();
+                http.AnswerPending?.Cancel();
             }
 
             webSocket?.OnEnded();

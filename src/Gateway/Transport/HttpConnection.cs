@@ -89,20 +89,21 @@ internal sealed class HttpConnection : WheelEntry, IPollingRequest, IOutputOwner
         }
     }
 
-    private CancellationTokenSource? _forwarding;
+    private CancellationTokenSource? _answerPending;
 
     /// <summary>
-    /// The request being answered by another gateway of the region (this connection's request was forwarded to the
-    /// one holding its session), if any: cancelled when the connection ends first. Like a held poll, it has no deadline.
+    /// The request being answered later, if any — forwarded to the gateway of the region holding its session, or a
+    /// handover waiting for the session's CONNECTs: cancelled when the connection ends first. Like a held poll, it
+    /// has no deadline.
     /// </summary>
-    public CancellationTokenSource? Forwarding
+    public CancellationTokenSource? AnswerPending
     {
-        get => _forwarding;
+        get => _answerPending;
         set
         {
             lock (this)
             {
-                _forwarding = value;
+                _answerPending = value;
                 _waitingSince = _runtime.Wheel.Now;
             }
         }
@@ -332,7 +333,7 @@ internal sealed class HttpConnection : WheelEntry, IPollingRequest, IOutputOwner
                 return -1;
             }
 
-            if (ParkedFor is not null || _forwarding is not null)
+            if (ParkedFor is not null || _answerPending is not null)
             {
                 // A held poll: its session's heartbeat ends it. Once answered, the idle deadline counts from the answer
                 // (it may be seen up to one RequestHeadTimeout late).

@@ -401,7 +401,7 @@ internal sealed class WebSocketConnection : IUpgradeProbe, IOutputOwner
         }
 
         _runtime.Metrics.RegionTakenOver();
-        await session.Settled.ConfigureAwait(false);
+        await session.ConnectsSettled().ConfigureAwait(false);
     }
 
     /// <summary>Ends a connection that is not (or no longer) a session's transport.</summary>

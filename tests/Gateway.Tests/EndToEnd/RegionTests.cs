@@ -73,7 +73,7 @@ public sealed class RegionTests
         TimeSpan connected = clock.Elapsed;
 
         // Spread over every gateway, and every gateway's /v1/stats shows the region's total (a heartbeat is 250 ms).
-        long[] perGateway = await SettledSocketsPerGatewayAsync(region, 1000);
+        long[] perGateway = await SettledSocketsPerGatewayAsync(region, 1000, groups.Where(g => g.Transport == "websocket").Sum(g => g.Count));
         Assert.True(perGateway.Sum() == 1000 && perGateway.All(n => n > 0), $"sockets per gateway: [{string.Join(", ", perGateway)}]");
         foreach (RegionGateway gateway in region.Gateways)
         {
@@ -271,17 +271,20 @@ public sealed class RegionTests
     }
 
     /// <summary>
-    /// Sockets per gateway once, together, they hold <paramref name="total"/>: a client is on WebSocket as soon as it
-    /// sends "5", while its session may still be on its way from one gateway to another (counted on neither).
+    /// Sockets per gateway once, together, they hold <paramref name="total"/>, <paramref name="webSockets"/> of them on
+    /// WebSocket (default: all): a client is on WebSocket as soon as it sends "5", while its session may still be on
+    /// polling at its old gateway, or on its way to the new one (counted on neither).
     /// </summary>
-    private static async Task<long[]> SettledSocketsPerGatewayAsync(RegionProcess region, int total)
+    private static async Task<long[]> SettledSocketsPerGatewayAsync(RegionProcess region, int total, int? webSockets = null)
     {
         var clock = Stopwatch.StartNew();
         long[] counts = [];
         while (clock.Elapsed < Deadline)
         {
             counts = await SocketsPerGatewayAsync(region);
-            if (counts.Sum() == total)
+            long[] onWebSocket = await Task.WhenAll(region.Gateways.Select(async g =>
+                (await g.StatsAsync()).GetProperty("transports").GetProperty("websocket").GetInt64()));
+            if (counts.Sum() == total && onWebSocket.Sum() == (webSockets ?? total))
             {
                 return counts;
             }
