@@ -281,10 +281,14 @@ public sealed class RegionTests
         long[] counts = [];
         while (clock.Elapsed < Deadline)
         {
-            counts = await SocketsPerGatewayAsync(region);
-            long[] onWebSocket = await Task.WhenAll(region.Gateways.Select(async g =>
-                (await g.StatsAsync()).GetProperty("transports").GetProperty("websocket").GetInt64()));
-            if (counts.Sum() == total && onWebSocket.Sum() == (webSockets ?? total))
+            // Both from one /v1/stats answer per gateway: read apart, a handover between the two reads would pass.
+            (long Sockets, long OnWebSocket)[] stats = await Task.WhenAll(region.Gateways.Select(async g =>
+            {
+                JsonElement answer = await g.StatsAsync();
+                return (answer.GetProperty("namespaces").GetProperty("/").GetInt64(), answer.GetProperty("transports").GetProperty("websocket").GetInt64());
+            }));
+            counts = stats.Select(s => s.Sockets).ToArray();
+            if (counts.Sum() == total && stats.Sum(s => s.OnWebSocket) == (webSockets ?? total))
             {
                 return counts;
             }
