@@ -79,14 +79,7 @@ internal sealed class HttpConnection : WheelEntry, IPollingRequest, IOutputOwner
     public EngineSession? ParkedFor
     {
         get => _parkedFor;
-        set
-        {
-            lock (this)
-            {
-                _parkedFor = value;
-                _waitingSince = _runtime.Wheel.Now;
-            }
-        }
+        set => SetWaitingFrom(ref _parkedFor, value);
     }
 
     private CancellationTokenSource? _answerPending;
@@ -99,13 +92,16 @@ internal sealed class HttpConnection : WheelEntry, IPollingRequest, IOutputOwner
     public CancellationTokenSource? AnswerPending
     {
         get => _answerPending;
-        set
+        set => SetWaitingFrom(ref _answerPending, value);
+    }
+
+    // A request held or answered later begins or ends: under the lock, with the start of the wait for the next head.
+    private void SetWaitingFrom<T>(ref T field, T value)
+    {
+        lock (this)
         {
-            lock (this)
-            {
-                _answerPending = value;
-                _waitingSince = _runtime.Wheel.Now;
-            }
+            field = value;
+            _waitingSince = _runtime.Wheel.Now;
         }
     }
 
