@@ -39,11 +39,13 @@ internal sealed class DeliveryTally
         _mask = capacity - 1;
     }
 
-    /// <summary>The message at <paramref name="sequence"/> was written (or queued) to one more socket, now.</summary>
+    /// <summary>
+    /// The message at <paramref name="sequence"/> was written (or queued) to one more socket at <paramref name="now"/>
+    /// (a <see cref="Stopwatch"/> timestamp: the caller reads the clock once for all it writes to a socket at once).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Delivered(long sequence)
+    public void Delivered(long sequence, long now)
     {
-        long now = Stopwatch.GetTimestamp();
         if (_shared)
         {
             _tracker.Fold(sequence, 1, now, now);

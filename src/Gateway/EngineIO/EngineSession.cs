@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using Gateway.Broadcast;
 using Gateway.Configuration;
@@ -345,6 +346,8 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
         }
 
         long maxQueued = Options.MaxOutboundBytes;
+        // One clock read per pump: the frames of one pump reach the socket together.
+        long writtenAt = tally is null ? 0 : Stopwatch.GetTimestamp();
         for (long sequence = cursor; sequence < head; sequence++)
         {
             if (ring.TryReadTarget(sequence, out int namespaceIndex, out long channelId) == RingRead.Lapped)
@@ -404,7 +407,7 @@ internal sealed partial class EngineSession : WheelEntry, IFanOutMember, IOutput
                 return;
             }
 
-            tally?.Delivered(sequence);
+            tally?.Delivered(sequence, writtenAt);
         }
 
         Volatile.Write(ref _cursor, head);

@@ -91,7 +91,11 @@ internal sealed class PublicListener(IConnectionListenerFactory transport, Gatew
     {
         try
         {
-            await (http is null ? handler.RefuseAcceptedAsync(connection) : handler.RunAsync(http)).ConfigureAwait(false);
+            Task run = http is null ? handler.RefuseAcceptedAsync(connection) : handler.RunAsync(http);
+            // The handler owns the HTTP state now and drops it at a WebSocket upgrade: this state machine lives as
+            // long as the connection and must not keep it.
+            http = null;
+            await run.ConfigureAwait(false);
         }
         finally
         {

@@ -160,13 +160,14 @@ internal sealed partial class GatewayConnectionHandler : ConnectionHandler
     /// Runs an accepted connection (<see cref="TryAccept"/>) until it ends; its admission counts go with it. One async
     /// method for the connection's whole life (a second one would be a second state machine per socket).
     /// </summary>
-    public async Task RunAsync(HttpConnection accepted)
+    /// <param name="http">The connection's HTTP state; the parameter itself is cleared at a WebSocket upgrade (a parameter
+    /// lives in the state machine as long as the connection: a local copy would keep the object alive).</param>
+    public async Task RunAsync(HttpConnection? http)
     {
-        ConnectionContext connection = accepted.Context;
-        HttpConnection? http = accepted;
-        ConnectionOutput output = accepted.Output; // the same object whoever owns it later (probe, session)
-        _fresh.Add(accepted);
-        accepted.StartDeadlines();
+        ConnectionContext connection = http!.Context;
+        ConnectionOutput output = http.Output; // the same object whoever owns it later (probe, session)
+        _fresh.Add(http);
+        http.StartDeadlines();
         _httpPhase.TryAdd(http, 0);
         PipeReader input = connection.Transport.Input;
         WebSocketConnection? webSocket = null;
@@ -180,10 +181,10 @@ internal sealed partial class GatewayConnectionHandler : ConnectionHandler
             }
 
             // The client's address is final here (a PROXY protocol header, when read, comes before).
-            refused = !_runtime.Admission.TryAdmitAddress(ref accepted.Quota, accepted.ClientAddress);
+            refused = !_runtime.Admission.TryAdmitAddress(ref http.Quota, http.ClientAddress);
             if (refused)
             {
-                accepted.Refuse(RefusalReason.MaxConnectionsPerIp);
+                http.Refuse(RefusalReason.MaxConnectionsPerIp);
             }
 
             while (!refused)
@@ -209,10 +210,13 @@ internal sealed partial class GatewayConnectionHandler : ConnectionHandler
                         stop |= http!.CloseAfterResponse || result.IsCanceled || (_runtime.Stopping && http.ParkedFor is null);
                         if (webSocket is not null)
                         {
-                            // From here on the connection is a WebSocket: drop the HTTP state.
+                            // From here on the connection is a WebSocket: its admission counts go with it and the
+                            // HTTP state is dropped (nothing refers to it any more: one object less per socket).
                             upgradedNow = true;
                             stop = false;
+                            webSocket.Quota = http.Quota;
                             _httpPhase.TryRemove(http, out _);
+                            _fresh.Remove(http);
                             http.Detach();
                             http = null;
                         }
@@ -227,15 +231,17 @@ internal sealed partial class GatewayConnectionHandler : ConnectionHandler
                     input.AdvanceTo(buffer.Start, upgradedNow || webSocket?.HasPending == true ? buffer.Start : buffer.End);
                 }
 
+                // Read before the await below, so the read result is not kept in the state machine of every socket.
+                bool peerDone = result.IsCompleted;
                 if (webSocket?.TakePending() is { } pending)
                 {
                     await pending;
                 }
 
-                if (stop || (result.IsCompleted && !upgradedNow))
+                if (stop || (peerDone && !upgradedNow))
                 {
                     // A WebSocket we are closing (the peer has not): its close frame must reach the peer.
-                    linger = webSocket is not null && !result.IsCompleted;
+                    linger = webSocket is not null && !peerDone;
                     break;
                 }
             }
@@ -259,9 +265,16 @@ internal sealed partial class GatewayConnectionHandler : ConnectionHandler
             }
 
             webSocket?.OnEnded();
-            _fresh.Remove(accepted);
-            accepted.Detach();
-            _runtime.Admission.ConnectionEnded(ref accepted.Quota);
+            if (http is not null)
+            {
+                _fresh.Remove(http);
+                http.Detach();
+                _runtime.Admission.ConnectionEnded(ref http.Quota);
+            }
+            else
+            {
+                _runtime.Admission.ConnectionEnded(ref webSocket!.Quota);
+            }
         }
 
         if (output.IsBackedUp)

@@ -37,6 +37,9 @@ internal sealed class WebSocketConnection : IUpgradeProbe, IOutputOwner
     private PooledBufferWriter? _fragments;
     private volatile bool _stopped;
 
+    /// <summary>What admission counts for this connection, taken over from its HTTP connection at the upgrade.</summary>
+    public ConnectionQuota Quota;
+
     /// <summary>
     /// The read side of an upgraded connection: of <paramref name="session"/> (a direct WebSocket session, which owns
     /// <paramref name="output"/>), or of a probe (null) that owns the output until its session takes it.

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using Gateway.Broadcast;
 using Gateway.EngineIO;
@@ -63,8 +64,8 @@ public class PromptTrackerTests
         var broadcaster = new Broadcaster(ring, new NoSignal(), new ChannelRegistry(), metrics, [Encoding.ASCII.GetBytes("/")], tracker: tracker);
         broadcaster.PublishPacket(0, -1, "2[\"a\"]"u8, "a");
         DeliveryTally first = tracker.NewPartitionTally();
-        first.Delivered(0);
-        first.Delivered(0);
+        first.Delivered(0, Stopwatch.GetTimestamp());
+        first.Delivered(0, Stopwatch.GetTimestamp());
         first.FoldAll();
 
         tracker.PassCompleted(0, ring.Head);
@@ -73,7 +74,7 @@ public class PromptTrackerTests
         Assert.Equal(2, record.Recipients);
 
         DeliveryTally second = tracker.NewPartitionTally();
-        second.Delivered(0);
+        second.Delivered(0, Stopwatch.GetTimestamp());
         second.FoldAll();
         tracker.PassCompleted(1, ring.Head);
         Assert.True(record.Complete);
