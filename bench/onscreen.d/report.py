@@ -48,6 +48,11 @@ def conditions(a, b):
             "stealMsPerS": round(cpu_ms_per_s(a, b, 7), 1)}
 
 
+def ms(v):
+    """Whole milliseconds (the pages' clocks tick in them) as they are, else as fmt does."""
+    return f"{v:,}" if isinstance(v, int) or (isinstance(v, float) and v.is_integer()) else fmt(v)
+
+
 def median(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
@@ -61,7 +66,7 @@ def browser_summary(result):
 out = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
        "machine": {"nproc": os.cpu_count(), "kernel": platform.release(), "cpu": cpu_model()},
        "meta": meta}
-lines = [f"# bench/onscreen — {out['date']}", "",
+lines = [f"# bench/onscreen — {meta.get('started', '?')} to {out['date']}", "",
          f"`{meta.get('command', 'bench/onscreen')}`: one gateway (Release, embedded mode) with {fmt(meta.get('connections'))} "
          f"loadgen websocket sockets in `show-42` ({meta.get('sourceIps', '?')}); {os.cpu_count()} cores ({cpu_model()}). "
          f"Load average {meta.get('loadStart', '?')} at the start, {meta.get('loadEnd', '?')} at the end.", ""]
@@ -100,22 +105,23 @@ if viewers is not None:
               f"Six Chromium pages (`/demo/`, clocks skewed {', '.join(f'{s // 1000:+d} s' for s in skews)}), prompts revealed "
               f"{meta.get('revealInMs', '?')} ms after publish, alternately sent ahead {meta.get('sendAheadMs', '?')} ms "
               f"(`sendAhead`) and pushed at `reveal_at` (`sendAhead` 0); {fmt(obs.get('connectionsDuringTest'))} sockets connected. "
-              f"Spread = max − min of the pages' true display instants. Gateway: its `/v1/prompts` record, write times "
-              f"from `reveal_at` (negative: written before it).", "",
+              f"Spread = max − min of the pages' true display instants; arrived = the prompt's arrival at each page before "
+              f"`reveal_at` (negative: after it). Gateway: its `/v1/prompts` record, first and last socket write after the "
+              f"push (`reveal_at` − send-ahead).", "",
               "| prompt | mode | spread | " + " | ".join(f"page {s // 1000:+d} s" for s in skews) +
-              " | arrived before reveal | gateway: recipients, first / last write |",
+              " | arrived before reveal | gateway: recipients, first / last write, ms |",
               "| --- | --- | ---: | " + " | ".join("---:" for _ in skews) + " | ---: | ---: |"]
     for r in prompts:
         arrived = [x for x in r.get("arrivedMsBeforeReveal", []) if x is not None]
         g = r["gateway"]
-        lines.append(f"| {r['id']} | {r['mode']} | **{fmt(r['spreadMs'])}** | " + " | ".join(fmt(x) for x in r["msAfterReveal"]) +
-                     f" | {(fmt(min(arrived)) + '–' + fmt(max(arrived))) if arrived else '–'} | "
+        lines.append(f"| {r['id']} | {r['mode']} | **{ms(r['spreadMs'])}** | " + " | ".join(ms(x) for x in r["msAfterReveal"]) +
+                     f" | {(ms(min(arrived)) + ' … ' + ms(max(arrived))) if arrived else '–'} | "
                      f"{fmt(g['recipients'])}, {fmt(g['firstWriteMs'])} / {fmt(g['lastWriteMs'])} |")
     lines += ["", "| mode | prompts | spread: median, max | page − reveal_at: median, worst | prompts within 30 ms |",
               "| --- | ---: | ---: | ---: | ---: |"]
     for name, m in (("sent ahead", ahead), ("at reveal", at_reveal)):
-        lines.append(f"| {name} | {m['prompts']} | {fmt(m['spreadMedianMs'])}, {fmt(m['spreadMaxMs'])} ms | "
-                     f"{fmt(m['msAfterRevealMedian'])}, {fmt(m['msAfterRevealWorst'])} ms | {m['withinBound']} of {m['prompts']} |")
+        lines.append(f"| {name} | {m['prompts']} | {ms(m['spreadMedianMs'])}, {ms(m['spreadMaxMs'])} ms | "
+                     f"{ms(m['msAfterRevealMedian'])}, {ms(m['msAfterRevealWorst'])} ms | {m['withinBound']} of {m['prompts']} |")
     lines += ["", f"During the rounds: gateway {fmt(phase.get('gatewayCpuMsPerS'))} ms/s, loadgen {fmt(phase.get('loadgenCpuMsPerS'))} ms/s, "
               f"others (Chromium and node included) {fmt(phase.get('othersCpuMsPerS'))} ms/s of CPU; load average "
               f"{meta.get('viewersLoadBefore', '?')} → {meta.get('viewersLoadAfter', '?')}; sockets after: {meta.get('viewersConnectionsAfter', '?')}."
