@@ -5,7 +5,8 @@
   ticks       the server's utime+stime (clock ticks)
   rss         the server's VmRSS (KiB)
   conns       the server's /v1/stats connection count, only until N sockets are connected (to time the ramp;
-              polling stops afterwards so it does not disturb the idle measurement), else -1
+              polling stops afterwards so it does not disturb the idle measurement), else -1; never polled
+              without --stats-url (bench/onscreen: the admin calls are what it measures)
   lg_ticks    the load generator's utime+stime (its pid is read from --loadgen-pidfile once it exists), else -1
   sys_busy    /proc/stat, all CPUs: user+nice+system+irq+softirq+steal ticks (everything but idle and iowait)
   sys_total   /proc/stat, all CPUs: every tick
@@ -19,8 +20,8 @@ import argparse, json, os, sys, time, urllib.request
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--pid", type=int, required=True)
-ap.add_argument("--stats-url", required=True)
-ap.add_argument("--connections", type=int, required=True)
+ap.add_argument("--stats-url", default=None)
+ap.add_argument("--connections", type=int, default=0)
 ap.add_argument("--out", required=True)
 ap.add_argument("--max-seconds", type=float, default=300)
 ap.add_argument("--loadgen-pidfile", default=None)
@@ -60,7 +61,7 @@ def outsegs():
 
 lg_pid = None
 deadline = time.time() + a.max_seconds
-polling = True
+polling = a.stats_url is not None
 last_poll = 0.0
 with open(a.out, "w") as out:
     out.write(json.dumps({"clk_tck": os.sysconf("SC_CLK_TCK"), "ncpu": os.cpu_count(),

@@ -1,14 +1,22 @@
 #!/usr/bin/env node
 // Drives headless Chromium (Debian's /usr/bin/chromium, through playwright-core) against a running gateway.
 //
-//   node browser.mjs --scenario viewers|console|module --url http://127.0.0.1:P --admin http://127.0.0.1:A
+//   node browser.mjs --scenario viewers|console|console-cost|module --url http://127.0.0.1:P --admin http://127.0.0.1:A
 //        [--token ADMIN_TOKEN] [--cross-port N] [--out DIR] [--timeout ms] [--rounds N]
+//        viewers, for a measurement (bench/onscreen): [--send-ahead ms] [--reveal-in ms] [--every-round] [--no-cross-origin]
+//                 [--no-answers]
+//        console-cost: [--windows N] [--window-ms ms] [--warm-up N]
 //
 // viewers: six /demo/ pages in separate browser contexts, each page's clock (Date.now and performance.now) skewed
-//   by a different amount between -90 s and +90 s before any script loads; prompts published with a reveal 3 s ahead,
-//   alternately sent ahead (the gateway's Gateway:Reveal:SendAhead) and not (sendAhead 0, pushed at the reveal).
-//   Each page records its TRUE display instant with the clock saved before the skew. Plus one cross-origin page
-//   (served here on --cross-port) that loads the library from the gateway and connects over polling (CORS).
+//   by a different amount between -90 s and +90 s before any script loads; prompts published with a reveal 3 s ahead
+//   (--reveal-in), alternately sent ahead (the gateway's Gateway:Reveal:SendAhead, or the prompt's own sendAhead of
+//   --send-ahead ms) and not (sendAhead 0, pushed at the reveal). Each page records its TRUE display instant with the
+//   clock saved before the skew. Plus one cross-origin page (served here on --cross-port; left out with
+//   --no-cross-origin) that loads the library from the gateway and connects over polling (CORS). Up to --rounds
+//   send-ahead rounds run until one meets the 30 ms bound; --every-round runs all of them (and as many at the reveal).
+//   --no-answers: a gateway in embedded mode stores no answers (refused "unavailable"): the checks that an answer
+//   after the reveal is stored are left out (the "too early" one stays).
+// console-cost: see runConsoleCost in browser-console.mjs (the console open and closed, alternately).
 // console: the operator console on the admin port, behind the admin token; see runConsole.
 // module: a page on another origin (--cross-port) that imports the library's ES module build from the gateway
 //   (import { GatewayViewer } from ".../demo/gateway-viewer.mjs"), passes socket.io-client's io as the io option (the
@@ -22,7 +30,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
 
-const opts = { timeout: 120000, rounds: 3, out: null, token: null, crossPort: 0 };
+const opts = { timeout: 120000, rounds: 3, out: null, token: null, crossPort: 0, sendAhead: null, revealIn: 3000,
+  everyRound: false, crossOrigin: true, answers: true, windows: 4, windowMs: 60000, warmUp: 0 };
 for (let i = 2; i < process.argv.length; i++) {
   const next = () => process.argv[++i];
   switch (process.argv[i]) {
@@ -34,6 +43,14 @@ for (let i = 2; i < process.argv.length; i++) {
     case "--out": opts.out = next(); break;
     case "--timeout": opts.timeout = Number(next()); break;
     case "--rounds": opts.rounds = Number(next()); break;
+    case "--send-ahead": opts.sendAhead = Number(next()); break;
+    case "--reveal-in": opts.revealIn = Number(next()); break;
+    case "--every-round": opts.everyRound = true; break;
+    case "--no-cross-origin": opts.crossOrigin = false; break;
+    case "--no-answers": opts.answers = false; break;
+    case "--windows": opts.windows = Number(next()); break;
+    case "--window-ms": opts.windowMs = Number(next()); break;
+    case "--warm-up": opts.warmUp = Number(next()); break;
     default:
       process.stderr.write(`browser: unknown argument ${process.argv[i]}\n`);
       process.exit(64);
@@ -160,14 +177,16 @@ async function serveOtherSite(html) {
 }
 
 async function runViewers() {
-  const crossUrl = await serveOtherSite(crossOriginPage(opts.url));
+  const crossUrl = opts.crossOrigin ? await serveOtherSite(crossOriginPage(opts.url)) : null;
 
   await launch();
   const viewers = [];
   for (const skew of SKEWS) {
     viewers.push(await openViewer(`${opts.url}/demo/?channel=${CHANNEL}`, skew));
   }
-  const crossViewer = await openViewer(crossUrl, 0);
+  // Every page that must show each prompt: the six, and the cross-origin one when it is there.
+  const crossViewer = crossUrl === null ? null : await openViewer(crossUrl, 0);
+  const allPages = crossViewer === null ? viewers : [...viewers, crossViewer];
 
   // The library's clock offset is the server's clock minus the device's: the negated skew, within a few ms.
   for (const v of viewers) {
@@ -175,8 +194,10 @@ async function runViewers() {
   }
   const demoStatus = await viewers[0].page.evaluate(() => ({ state: document.getElementById("state").textContent, clock: document.getElementById("clock").textContent, transport: document.getElementById("transport").textContent }));
   check("demo page from /demo/ shows connected, its transport and clock", demoStatus.state === "connected" && /websocket|polling/.test(demoStatus.transport) && /^clock [+-]\d+ ms/.test(demoStatus.clock), "connected, transport, clock ±N ms", demoStatus);
-  const crossStatus = await crossViewer.page.evaluate(() => window.demo.viewer.status());
-  check("demo library from a cross-origin page connects (polling, CORS)", crossStatus.connected && crossStatus.transport === "polling", { connected: true, transport: "polling" }, crossStatus);
+  if (crossViewer !== null) {
+    const crossStatus = await crossViewer.page.evaluate(() => window.demo.viewer.status());
+    check("demo library from a cross-origin page connects (polling, CORS)", crossStatus.connected && crossStatus.transport === "polling", { connected: true, transport: "polling" }, crossStatus);
+  }
 
   const stats = await admin("GET", "/v1/stats");
   observe("connectionsDuringTest", stats.json && stats.json.connections);
@@ -184,19 +205,20 @@ async function runViewers() {
   // Rounds alternate: sent ahead (the gateway's SendAhead), then pushed at the reveal (sendAhead 0) for comparison.
   // The bound is the library's: a send-ahead round meets it unless the machine stops the browser's renderers at the
   // reveal (a shared, loaded 2-core box stalls them ~50 ms at times, as it stalls the at-reveal rounds). So up to
-  // --rounds send-ahead rounds are run until one meets it, every one is reported, and the hard checks (too early,
-  // answers, info) hold in every round.
+  // --rounds send-ahead rounds are run until one meets it (all of them with --every-round), every one is reported,
+  // and the hard checks (too early, answers, info) hold in every round.
   const spreads = { sendAhead: [], atReveal: [] };
   let withinBound = null;
-  for (let round = 0; round < opts.rounds * 2 && !(withinBound && round % 2 === 0); round++) {
+  for (let round = 0; round < opts.rounds * 2 && !(withinBound && !opts.everyRound && round % 2 === 0); round++) {
     const sendAhead = round % 2 === 0;
     // Unique per run: gateways deduplicate prompt ids (a region's stream outlives one run).
     const id = `${sendAhead ? "ahead" : "at-reveal"}-${round}-${RUN}`;
-    const revealAt = Date.now() + 3000;
+    const revealAt = Date.now() + opts.revealIn;
     const body = { namespace: "/", channel: CHANNEL, event: "prompt", id, revealAt,
       // promptId in the data as well: without send-ahead no tag carries the id, and the page needs it to answer.
       data: [{ promptId: id, q: `Round ${round}: who wins?`, choices: ["Red", "Blue", "Green"] }] };
     if (!sendAhead) body.sendAhead = 0;
+    else if (opts.sendAhead !== null) body.sendAhead = opts.sendAhead;
     const published = await admin("POST", "/v1/publish", body);
     check(`${id}: published`, published.status === 202, 202, published.status);
 
@@ -208,7 +230,7 @@ async function runViewers() {
     }
 
     const shown = [];
-    for (const v of [...viewers, crossViewer]) {
+    for (const v of allPages) {
       const s = await v.page.waitForFunction((id) => window.__shown.find((s) => s.id === id), id, { timeout: WAIT }).then((h) => h.jsonValue());
       shown.push(s);
     }
@@ -219,7 +241,7 @@ async function runViewers() {
       const a = window.__arrived.find((a) => JSON.stringify(a.args).includes(id));
       return a ? a.at : null;
     }, id)));
-    (sendAhead ? spreads.sendAhead : spreads.atReveal).push({ id, spreadMs: spread, msAfterReveal: lateness,
+    (sendAhead ? spreads.sendAhead : spreads.atReveal).push({ id, revealAt, spreadMs: spread, msAfterReveal: lateness,
       libraryMsAfterReveal: pageShown.map((s) => (s.info.revealAt === null ? null : s.info.shownAt - s.info.revealAt)),
       arrivedMsBeforeReveal: arrivedAhead.map((a) => (a === null ? null : revealAt - a)), late: pageShown.map((s) => s.info.late) });
     if (sendAhead) {
@@ -227,8 +249,10 @@ async function runViewers() {
         withinBound = { id, msAfterReveal: lateness, spreadMs: spread };
       }
       check(`${id}: info carries id and revealAt, not late`, pageShown.every((s) => s.info.id === id && s.info.revealAt === revealAt && s.info.late === false), { id, revealAt, late: false }, pageShown.map((s) => s.info));
-      const answers = await Promise.all(viewers.map((v, i) => v.page.evaluate(([id, i]) => window.demo.viewer.answer(id, { choice: i % 3 }), [id, i])));
-      check(`${id}: answers after reveal_at are stored ({ok:true})`, answers.every((a) => a && a.ok === true), { ok: true }, answers);
+      if (opts.answers) {
+        const answers = await Promise.all(viewers.map((v, i) => v.page.evaluate(([id, i]) => window.demo.viewer.answer(id, { choice: i % 3 }), [id, i])));
+        check(`${id}: answers after reveal_at are stored ({ok:true})`, answers.every((a) => a && a.ok === true), { ok: true }, answers);
+      }
     } else {
       check(`${id}: sent at reveal_at, the pages show it on arrival`, pageShown.every((s) => s.info.revealAt === null), "revealAt null", pageShown.map((s) => s.info));
     }
@@ -236,6 +260,12 @@ async function runViewers() {
   check("sent ahead: every page shows the prompt within 30 ms of reveal_at (server clock) and of each other",
     withinBound !== null, "a round with |shown - reveal_at| <= 30 ms on every page and spread <= 30 ms", spreads.sendAhead.map((r) => ({ id: r.id, msAfterReveal: r.msAfterReveal, spreadMs: r.spreadMs })));
   observe("spreads", spreads);
+  observe("skewsMs", SKEWS); // the pages' clock skews, in the order of each round's msAfterReveal
+  // The gateway's own record of each prompt (recipients, publish or reveal → last socket write): the fan-out the
+  // pages were measured next to.
+  const ids = new Set([...spreads.sendAhead, ...spreads.atReveal].map((r) => r.id));
+  const records = await admin("GET", "/v1/prompts");
+  observe("prompts", records.json ? records.json.prompts.filter((p) => ids.has(p.id)) : records.text);
   const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : null; };
   observe("summary", {
     sendAheadSpreadMs: spreads.sendAhead.map((r) => r.spreadMs),
@@ -247,14 +277,16 @@ async function runViewers() {
   // Demo page: the prompt with its choices; a tap answers.
   const last = await viewers[1].page.evaluate(() => ({ q: document.getElementById("question").textContent, choices: [...document.querySelectorAll("#choices button")].map((b) => b.textContent) }));
   check("demo page shows the prompt and its choices", /who wins\?/.test(last.q) && last.choices.length === 3, "question + 3 choices", last);
-  await viewers[1].page.click("#choices button >> nth=2");
-  const tapped = await viewers[1].page.waitForFunction(() => document.getElementById("result").textContent, null, { timeout: WAIT }).then((h) => h.jsonValue());
-  check("demo page: tapping a choice sends the answer and shows the ack", tapped === "Answer saved", "Answer saved", tapped);
+  if (opts.answers) {
+    await viewers[1].page.click("#choices button >> nth=2");
+    const tapped = await viewers[1].page.waitForFunction(() => document.getElementById("result").textContent, null, { timeout: WAIT }).then((h) => h.jsonValue());
+    check("demo page: tapping a choice sends the answer and shows the ack", tapped === "Answer saved", "Answer saved", tapped);
+  }
   if (opts.out) {
     fs.mkdirSync(opts.out, { recursive: true });
     await viewers[1].page.screenshot({ path: path.join(opts.out, "demo.png") });
   }
-  const pageErrors = [...viewers, crossViewer].flatMap((v) => v.errors);
+  const pageErrors = allPages.flatMap((v) => v.errors);
   check("no script errors in the pages", pageErrors.length === 0, [], pageErrors);
 }
 
@@ -321,7 +353,10 @@ async function runModule() {
 async function main() {
   if (opts.scenario === "viewers") await runViewers();
   else if (opts.scenario === "module") await runModule();
-  else if (opts.scenario === "console") await (await import("./browser-console.mjs")).runConsole({ opts, launch: async () => { await launch(); return browser; }, admin, check, observe, waitFor, skewClock, recordPrompts, WAIT, CHANNEL });
+  else if (opts.scenario === "console" || opts.scenario === "console-cost") {
+    const { runConsole, runConsoleCost } = await import("./browser-console.mjs");
+    await (opts.scenario === "console" ? runConsole : runConsoleCost)({ opts, launch: async () => { await launch(); return browser; }, admin, check, observe, waitFor, skewClock, recordPrompts, WAIT, CHANNEL });
+  }
   else throw new Error(`unknown scenario ${opts.scenario}`);
 }
 
