@@ -290,7 +290,7 @@ internal static class AdminApi
                 topChannels = runtime.Channels.Top(options.Stats.TopChannels).ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal),
                 region = region?.Totals(),
                 redis = RedisStats(runtime),
-                process = ProcessStats(),
+                process = ProcessStats(metrics),
             });
         });
 
@@ -452,8 +452,9 @@ internal static class AdminApi
         };
     }
 
-    // Memory as the operator sizes machines by: resident set, managed heap, and what the GC keeps committed.
-    private static object ProcessStats()
+    // Memory as the operator sizes machines by: resident set, managed heap, what the GC keeps committed, and how often
+    // it was given back after a peak (Gateway:Memory).
+    private static object ProcessStats(GatewayMetrics metrics)
     {
         GCMemoryInfo gc = GC.GetGCMemoryInfo();
         using var process = System.Diagnostics.Process.GetCurrentProcess();
@@ -463,6 +464,7 @@ internal static class AdminApi
             managedHeapBytes = GC.GetTotalMemory(forceFullCollection: false),
             gcCommittedBytes = gc.TotalCommittedBytes,
             gcCount = GC.CollectionCount(0),
+            memoryTrims = metrics.MemoryTrims,
         };
     }
 

@@ -110,6 +110,8 @@ public sealed class GatewayOptions
 
     public RegionOptions Region { get; set; } = new();
 
+    public MemoryOptions Memory { get; set; } = new();
+
     /// <summary>Redis mode: prompts come from the region's stream; answers and recoverable sessions go to it.</summary>
     public bool RedisMode => !string.IsNullOrWhiteSpace(Redis.Configuration);
 
@@ -313,6 +315,21 @@ public sealed class GatewayOptions
         public string? Advertise { get; set; }
     }
 
+    public sealed class MemoryOptions
+    {
+        /// <summary>
+        /// Milliseconds of quiet (no garbage collection) after which memory a peak left behind is given back to the OS
+        /// with one aggressive collection; 0 = never (the GC alone keeps what it committed while nothing allocates).
+        /// </summary>
+        public int TrimAfterQuiet { get; set; } = 30_000;
+
+        /// <summary>
+        /// Bytes that must have become garbage first: evicted from the transport's memory pool since the last trim,
+        /// or heap growth beyond twice what was live after it.
+        /// </summary>
+        public long TrimAboveBytes { get; set; } = 64L << 20;
+    }
+
     public sealed class DemoOptions
     {
         /// <summary>Serves the demo viewer page at <c>/demo/</c> on the public port.</summary>
@@ -364,6 +381,16 @@ public sealed class GatewayOptions
         if (Region.Advertise is { } advertise && !TryParseHostPort(advertise, out _, out _))
         {
             yield return $"Gateway:Region:Advertise must be host:port (was '{advertise}').";
+        }
+
+        if (Memory.TrimAfterQuiet < 0)
+        {
+            yield return $"Gateway:Memory:TrimAfterQuiet must be 0 (off) or a number of milliseconds (was {Memory.TrimAfterQuiet}).";
+        }
+
+        if (Memory.TrimAboveBytes < 1)
+        {
+            yield return $"Gateway:Memory:TrimAboveBytes must be at least 1 (was {Memory.TrimAboveBytes}).";
         }
 
         if (Port is < 0 or > 65535)

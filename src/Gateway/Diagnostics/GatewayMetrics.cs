@@ -20,6 +20,7 @@ public sealed class GatewayMetrics : IDisposable
     private long _pollingSessions;
     private readonly long[] _namespaceSockets;
     private long _slowConsumers;
+    private long _memoryTrims;
     private long _unknownEvents;
     private long _protocolErrors;
     private long _published;
@@ -96,6 +97,7 @@ public sealed class GatewayMetrics : IDisposable
         _meter.CreateObservableCounter("gateway.region.taken_over", () => Volatile.Read(ref _regionTakenOver), description: "Sessions taken over from another gateway of the region (their WebSocket upgrade landed here)");
         _meter.CreateObservableCounter("gateway.sessions.closed", SessionsClosedByReason, description: "Engine.IO sessions closed, by reason");
         _meter.CreateObservableCounter("gateway.slow_consumers", () => Volatile.Read(ref _slowConsumers), description: "Sockets closed for falling behind");
+        _meter.CreateObservableCounter("gateway.memory.trims", () => Volatile.Read(ref _memoryTrims), description: "Aggressive collections after a peak that gave memory back to the OS (Gateway:Memory:TrimAfterQuiet)");
         _meter.CreateObservableCounter("gateway.unknown_events", () => Volatile.Read(ref _unknownEvents), description: "Client events no handler knows");
         _meter.CreateObservableCounter("gateway.protocol_errors", () => Volatile.Read(ref _protocolErrors), description: "Connections ended for bad input");
         _meter.CreateObservableCounter("gateway.published", () => Volatile.Read(ref _published), description: "Messages put into the broadcast ring");
@@ -324,6 +326,10 @@ public sealed class GatewayMetrics : IDisposable
     internal void NamespaceLeft(int index) => Interlocked.Decrement(ref _namespaceSockets[index]);
 
     internal void SlowConsumer() => Interlocked.Increment(ref _slowConsumers);
+
+    internal void MemoryTrimmed() => Interlocked.Increment(ref _memoryTrims);
+
+    public long MemoryTrims => Volatile.Read(ref _memoryTrims);
 
     internal void UnknownEvent() => Interlocked.Increment(ref _unknownEvents);
 

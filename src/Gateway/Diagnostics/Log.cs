@@ -93,4 +93,7 @@ internal static partial class Log
 
     [LoggerMessage(74, LogLevel.Warning, "Shutdown timeout reached during the drain: the {Remaining} sessions left are closed at once")]
     public static partial void DrainCutShort(ILogger logger, long remaining);
+
+    [LoggerMessage(80, LogLevel.Information, "Memory trimmed after a quiet interval: heap {HeapMiB} MiB -> {LiveMiB} MiB live, resident {ResidentBeforeMiB} -> {ResidentAfterMiB} MiB")]
+    public static partial void MemoryTrimmed(ILogger logger, long heapMiB, long liveMiB, long residentBeforeMiB, long residentAfterMiB);
 }

@@ -46,6 +46,7 @@ public static class GatewayApp
         builder.Services.AddHostedService<RuntimeService>();
         builder.Services.AddHostedService<PublicListener>();
         builder.Services.AddHostedService<TrafficLogService>();
+        builder.Services.AddHostedService<MemoryTrimService>();
         // The ports, chosen once. Redis mode's loops are hosted services registered after the listener, so the host
         // stops them first (after OrderedShutdown has drained the sockets and flushed their records).
         if (options.RedisMode)
