@@ -42,7 +42,12 @@ public sealed class Flood : IDisposable
     private long _answered;
     private long _missed;
     private long _nextSource;
-    private volatile bool _done;
+
+    // Attempt tokens handed to the lanes (set once pacing ends; until then unbounded) and taken by them: a lane that
+    // takes one beyond the handed-out ones has been told to stop.
+    private long _tokens = long.MaxValue;
+    private long _given;
+    private long _taken;
 
     public Flood(Options o)
     {
@@ -89,8 +94,8 @@ public sealed class Flood : IDisposable
         await Task.Run(() => pacer.Join()).ConfigureAwait(false);
         double paced = clock.Elapsed.TotalSeconds;
 
-        // Due attempts end; the ones in flight get up to --timeout (the watch below closes them then).
-        _done = true;
+        // Every due attempt is made; the ones in flight get up to --timeout (the watch below closes them then).
+        Volatile.Write(ref _tokens, _given);
         _due.Release(_o.Concurrency);
         while (!lanes.IsCompleted)
         {
@@ -152,6 +157,7 @@ public sealed class Flood : IDisposable
                 _missed += due - released - give;
                 if (give > 0)
                 {
+                    _given += give;
                     _due.Release((int)give);
                 }
 
@@ -203,7 +209,7 @@ public sealed class Flood : IDisposable
         while (true)
         {
             await _due.WaitAsync().ConfigureAwait(false);
-            if (_done)
+            if (Interlocked.Increment(ref _taken) > Volatile.Read(ref _tokens))
             {
                 return;
             }
