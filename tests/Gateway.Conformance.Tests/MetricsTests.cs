@@ -114,6 +114,24 @@ public sealed class MetricsTests(GatewayServer server)
         await WaitForAsync(quiet, null, now => now.GetValueOrDefault("gateway_ring_lag", -1) == 0);
     }
 
+    [Fact]
+    public async Task MetricsDisabled_MetricsNotFound_StatsStillCount()
+    {
+        await using GatewayServer off = await GatewayServer.StartWithAsync("--Gateway:Metrics:Enabled=false");
+        (RawClient client, _) = await RawClient.OpenWebSocketAsync(off.Port);
+        using (client)
+        {
+            await client.SendTextAsync("40");
+            Assert.StartsWith("40{\"sid\"", (await client.ReadNonPingFrameAsync()).Text);
+            Assert.Equal(HttpStatusCode.Accepted, (await off.PublishAsync("{\"event\":\"off\",\"data\":[1]}")).StatusCode);
+            Assert.Equal("42[\"off\",1]", (await client.ReadNonPingFrameAsync()).Text);
+        }
+
+        Assert.Equal(HttpStatusCode.NotFound, (await off.Admin.GetAsync("/metrics")).StatusCode);
+        await off.WaitForStatsAsync(s => s.GetProperty("published").GetInt64() == 1, "the publish counted in /v1/stats");
+        await off.AssertNoConnectionsAsync();
+    }
+
     private static bool Grew(Dictionary<string, double> before, Dictionary<string, double> now, string key) =>
         now.TryGetValue(key, out double value) && value > before.GetValueOrDefault(key);
 

@@ -337,6 +337,9 @@ public sealed class HttpResponse
 
     public string? SecWebSocketAccept { get; set; }
 
+    /// <summary>A <c>Retry-After</c> header was present (any value).</summary>
+    public bool HasRetryAfter { get; set; }
+
     public byte[] Body { get; set; } = [];
 
     public static HttpResponse ParseHead(ReadOnlySpan<byte> head)
@@ -378,6 +381,10 @@ public sealed class HttpResponse
             else if (System.Text.Ascii.EqualsIgnoreCase(name, "Connection"u8))
             {
                 response.Close = System.Text.Ascii.EqualsIgnoreCase(value, "close"u8);
+            }
+            else if (System.Text.Ascii.EqualsIgnoreCase(name, "Retry-After"u8))
+            {
+                response.HasRetryAfter = !value.IsEmpty;
             }
             else if (System.Text.Ascii.EqualsIgnoreCase(name, "Sec-WebSocket-Accept"u8))
             {

@@ -53,6 +53,9 @@ public sealed class Options
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(20);
     public TimeSpan ReadyTimeout { get; set; } = TimeSpan.FromSeconds(60);
     public int Workers { get; set; } = 1;
+
+    /// <summary>flood: attempts in flight at most.</summary>
+    public int Concurrency { get; set; } = 256;
     public int ShardIndex { get; set; }
     public int ShardCount { get; set; } = 1;
     public bool NoPublish { get; set; }
@@ -98,7 +101,7 @@ public sealed class Options
 
     public const string Usage = """
         loadgen <verb> [options]
-          verbs: connect | broadcast | answers | storm | capacity | merge <a.json> <b.json>...
+          verbs: connect | broadcast | answers | storm | capacity | flood | merge <a.json> <b.json>...
           --url http://127.0.0.1:3000     Socket.IO server (path --path, default /socket.io/)
           --connections N                 sockets to open (split across --workers and --shard)
           --rate R                        new connections per second (per run, default 500)
@@ -125,6 +128,9 @@ public sealed class Options
           --think 200ms-2s                answers: think time, uniform in the range, before each answer
           --answer-event answer           answers: event emitted with an ack: ["answer",{"promptId":..,"choice":n}]
           --binary-bytes N                answers: send each answer as a binary event with an N-byte attachment
+          --concurrency 256               flood: attempts in flight at most (each: one TCP connection, one pre-encoded
+                                          handshake of --transport, its answer read, closed); --rate attempts/s for
+                                          --duration; an attempt without an answer within --timeout counts as timeout
           --workers N                     run N child processes and merge their reports
           --shard i/n                     this machine's share of --connections (only shard 0 publishes)
           --no-publish                    never publish (another shard does)
@@ -205,6 +211,14 @@ public sealed class Options
                 case "--binary-bytes": o.BinaryBytes = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--storm-fraction": o.StormFraction = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--storm-prompts": o.StormPrompts = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--concurrency":
+                    o.Concurrency = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    if (o.Concurrency is < 1 or > 65536)
+                    {
+                        throw new ArgumentException("--concurrency must be 1–65536");
+                    }
+
+                    break;
                 case "--workers": o.Workers = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--shard":
                     string[] s = Next().Split('/');

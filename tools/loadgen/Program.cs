@@ -33,12 +33,16 @@ public static class Program
                 return Merge(o);
             }
 
-            if (o.Verb is not ("connect" or "broadcast" or "answers" or "storm" or "capacity"))
+            if (o.Verb is not ("connect" or "broadcast" or "answers" or "storm" or "capacity" or "flood"))
             {
-                throw new ArgumentException($"unknown verb {o.Verb} (connect, broadcast, answers, storm, capacity, merge)");
+                throw new ArgumentException($"unknown verb {o.Verb} (connect, broadcast, answers, storm, capacity, flood, merge)");
             }
 
             LocalRun.ResolveTarget(o); // loopback guard before anything connects
+            if (o.Verb == "flood")
+            {
+                return await Flood.RunAsync(o).ConfigureAwait(false);
+            }
             if (o.Redis is not null)
             {
                 PromptPublisher.ParseRedis(o.Redis); // a bad configuration string is a usage error

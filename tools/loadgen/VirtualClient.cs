@@ -385,10 +385,7 @@ public sealed class VirtualClient
         byte[] key = new byte[WebSocketHandshake.KeyLength];
         WebSocketHandshake.CreateClientKey(key);
         string keyText = Encoding.ASCII.GetString(key);
-        // Header for header what socket.io-client's `ws` sends (permessage-deflate is offered, and refused by default).
-        string request = $"GET {Query("websocket", false)} HTTP/1.1\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {keyText}\r\n" +
-            $"Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nHost: {_ctx.HostHeader}\r\n\r\n";
-        conn.Send(Conn.Ascii(request));
+        conn.Send(Conn.Ascii(WebSocketUpgradeRequest(Query("websocket", false), keyText, _ctx.HostHeader)));
         HttpResponse response = await conn.ReadHttpResponseAsync(headOnly: true).ConfigureAwait(false);
         ThrowIfEnded(end, conn);
         if (response.Status != 101)
@@ -406,6 +403,18 @@ public sealed class VirtualClient
         return conn;
     }
 
+    /// <summary>Header for header what socket.io-client's `ws` sends (permessage-deflate is offered, and refused by default).</summary>
+    public static string WebSocketUpgradeRequest(string target, string keyText, string host) =>
+        $"GET {target} HTTP/1.1\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {keyText}\r\n" +
+        $"Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nHost: {host}\r\n\r\n";
+
+    /// <summary>
+    /// socket.io-client's polling GET in Node, except that the connection is kept alive as a browser does (Node's
+    /// XMLHttpRequest shim sends "Connection: close" and burns a port per poll).
+    /// </summary>
+    public static string PollingGetRequest(string target, string host) =>
+        $"GET {target} HTTP/1.1\r\nUser-Agent: node-XMLHttpRequest\r\nAccept: */*\r\nHost: {host}\r\nConnection: keep-alive\r\n\r\n";
+
     private static bool IsAcceptValid(byte[] key, string? accept)
     {
         Span<byte> expected = stackalloc byte[WebSocketHandshake.AcceptKeyLength];
@@ -415,10 +424,7 @@ public sealed class VirtualClient
 
     private async Task<HttpResponse> PollOnceAsync(Conn conn)
     {
-        // socket.io-client's polling request in Node, except that the connection is kept alive as a browser does
-        // (Node's XMLHttpRequest shim sends "Connection: close" and burns a port per poll).
-        string request = $"GET {Query("polling", true)} HTTP/1.1\r\nUser-Agent: node-XMLHttpRequest\r\nAccept: */*\r\nHost: {_ctx.HostHeader}\r\nConnection: keep-alive\r\n\r\n";
-        conn.Send(Conn.Ascii(request));
+        conn.Send(Conn.Ascii(PollingGetRequest(Query("polling", true), _ctx.HostHeader)));
         HttpResponse response = await conn.ReadHttpResponseAsync().ConfigureAwait(false);
         if (response.Status != 200)
         {

@@ -90,6 +90,8 @@ public sealed class GatewayOptions
 
     public DiagnosticsOptions Diagnostics { get; set; } = new();
 
+    public MetricsOptions Metrics { get; set; } = new();
+
     public RedisOptions Redis { get; set; } = new();
 
     public RecoveryOptions Recovery { get; set; } = new();
@@ -357,6 +359,17 @@ public sealed class GatewayOptions
 
         /// <summary>Interval of the aggregate traffic log line (ms; 0 = off). Written only when something changed.</summary>
         public int TrafficLogInterval { get; set; } = 10_000;
+    }
+
+    /// <summary>The OpenTelemetry metrics pipeline behind <c>GET /metrics</c>.</summary>
+    public sealed class MetricsOptions
+    {
+        /// <summary>
+        /// Collects the gateway's and the runtime's meters and serves them at <c>/metrics</c>. Off: no meter listener
+        /// (histograms record nothing) and <c>/metrics</c> answers 404; <c>/v1/stats</c> keeps its counters. Off only
+        /// to measure what metrics cost.
+        /// </summary>
+        public bool Enabled { get; set; } = true;
     }
 
     /// <summary>Fills defaults that depend on other values.</summary>

@@ -62,10 +62,14 @@ public static class GatewayApp
             builder.Services.AddSingleton<IRegionPeers>(NoPeers.Instance);
         }
 
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => ((IDeferredMeterProviderBuilder)metrics)
-            .Configure((services, provider) => provider.AddMeter(services.GetRequiredService<BroadcastContext>().Metrics.Name))
-            .AddRuntimeInstrumentation()
-            .AddPrometheusExporter());
+        if (options.Metrics.Enabled)
+        {
+            builder.Services.AddOpenTelemetry().WithMetrics(metrics => ((IDeferredMeterProviderBuilder)metrics)
+                .Configure((services, provider) => provider.AddMeter(services.GetRequiredService<BroadcastContext>().Metrics.Name))
+                .AddRuntimeInstrumentation()
+                .AddPrometheusExporter());
+        }
+
         // SIGTERM: readiness → paced drain → HTTP connections → recovery flush, before any hosted service stops.
         builder.Services.AddHostedService<OrderedShutdown>();
         // The drain takes Delay + Window; the rest of the stop gets its own margin. systemd's TimeoutStopSec must
@@ -97,7 +101,11 @@ public static class GatewayApp
         WebApplication app = builder.Build();
         GatewayRuntime runtime = app.Services.GetRequiredService<GatewayRuntime>();
         AdminApi.Map(app, runtime, options.AdminPort, options.HealthPort);
-        app.MapPrometheusScrapingEndpoint("/metrics").RequireHost($"*:{options.AdminPort}");
+        if (options.Metrics.Enabled)
+        {
+            app.MapPrometheusScrapingEndpoint("/metrics").RequireHost($"*:{options.AdminPort}");
+        }
+
         return app;
     }
 

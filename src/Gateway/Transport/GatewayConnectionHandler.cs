@@ -88,8 +88,9 @@ internal sealed partial class GatewayConnectionHandler : ConnectionHandler
     /// </summary>
     public HttpConnection? TryAccept(ConnectionContext connection)
     {
-        var http = new HttpConnection(connection, _runtime);
-        return _runtime.Admission.TryAddConnection(ref http.Quota) ? http : null;
+        // Counted first: a connection refused at the cap (a flood at a full instance) costs no connection state.
+        ConnectionQuota quota = default;
+        return _runtime.Admission.TryAddConnection(ref quota) ? new HttpConnection(connection, _runtime) { Quota = quota } : null;
     }
 
     public override Task OnConnectedAsync(ConnectionContext connection) =>
