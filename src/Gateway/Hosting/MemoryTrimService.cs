@@ -20,9 +20,9 @@ namespace Gateway.Hosting;
 /// counter).</para>
 /// <para>Every <c>Gateway:Memory:TrimAfterQuiet</c>: when no collection ran during the whole interval (the process is
 /// quiet, so a collection competes with nothing) and since the last trim the pool evicted at least
-/// <c>TrimAboveBytes</c>, or the heap grew by that much beyond twice what was live after the last trim, one blocking
-/// aggressive collection compacts the heap and decommits what it frees. A busy gateway collects by itself and is not
-/// trimmed; an idle one with a steady population is trimmed at most once.</para>
+/// <c>TrimAboveBytes</c>, or the heap grew by that much beyond twice what was live after the last trim (or the last
+/// collection), one blocking aggressive collection compacts the heap and decommits what it frees. A busy gateway
+/// collects by itself and is not trimmed; an idle one is trimmed again only once the pool has evicted that much more.</para>
 /// </remarks>
 internal sealed class MemoryTrimService(IOptions<GatewayOptions> options, GatewayRuntime runtime, ILogger<MemoryTrimService> logger, TimeProvider time) : BackgroundService
 {
@@ -72,7 +72,9 @@ internal sealed class MemoryTrimService(IOptions<GatewayOptions> options, Gatewa
         _collections = collections;
         long threshold = options.Value.Memory.TrimAboveBytes;
         long heap = GC.GetTotalMemory(forceFullCollection: false);
-        if (!quiet || (Volatile.Read(ref _evicted) < threshold && heap < (2 * _liveAfterTrim) + threshold))
+        // Before the first trim, what the last collection kept stands for what is live.
+        long live = Math.Max(_liveAfterTrim, GC.GetGCMemoryInfo().HeapSizeBytes);
+        if (!quiet || (Volatile.Read(ref _evicted) < threshold && heap < (2 * live) + threshold))
         {
             return;
         }
