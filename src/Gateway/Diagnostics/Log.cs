@@ -5,9 +5,9 @@ namespace Gateway.Diagnostics;
 
 /// <summary>
 /// Every log event of the gateway, each with a fixed id (operators filter on <c>EventId</c> in the JSON lines):
-/// 1–19 connections and sessions, 20–29 Redis, 30–39 prompts, 40–49 aggregates, 50–59 timers. Per-connection events
-/// are Debug (a show has hundreds of thousands of sockets); Information is per prompt or per interval; Error is for
-/// gateway bugs.
+/// 1–19 connections and sessions, 20–29 Redis, 30–39 prompts, 40–49 aggregates, 50–59 timers, 60–69 the PROXY
+/// header, 70–79 the drain, 80–89 the process (memory trim, warm-up). Per-connection events are Debug (a show has
+/// hundreds of thousands of sockets); Information is per prompt or per interval; Error is for gateway bugs.
 /// </summary>
 internal static partial class Log
 {
@@ -96,4 +96,10 @@ internal static partial class Log
 
     [LoggerMessage(80, LogLevel.Information, "Memory trimmed after a quiet interval: heap {HeapMiB} MiB -> {LiveMiB} MiB live, resident {ResidentBeforeMiB} -> {ResidentAfterMiB} MiB")]
     public static partial void MemoryTrimmed(ILogger logger, long heapMiB, long liveMiB, long residentBeforeMiB, long residentAfterMiB);
+
+    [LoggerMessage(81, LogLevel.Information, "Warmed up in {ElapsedMs} ms: the admin port's first requests answered /healthz {Health}, /readyz {Readiness}, a refused publish {Publish}")]
+    public static partial void WarmedUp(ILogger logger, long elapsedMs, int health, int readiness, int publish);
+
+    [LoggerMessage(82, LogLevel.Warning, "Warm-up of the admin port failed (the first publish pays its first-request costs): {Error}")]
+    public static partial void WarmUpFailed(ILogger logger, string error);
 }

@@ -47,6 +47,7 @@ public static class GatewayApp
         builder.Services.AddHostedService<PublicListener>();
         builder.Services.AddHostedService<TrafficLogService>();
         builder.Services.AddHostedService<MemoryTrimService>();
+        builder.Services.AddHostedService<AdminWarmup>();
         // The ports, chosen once. Redis mode's loops are hosted services registered after the listener, so the host
         // stops them first (after OrderedShutdown has drained the sockets and flushed their records).
         if (options.RedisMode)
