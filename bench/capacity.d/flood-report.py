@@ -56,6 +56,11 @@ for mode in modes:
 
     # Each prompt (but the warm-up) to the round it lies in, by its publish instant and its last socket.
     prompts = [p for p in rep["prompts"] if p["index"] >= 2 and p["received"] > 0]
+    # The gateway's lifecycle records (GET /v1/prompts), by their publish instant: its last socket write, no client involved.
+    gw_path = os.path.join(d, "prompts.json")
+    gw_prompts = json.load(open(gw_path))["prompts"] if os.path.exists(gw_path) else []
+    gw_prompts = [g for g in gw_prompts if g.get("lastWriteMs") is not None and g.get("recipients", 0) > 0]
+    gw_by_cond = {"without": [], "with": []}
     by_cond = {"without": [], "with": []}
     per_round = {}
     prev_flood_end = 0
@@ -71,6 +76,7 @@ for mode in modes:
         r["prompts"] = len(mine)
         r["window"] = (lo, hi)
         by_cond[r["cond"]] += mine
+        gw_by_cond[r["cond"]] += [g["lastWriteMs"] for g in gw_prompts if g["publishedAt"] >= lo and g["publishedAt"] + g["lastWriteMs"] <= hi]
         per_round[r["round"]] = [round(p["latency"]["max"] / 1000, 1) for p in mine]
 
     def cond_stats(cond):
@@ -84,8 +90,12 @@ for mode in modes:
         floods = [r["flood"] for r in rounds if r["cond"] == cond and r.get("flood")]
         flood_cpu = sum(f["cpuSeconds"] for f in floods) * 1000 / sum(f["totalSeconds"] for f in floods) if floods else 0
         missing = sum(max(0, p["expected"] - p["received"]) for p in ps)
+        gw = gw_by_cond[cond]
         return {
             "prompts": len(ps),
+            "gatewayPrompts": len(gw),
+            "gatewayLastP50Ms": nearest_rank(gw, 0.5),
+            "gatewayLastP99Ms": nearest_rank(gw, 0.99),
             "lastP50Ms": nearest_rank(lasts, 0.5),
             "lastP99Ms": nearest_rank(lasts, 0.99),
             "lastMaxMs": max(lasts) if lasts else None,
@@ -123,7 +133,8 @@ for mode in modes:
     out[mode] = {
         "limits": meta["limits"], "loadBefore": meta["load_before"], "loadAfter": meta["load_after"],
         "without": wo, "with": wi,
-        "ratio": {"lastP50": ratio("lastP50Ms"), "lastP99": ratio("lastP99Ms"), "deliveryP99": ratio("deliveryP99Ms")},
+        "ratio": {"lastP50": ratio("lastP50Ms"), "lastP99": ratio("lastP99Ms"), "deliveryP99": ratio("deliveryP99Ms"),
+                  "gatewayLastP50": ratio("gatewayLastP50Ms"), "gatewayLastP99": ratio("gatewayLastP99Ms")},
         "flood": {
             "rounds": len(floods), "attempts": attempts, "attemptsPerSecondEach": rates,
             "missed": sum(f["missed"] for f in floods), "answered": sum(f["answered"] for f in floods),
@@ -155,6 +166,8 @@ for mode in modes:
         f"| prompts measured | {wo['prompts']} | {wi['prompts']} | |",
         f"| last socket, p50 over prompts | {fmt(wo['lastP50Ms'])} ms | {fmt(wi['lastP50Ms'])} ms | {fmt(o['ratio']['lastP50'], 3)} |",
         f"| **last socket, p99 over prompts** | {fmt(wo['lastP99Ms'])} ms | {fmt(wi['lastP99Ms'])} ms | **{fmt(o['ratio']['lastP99'], 3)}** |",
+        f"| gateway's last socket write (`/v1/prompts`), p50 over prompts | {fmt(wo['gatewayLastP50Ms'])} ms | {fmt(wi['gatewayLastP50Ms'])} ms | {fmt(o['ratio']['gatewayLastP50'], 3)} |",
+        f"| gateway's last socket write, p99 over prompts ({wo['gatewayPrompts']} / {wi['gatewayPrompts']}) | {fmt(wo['gatewayLastP99Ms'])} ms | {fmt(wi['gatewayLastP99Ms'])} ms | {fmt(o['ratio']['gatewayLastP99'], 3)} |",
         f"| every delivery, p99 | {fmt(wo['deliveryP99Ms'])} ms | {fmt(wi['deliveryP99Ms'])} ms | {fmt(o['ratio']['deliveryP99'], 3)} |",
         f"| gateway CPU | {fmt(wo['gatewayCpuMsPerS'], 0)} ms/s | {fmt(wi['gatewayCpuMsPerS'], 0)} ms/s | {fmt(per_attempt_us)} µs per attempt |",
         f"| loadgen (viewers) CPU | {fmt(wo['loadgenCpuMsPerS'], 0)} ms/s | {fmt(wi['loadgenCpuMsPerS'], 0)} ms/s | |",

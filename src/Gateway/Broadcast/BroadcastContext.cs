@@ -26,7 +26,7 @@ internal sealed class BroadcastContext : IDisposable
         Tracker = o.Diagnostics.PromptLifecycle
             ? new PromptTracker(Ring, workers, Metrics, loggerFactory.CreateLogger(PromptTracker.LogCategory))
             : null;
-        FanOut = new FanOut(workers, loggerFactory.CreateLogger<FanOut>(), Tracker);
+        FanOut = new FanOut(workers, loggerFactory.CreateLogger<FanOut>(), Tracker, o.FanOutNice);
         Broadcaster = new Broadcaster(Ring, FanOut, Channels, Metrics, Namespaces, lateJoinMaxAge: o.LateJoin.MaxAge ?? 0, Tracker, time);
         Metrics.ObserveRingLag(() => RingLag);
         SendAheadMs = o.Reveal.SendAhead;

@@ -21,16 +21,19 @@ internal sealed class FanOut : IRingSignal, IDisposable
     private readonly Partition[] _partitions;
     private readonly ILogger _logger;
     private readonly PromptTracker? _tracker;
+    private readonly int _nice;
     private int _nextPartition;
     private volatile bool _stopping;
 
     /// <param name="workers">Worker threads (partitions); 0 = one per core.</param>
     /// <param name="logger">Worker failures.</param>
     /// <param name="tracker">Prompt lifecycle: partitions count writes and report passes to it; null = not tracked.</param>
-    public FanOut(int workers, ILogger logger, PromptTracker? tracker = null)
+    /// <param name="nice">The workers' nice value (Linux); 0 = the process's.</param>
+    public FanOut(int workers, ILogger logger, PromptTracker? tracker = null, int nice = 0)
     {
         _logger = logger;
         _tracker = tracker;
+        _nice = nice;
         if (workers <= 0)
         {
             workers = Environment.ProcessorCount;
@@ -162,6 +165,11 @@ internal sealed class FanOut : IRingSignal, IDisposable
 
         private void Run()
         {
+            if (_owner._nice != 0 && !ThreadNice.TrySet(_owner._nice, out int error))
+            {
+                Log.FanOutNiceRefused(_owner._logger, _index, _owner._nice, error);
+            }
+
             while (!_owner._stopping)
             {
                 // The timeout is housekeeping: admit new sessions and drop closed ones even when nothing is published.

@@ -83,6 +83,12 @@ public sealed class GatewayOptions
     /// <summary>Fan-out threads; 0 = one per core.</summary>
     public int FanOutWorkers { get; set; }
 
+    /// <summary>
+    /// The fan-out threads' nice value (Linux, −20…19; 0 = the process's). Negative puts a prompt's pass ahead of the
+    /// transport's other work, such as refusing a connection flood; it needs CAP_SYS_NICE or the unit's LimitNICE=.
+    /// </summary>
+    public int FanOutNice { get; set; }
+
     public CorsOptions Cors { get; set; } = new();
 
     public ChannelsOptions Channels { get; set; } = new();
@@ -532,6 +538,11 @@ public sealed class GatewayOptions
         if (FanOutWorkers is < 0 or > 256)
         {
             yield return $"Gateway:FanOutWorkers must be 0–256 (was {FanOutWorkers}).";
+        }
+
+        if (FanOutNice is < -20 or > 19)
+        {
+            yield return $"Gateway:FanOutNice must be -20–19 (was {FanOutNice}).";
         }
 
         if (RedisMode)

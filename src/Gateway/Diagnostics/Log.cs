@@ -38,6 +38,9 @@ internal static partial class Log
     [LoggerMessage(6, LogLevel.Error, "Fan-out worker {Worker} failed")]
     public static partial void FanOutFailed(ILogger logger, int worker, Exception exception);
 
+    [LoggerMessage(11, LogLevel.Warning, "Fan-out worker {Worker}: nice {Nice} refused (error {Error}); it runs at the process's priority. A negative value needs CAP_SYS_NICE or LimitNICE= in the systemd unit")]
+    public static partial void FanOutNiceRefused(ILogger logger, int worker, int nice, int error);
+
     [LoggerMessage(9, LogLevel.Error, "Fan-out worker {Worker}: a member failed and is closed")]
     public static partial void FanOutMemberFailed(ILogger logger, int worker, Exception exception);
 

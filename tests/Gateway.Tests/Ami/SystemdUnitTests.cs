@@ -47,6 +47,11 @@ public sealed class SystemdUnitTests
         Assert.Equal("true", unit.Get("Service.ProtectHome"));
         Assert.Equal("true", unit.Get("Service.PrivateTmp"));
         Assert.Equal("", unit.Get("Service.CapabilityBoundingSet"));
+
+        // The fan-out's nice value is allowed by RLIMIT_NICE, not by a capability.
+        string appsettings = File.ReadAllText(Path.Combine(Installation.AmiDir, "config", "appsettings.json"));
+        int fanOutNice = int.Parse(Regex.Match(appsettings, "\"FanOutNice\": (-?\\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.Equal(fanOutNice, int.Parse(unit.Get("Service.LimitNICE")!, CultureInfo.InvariantCulture));
     }
 
     [Fact]

@@ -84,6 +84,19 @@ public sealed class GatewayAppTests
         Assert.Contains($"Gateway:Reveal:SendAhead must be 0–600000 ms (was {value})", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("-21")]
+    [InlineData("20")]
+    public void LoadOptions_FanOutNiceOutOfRange_NamesTheKey(string value)
+    {
+        IConfiguration configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection([new KeyValuePair<string, string?>("Gateway:FanOutNice", value)]).Build();
+
+        GatewayApp.ConfigurationException error = Assert.Throws<GatewayApp.ConfigurationException>(() => { GatewayApp.LoadOptions(configuration); });
+
+        Assert.Contains($"Gateway:FanOutNice must be -20–19 (was {value})", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void LoadOptions_RevealAndDemo_DefaultOff()
     {
