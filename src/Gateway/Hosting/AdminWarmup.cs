@@ -28,7 +28,10 @@ namespace Gateway.Hosting;
 internal sealed class AdminWarmup(IOptions<GatewayOptions> options, BroadcastContext context, ILogger<AdminWarmup> logger) : IHostedLifecycleService
 {
     /// <summary>A namespace name cannot lack the leading slash: no configuration has this one.</summary>
-    internal const string RefusedNamespace = "warm-up";
+    private const string RefusedNamespace = "warm-up";
+
+    /// <summary>The event's arguments of the refused publish and of the prompt encoded outside the ring.</summary>
+    private const string SampleArguments = """[{"q":"warm-up","choices":["a","b"]}]""";
 
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
@@ -44,10 +47,10 @@ internal sealed class AdminWarmup(IOptions<GatewayOptions> options, BroadcastCon
             timeout.CancelAfter(Timeout);
             int health = await RequestAsync(endPoint, "GET", "/healthz", "", "", timeout.Token).ConfigureAwait(false);
             int readiness = await RequestAsync(endPoint, "GET", "/readyz", "", "", timeout.Token).ConfigureAwait(false);
-            string body = $$"""{"namespace":"{{RefusedNamespace}}","channel":"warm-up","event":"prompt","data":[{"q":"warm-up","choices":["a","b"]}]}""";
+            string body = $$"""{"namespace":"{{RefusedNamespace}}","channel":"warm-up","event":"prompt","data":{{SampleArguments}}}""";
             int publish = await RequestAsync(endPoint, "POST", "/v1/publish", authorization, body, timeout.Token).ConfigureAwait(false);
 
-            using JsonDocument arguments = JsonDocument.Parse("""[{"q":"warm-up","choices":["a","b"]}]""");
+            using JsonDocument arguments = JsonDocument.Parse(SampleArguments);
             context.Broadcaster.Encode(0, "prompt", arguments.RootElement, offset: null);
 
             Log.WarmedUp(logger, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds, health, readiness, publish);
