@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test from a fresh clone: installs what is missing (npm packages for the real Socket.IO peers and
-# playwright-core, redis-server, haproxy, chromium, packer, systemd), restores .NET packages, builds Release, runs the
+# playwright-core, redis-server, haproxy, chromium, packer, systemd, iproute2), restores .NET packages, builds Release, runs the
 # unit and end-to-end suites.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -26,6 +26,7 @@ install_missing haproxy haproxy "the PROXY protocol test behind HAProxy"
 install_missing packer packer "the ami tests"
 install_missing systemd-analyze systemd "the ami tests"
 install_missing chromium chromium "the browser tests"
+install_missing ss iproute2 "the listen-queue test"
 
 if [ -f tests/node/package.json ]; then
   if [ ! -d tests/node/node_modules ] || [ tests/node/package-lock.json -nt tests/node/node_modules ]; then

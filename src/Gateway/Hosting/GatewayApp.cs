@@ -26,6 +26,9 @@ namespace Gateway.Hosting;
 /// <summary>Builds the gateway: the public Socket.IO port on our connection handler, and the admin port.</summary>
 public static class GatewayApp
 {
+    /// <summary>The public port's listen queue: the image's net.core.somaxconn, which caps it.</summary>
+    internal const int ListenBacklog = 65535;
+
     /// <summary>Thrown when configuration is invalid; the message names every offending key.</summary>
     public sealed class ConfigurationException(string message) : Exception(message);
 
@@ -87,6 +90,9 @@ public static class GatewayApp
             socket.WaitForDataBeforeAllocatingBuffer = true;
             // A whole message must fit the input pipe before it is parsed.
             socket.MaxReadBufferSize = Math.Max(1L << 20, options.MaxPayload + options.MaxRequestHeadLength + (64 * 1024));
+            // A show-start surge waits in the kernel's listen queue while the accept loop catches up; Kestrel's 512
+            // would drop the SYNs beyond it (phones retry after 1 s, then 3 s). The kernel caps it at somaxconn.
+            socket.Backlog = ListenBacklog;
         });
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

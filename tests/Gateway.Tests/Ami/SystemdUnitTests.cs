@@ -70,6 +70,9 @@ public sealed class SystemdUnitTests
         Assert.DoesNotContain(lines, l => l.StartsWith("net.ipv4.ip_local_port_range", StringComparison.Ordinal) && l.Contains(" 1024 ", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.TrimStart('-').StartsWith("net.netfilter.nf_conntrack_max", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("net.ipv4.tcp_mem", StringComparison.Ordinal));
+        // The gateway's listen() asks for the queue somaxconn allows: one without the other caps the surge's queue.
+        string somaxconn = lines.Single(l => l.StartsWith("net.core.somaxconn", StringComparison.Ordinal));
+        Assert.Equal(GatewayApp.ListenBacklog, int.Parse(somaxconn.Split('=')[1].Trim(), CultureInfo.InvariantCulture));
         // Every setting has its reason right above it (a comment block, possibly shared with the settings before).
         for (int i = 0; i < lines.Length; i++)
         {
