@@ -15,7 +15,7 @@ public class FloodTests
     [InlineData("websocket")]
     public async Task Flood_CapFull_EveryAttemptAnswered503WithRetryAfter(string transport)
     {
-        // One WebSocket session holds the only slot: every attempt of the flood is refused at accept.
+        // One WebSocket session holds the only slot: every attempt of the flood is refused at its handshake.
         await using GatewayServer gateway = await GatewayServer.StartAsync("--Gateway:MaxConnections=1");
         using Conn viewer = await OpenWebSocketAsync(gateway.Port);
 
@@ -23,7 +23,7 @@ public class FloodTests
 
         Assert.Equal(100, r.Attempts + r.Missed);
         Assert.True(r.Attempts > 0);
-        Assert.Empty(r.Errors);
+        Assert.True(r.Errors.Count == 0, "errors: " + string.Join(", ", r.Errors.Select(e => $"{e.Key}={e.Value}")) + " samples: " + string.Join(" | ", r.ErrorSamples.Select(e => $"{e.Key}: {e.Value}")));
         Assert.Equal(r.Attempts, r.Answered);
         Assert.Equal(r.Attempts, Assert.Single(r.ByStatus, kv => kv.Key == "503").Value);
         Assert.Single(r.ByStatus);

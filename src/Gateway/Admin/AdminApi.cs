@@ -276,6 +276,7 @@ internal static class AdminApi
                 admission = new
                 {
                     tcpConnections = runtime.Admission.Connections,
+                    viewers = runtime.Admission.Viewers,
                     maxConnections = runtime.Admission.MaxConnections,
                     pendingBodyBytes = runtime.Admission.PendingBodyBytes,
                 },

@@ -6,8 +6,9 @@ using Gateway.Time;
 namespace Gateway.EngineIO;
 
 /// <summary>
-/// Admission control, decided before any session state exists: the connection cap (TCP connections plus polling
-/// sessions), the per-address cap, the accept rate, handshakes per connection, the memory of incomplete request
+/// Admission control, decided before any session state exists: the connection cap (viewers: Engine.IO sessions, of
+/// either transport, however many TCP connections each uses), the descriptor guard (every TCP connection), the
+/// per-address cap, the accept rate, handshakes per connection, the memory of incomplete request
 /// bodies, and the one refusal response every limit answers with (<see cref="WriteRefusal"/>).
 /// </summary>
 /// <remarks>
@@ -32,7 +33,8 @@ internal sealed class Admission
     private readonly Dictionary<IPAddress, ClientAddress> _addresses = [];
     private readonly byte[][] _responseTails;
     private int _maxConnections = int.MaxValue;
-    private int _connections;
+    private int _maxDescriptors = int.MaxValue;
+    private int _descriptors;
     private long _pendingBodyBytes;
     private Func<bool>? _evictIdle;
 
@@ -53,57 +55,68 @@ internal sealed class Admission
         }
     }
 
-    /// <summary>The cap on TCP connections plus polling sessions (set by the listener: configured or automatic).</summary>
+    /// <summary>The cap on viewers (set by the listener: configured or automatic).</summary>
     public int MaxConnections => _maxConnections;
 
     /// <summary>Open TCP connections on the public port.</summary>
-    public int Connections => Volatile.Read(ref _connections);
+    public int Connections => Volatile.Read(ref _descriptors);
+
+    /// <summary>What counts against <see cref="MaxConnections"/>: the Engine.IO sessions, WebSocket and polling.</summary>
+    public long Viewers => _metrics.Connections;
 
     /// <summary>Bytes reserved by request bodies still arriving.</summary>
     public long PendingBodyBytes => Volatile.Read(ref _pendingBodyBytes);
 
-    public void SetMaxConnections(int maxConnections) => _maxConnections = maxConnections;
+    /// <param name="maxConnections">The viewer cap (sessions), and the most connections without a request head.</param>
+    /// <param name="maxDescriptors">TCP connections the process has descriptors for, whatever the cap: a polling
+    /// viewer may hold two (a long poll and a POST) and keep-alive connections outlive their session.</param>
+    public void SetMaxConnections(int maxConnections, int maxDescriptors)
+    {
+        _maxConnections = maxConnections;
+        _maxDescriptors = maxDescriptors;
+    }
 
     /// <summary>
-    /// How to make room at the cap: close the oldest connection that has sent no complete request head (it is not a
-    /// viewer yet) and release its slot (<see cref="ReleaseSlot"/>). True when one was closed.
+    /// How to make room at the descriptors' limit: close the oldest connection that has sent no complete request head
+    /// (it is not a viewer yet) and release its count (<see cref="ReleaseDescriptor"/>). True when one was closed.
     /// </summary>
     public void SetIdleEviction(Func<bool> evictIdle) => _evictIdle = evictIdle;
 
     // ---- TCP connections ----------------------------------------------------------------------------------------
 
     /// <summary>
-    /// A connection was accepted: counts it if the cap has room, making room by evicting an idle connection when it
-    /// has not. False: refuse it with <see cref="RefusalReason.MaxConnections"/>.
+    /// A connection was accepted: counts it against the descriptors, making room by evicting an idle connection when
+    /// there is none. False: refuse it with <see cref="RefusalReason.MaxConnections"/>. The viewer cap is decided at
+    /// the handshake (<see cref="AdmitSession"/>): a new connection may be a viewer's (its POST, its upgrade).
     /// </summary>
     public bool TryAddConnection(ref ConnectionQuota quota)
     {
-        if (!TryIncrementConnections() && !(_evictIdle?.Invoke() == true && TryIncrementConnections()))
+        if (!TryIncrementDescriptors() && !(_evictIdle?.Invoke() == true && TryIncrementDescriptors()))
         {
             return false;
         }
 
-        quota.HoldsSlot = 1;
+        quota.HoldsDescriptor = 1;
         return true;
     }
 
-    private bool TryIncrementConnections()
+    private bool TryIncrementDescriptors()
     {
-        if (Interlocked.Increment(ref _connections) <= _maxConnections)
+        if (Interlocked.Increment(ref _descriptors) <= _maxDescriptors)
         {
             return true;
         }
 
-        Interlocked.Decrement(ref _connections);
+        Interlocked.Decrement(ref _descriptors);
         return false;
     }
 
-    /// <summary>The connection no longer counts against the cap (evicted, or ended). Idempotent.</summary>
-    public void ReleaseSlot(ref ConnectionQuota quota)
+    /// <summary>The connection no longer counts against the descriptors (ended, or evicted and closing). Idempotent.</summary>
+    public void ReleaseDescriptor(ref ConnectionQuota quota)
     {
-        if (Interlocked.Exchange(ref quota.HoldsSlot, 0) == 1)
+        if (Interlocked.Exchange(ref quota.HoldsDescriptor, 0) == 1)
         {
-            Interlocked.Decrement(ref _connections);
+            Interlocked.Decrement(ref _descriptors);
         }
     }
 
@@ -139,7 +152,7 @@ internal sealed class Admission
     /// <summary>The connection ended: its slot and its address count go.</summary>
     public void ConnectionEnded(ref ConnectionQuota quota)
     {
-        ReleaseSlot(ref quota);
+        ReleaseDescriptor(ref quota);
         ClientAddress? address = quota.Address;
         quota.Address = null;
         Release(address);
@@ -148,9 +161,9 @@ internal sealed class Admission
     // ---- Sessions -----------------------------------------------------------------------------------------------
 
     /// <summary>
-    /// A handshake on a connection: null when a session may start, else why not. A polling session counts against
-    /// the cap and its address (<paramref name="sessionAddress"/>: give it to the session, which releases it); a
-    /// direct WebSocket is its connection, already counted.
+    /// A handshake on a connection: null when a session may start, else why not. The new session is one more viewer
+    /// against the cap; a polling session also counts against its address (<paramref name="sessionAddress"/>: give it
+    /// to the session, which releases it), a direct WebSocket is its connection, already counted there.
     /// </summary>
     public RefusalReason? AdmitSession(ref ConnectionQuota quota, bool polling, out ClientAddress? sessionAddress)
     {
@@ -185,7 +198,7 @@ internal sealed class Admission
             return RefusalReason.AcceptRate;
         }
 
-        if (!HasRoom(polling ? 1 : 0) && !(_evictIdle?.Invoke() == true && HasRoom(polling ? 1 : 0)))
+        if (Viewers >= _maxConnections)
         {
             return RefusalReason.MaxConnections;
         }
@@ -205,9 +218,6 @@ internal sealed class Admission
 
         return null;
     }
-
-    // Every connection is counted already (a direct WebSocket's included); a polling session adds itself.
-    private bool HasRoom(int adding) => Volatile.Read(ref _connections) + _metrics.PollingSessions + adding <= _maxConnections;
 
     /// <summary>Gives back one count of an address (a connection's or a polling session's). Null: nothing.</summary>
     public void Release(ClientAddress? address)

@@ -33,8 +33,9 @@ internal sealed class PublicListener(IConnectionListenerFactory transport, Gatew
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         GatewayOptions options = runtime.Options;
-        int maxConnections = options.MaxConnections > 0 ? options.MaxConnections : OpenFiles.SocketsThatFit(DescriptorReserve);
-        runtime.Admission.SetMaxConnections(maxConnections);
+        int descriptors = OpenFiles.SocketsThatFit(DescriptorReserve);
+        int maxConnections = options.MaxConnections > 0 ? options.MaxConnections : descriptors;
+        runtime.Admission.SetMaxConnections(maxConnections, descriptors);
         _listener = await transport.BindAsync(new IPEndPoint(IPAddress.Parse(options.BindAddress), options.Port), cancellationToken).ConfigureAwait(false);
         if (_listener.EndPoint is IPEndPoint bound)
         {

@@ -13,10 +13,11 @@ internal sealed class FreshConnections
 
     public int Count { get; private set; }
 
-    public void Add(HttpConnection connection)
+    public void Add(HttpConnection connection, long now)
     {
         lock (_lock)
         {
+            connection.FreshSince = now;
             connection.FreshPrevious = _newest;
             connection.FreshNext = null;
             if (_newest is null)
@@ -43,17 +44,21 @@ internal sealed class FreshConnections
         }
     }
 
-    /// <summary>Takes the oldest connection out and returns it; null when there is none.</summary>
-    public HttpConnection? TakeOldest()
+    /// <summary>
+    /// Takes the oldest connection out and returns it, if it joined at or before <paramref name="since"/>; null when
+    /// there is none that old.
+    /// </summary>
+    public HttpConnection? TakeOldest(long since = long.MaxValue)
     {
         lock (_lock)
         {
             HttpConnection? oldest = _oldest;
-            if (oldest is not null)
+            if (oldest is null || oldest.FreshSince > since)
             {
-                RemoveLocked(oldest);
+                return null;
             }
 
+            RemoveLocked(oldest);
             return oldest;
         }
     }

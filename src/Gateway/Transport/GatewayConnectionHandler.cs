@@ -41,7 +41,7 @@ internal sealed partial class GatewayConnectionHandler : ConnectionHandler
     {
         _runtime = runtime;
         _peerRequests = runtime.Peers.LocalInstance is null ? null : new PeerRequests(runtime.Options, runtime.Peers);
-        runtime.Admission.SetIdleEviction(EvictOldestFresh);
+        runtime.Admission.SetIdleEviction(() => EvictOldestFresh());
         _demo = runtime.Options.Demo.Enabled ? StaticFiles.Folder("demo") : null;
     }
 
@@ -88,7 +88,15 @@ internal sealed partial class GatewayConnectionHandler : ConnectionHandler
     /// </summary>
     public HttpConnection? TryAccept(ConnectionContext connection)
     {
-        // Counted first: a connection refused at the cap (a flood at a full instance) costs no connection state.
+        // Connections that have not sent a request head are not viewers yet: at most MaxConnections of them, the
+        // oldest making room (idle sockets and slowloris heads cannot fill the instance). Only one idle for a while:
+        // a surge's arrivals have their heads on the way.
+        if (_fresh.Count >= _runtime.Admission.MaxConnections)
+        {
+            EvictOldestFresh(_runtime.Wheel.Now - IdleBeforeEviction);
+        }
+
+        // Counted first: a connection refused at the descriptors' limit costs no connection state.
         ConnectionQuota quota = default;
         return _runtime.Admission.TryAddConnection(ref quota) ? new HttpConnection(connection, _runtime) { Quota = quota } : null;
     }
@@ -96,16 +104,21 @@ internal sealed partial class GatewayConnectionHandler : ConnectionHandler
     public override Task OnConnectedAsync(ConnectionContext connection) =>
         TryAccept(connection) is HttpConnection http ? RunAsync(http) : RefuseAcceptedAsync(connection);
 
-    // At the cap, a new connection makes room by closing the connection that has waited longest for its first head.
-    private bool EvictOldestFresh()
+    /// <summary>Milliseconds a connection must have gone without a request head before it makes room for another.</summary>
+    internal const int IdleBeforeEviction = 1000;
+
+    // A new connection makes room by closing the connection that has waited longest for its first head (one that
+    // joined at or before since; any, at the descriptors' limit).
+    private bool EvictOldestFresh(long since = long.MaxValue)
     {
-        HttpConnection? victim = _fresh.TakeOldest();
+        HttpConnection? victim = _fresh.TakeOldest(since);
         if (victim is null)
         {
             return false;
         }
 
-        _runtime.Admission.ReleaseSlot(ref victim.Quota);
+        // Its count goes now: the new connection takes it while the victim's close is still under way.
+        _runtime.Admission.ReleaseDescriptor(ref victim.Quota);
         _runtime.Metrics.Refusal(RefusalReason.EvictedIdle);
         victim.Abort();
         return true;
@@ -167,7 +180,7 @@ internal sealed partial class GatewayConnectionHandler : ConnectionHandler
     {
         ConnectionContext connection = http!.Context;
         ConnectionOutput output = http.Output; // the same object whoever owns it later (probe, session)
-        _fresh.Add(http);
+        _fresh.Add(http, _runtime.Wheel.Now);
         http.StartDeadlines();
         _httpPhase.TryAdd(http, 0);
         PipeReader input = connection.Transport.Input;

@@ -69,6 +69,9 @@ internal sealed class HttpConnection : WheelEntry, IPollingRequest, IOutputOwner
     internal HttpConnection? FreshNext;
     internal bool InFreshList;
 
+    /// <summary>When it joined the fresh list (<see cref="Time.TimingWheel.Now"/>, ms).</summary>
+    internal long FreshSince;
+
     /// <summary>The connection's output, passed on to the WebSocket probe and the session after an upgrade.</summary>
     public ConnectionOutput Output { get; }
 

@@ -217,6 +217,31 @@ public sealed class AdmissionEndToEndTests
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task MaxConnections_CountsViewers_SocketIOClientsOfEveryTransportFillItExactly()
+    {
+        // MaxConnections viewers, whatever their transport: a polling viewer's connections and a socket.io-client
+        // upgrading (a polling session, then its WebSocket) are one viewer each, not two or three.
+        const int third = 10;
+        await using Show show = await Show.StartAsync(0, $"--Gateway:MaxConnections={3 * third}", "--Gateway:Limits:RetryAfter=4000");
+        await show.Clients.ConnectAsync(show.Gateway.Url, third, "websocket", batch: 1);
+        await show.Clients.ConnectAsync(show.Gateway.Url, third, "polling", batch: 1, transports: new[] { "polling" });
+        await show.Clients.ConnectAsync(show.Gateway.Url, third, "upgrading", batch: 1, transports: "default");
+
+        foreach (string request in new[] { RawHttp.PollingHandshake, RawHttp.WebSocketHandshake })
+        {
+            using Socket late = await RawHttp.ConnectAsync(show.Gateway.Port);
+            await RawHttp.SendAsync(late, request);
+            string answer = await RawHttp.ReadResponseAsync(late);
+            Assert.StartsWith("HTTP/1.1 503 Service Unavailable\r\n", answer, StringComparison.Ordinal);
+            Assert.InRange(RawHttp.RetryAfter(answer), 2, 6);
+            Assert.EndsWith("{\"reason\":\"max_connections\"}", answer, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(2, await show.RefusedAsync("max_connections"));
+        await show.AssertViewersUntouchedAsync();
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task AcceptRate_HandshakesBeyondTheBucketGet503_EstablishedSocketsUntouched()
     {
         // 1 token a second: however slowly this machine runs the test (within its timeout), the 200 handshakes at once

@@ -175,6 +175,7 @@ public sealed class AdmissionTests
         TestConnection oldest = gateway.Connect();
         gateway.Advance(10);
         TestConnection younger = gateway.Connect();
+        gateway.Advance(Gateway.Transport.GatewayConnectionHandler.IdleBeforeEviction);
         TestConnection newcomer = gateway.Connect();
 
         await oldest.WaitEndedAsync("the oldest head-less connection");
@@ -183,22 +184,57 @@ public sealed class AdmissionTests
         Assert.Equal(0, gateway.Runtime.Metrics.Refused(RefusalReason.MaxConnections));
         Assert.False(younger.Ended);
 
-        // The newcomer is served: a handshake evicts the younger idle one to make room for its session.
+        // The newcomer's handshake makes it a viewer (no longer head-less): the younger idle one stays.
         await newcomer.SendAsync(Handshake);
         await newcomer.WaitForAsync(r => r.Contains("\"sid\"", StringComparison.Ordinal), "the newcomer's handshake");
+        Assert.False(younger.Ended);
+
+        // Two head-less connections again (the younger one and the next): the one after evicts the younger.
+        TestConnection next = gateway.Connect();
+        Assert.False(younger.Ended);
+        TestConnection last = gateway.Connect();
         await younger.WaitEndedAsync("the younger head-less connection");
         Assert.Equal(2, gateway.Runtime.Metrics.Refused(RefusalReason.EvictedIdle));
+        Assert.False(next.Ended);
+        Assert.False(last.Ended);
+    }
+
+    [Fact]
+    public async Task HeadlessConnections_AtTheCap_ThoseNotYetIdleForASecondAreNotEvicted()
+    {
+        // A surge's arrivals have their heads on the way: none is closed to make room for the next one.
+        using var gateway = new ConnectionHarness(maxConnections: 1);
+        TestConnection first = gateway.Connect();
+        gateway.Advance(Gateway.Transport.GatewayConnectionHandler.IdleBeforeEviction - 1);
+        TestConnection second = gateway.Connect();
+        await first.SendAsync(Handshake);
+        await first.WaitForAsync(r => r.Contains("\"sid\"", StringComparison.Ordinal), "the first handshake");
+        Assert.False(second.Ended);
+        Assert.Equal(0, gateway.Runtime.Metrics.Refused(RefusalReason.EvictedIdle));
     }
 
     [Fact]
     public async Task AtTheCap_WithNoHeadlessConnection_SessionsCount_HandshakesAndConnectionsGet503WithRetryAfter()
     {
         using var gateway = new ConnectionHarness(o => o.Limits.RetryAfter = 4000, maxConnections: 2);
-        TestConnection viewer = gateway.Connect();
-        await viewer.SendAsync(Handshake); // 1 connection + 1 polling session: the cap
-        await viewer.WaitForAsync(r => r.Contains("\"sid\"", StringComparison.Ordinal), "the viewer's handshake");
+        // Two polling viewers: each is its session, its keep-alive connection is not counted a second time.
+        string[] sids = new string[2];
+        for (int i = 0; i < sids.Length; i++)
+        {
+            TestConnection viewer = gateway.Connect();
+            await viewer.SendAsync(Handshake);
+            sids[i] = Sid(await viewer.WaitForAsync(r => r.Contains("\"sid\"", StringComparison.Ordinal), "a viewer's handshake"));
+        }
 
-        // Two TCP connections fit the cap, but the polling session counts too: its handshake is refused.
+        Assert.Equal(2, gateway.Runtime.Admission.Viewers);
+
+        // A viewer's second connection (a POST beside its long poll) is that viewer: served at a full cap.
+        TestConnection post = gateway.Connect();
+        await post.SendAsync($"POST /socket.io/?EIO=4&transport=polling&sid={sids[0]} HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n6");
+        await post.WaitForAsync(r => r.StartsWith("HTTP/1.1 200 OK", StringComparison.Ordinal) && r.EndsWith("ok", StringComparison.Ordinal), "the POST's answer");
+        Assert.Equal(2, gateway.Runtime.Admission.Viewers);
+
+        // A third viewer's handshake is refused.
         TestConnection late = gateway.Connect();
         await late.SendAsync(Handshake);
         string refused = await late.WaitForAsync(r => r.EndsWith('}'), "the refusal");
@@ -206,7 +242,7 @@ public sealed class AdmissionTests
         Assert.EndsWith("{\"reason\":\"max_connections\"}", refused, StringComparison.Ordinal);
         AssertRetryAfter(refused, 4000);
         await late.WaitEndedAsync("refused handshake");
-        Assert.Equal(1, gateway.Runtime.Metrics.PollingSessions);
+        Assert.Equal(2, gateway.Runtime.Metrics.PollingSessions);
 
         // A direct WebSocket handshake is refused the same way.
         TestConnection direct = gateway.Connect();
@@ -216,6 +252,27 @@ public sealed class AdmissionTests
         Assert.StartsWith("HTTP/1.1 503 Service Unavailable\r\n", refused, StringComparison.Ordinal);
         AssertRetryAfter(refused, 4000);
         Assert.Equal(2, gateway.Runtime.Metrics.Refused(RefusalReason.MaxConnections));
+        Assert.Equal(2, gateway.Runtime.Admission.Viewers);
+    }
+
+    [Fact]
+    public async Task PollingHandshake_OneConnectionOpeningSessions_EachSessionCounts()
+    {
+        // Handshakes pipelined on one connection: its slot goes to the first session, each further one needs room.
+        using var gateway = new ConnectionHarness(maxConnections: 2);
+        TestConnection pipeliner = gateway.Connect();
+        await pipeliner.SendAsync(Handshake + Handshake + Handshake);
+        await pipeliner.WaitEndedAsync("the connection refused its third session");
+        Assert.Equal(2, Count(pipeliner.Received, "HTTP/1.1 200 OK"));
+        Assert.EndsWith("{\"reason\":\"max_connections\"}", pipeliner.Received, StringComparison.Ordinal);
+        Assert.Equal(2, gateway.Runtime.Metrics.PollingSessions);
+        Assert.Equal(2, gateway.Runtime.Admission.Viewers);
+    }
+
+    private static string Sid(string handshakeAnswer)
+    {
+        int at = handshakeAnswer.IndexOf("\"sid\":\"", StringComparison.Ordinal) + 7;
+        return handshakeAnswer[at..handshakeAnswer.IndexOf('"', at)];
     }
 
     [Fact]

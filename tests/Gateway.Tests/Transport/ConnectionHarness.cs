@@ -19,7 +19,7 @@ internal sealed class ConnectionHarness : IDisposable
     public ConnectionHarness(Action<GatewayOptions>? configure = null, int maxConnections = int.MaxValue)
     {
         Sessions = new SessionHarness(configure);
-        Runtime.Admission.SetMaxConnections(maxConnections);
+        Runtime.Admission.SetMaxConnections(maxConnections, int.MaxValue);
         Handler = new GatewayConnectionHandler(Runtime);
     }
 
