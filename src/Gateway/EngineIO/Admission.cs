@@ -35,6 +35,7 @@ internal sealed class Admission
     private int _maxConnections = int.MaxValue;
     private int _maxDescriptors = int.MaxValue;
     private int _descriptors;
+    private int _admitting;
     private long _pendingBodyBytes;
     private Func<bool>? _evictIdle;
 
@@ -61,8 +62,11 @@ internal sealed class Admission
     /// <summary>Open TCP connections on the public port.</summary>
     public int Connections => Volatile.Read(ref _descriptors);
 
-    /// <summary>What counts against <see cref="MaxConnections"/>: the Engine.IO sessions, WebSocket and polling.</summary>
-    public long Viewers => _metrics.Connections;
+    /// <summary>
+    /// What counts against <see cref="MaxConnections"/>: the Engine.IO sessions, WebSocket and polling, and those
+    /// admitted that have not started yet (a 101 goes out before its session starts).
+    /// </summary>
+    public long Viewers => _metrics.Connections + Volatile.Read(ref _admitting);
 
     /// <summary>Bytes reserved by request bodies still arriving.</summary>
     public long PendingBodyBytes => Volatile.Read(ref _pendingBodyBytes);
@@ -161,8 +165,8 @@ internal sealed class Admission
     // ---- Sessions -----------------------------------------------------------------------------------------------
 
     /// <summary>
-    /// A handshake on a connection: null when a session may start, else why not. The new session is one more viewer
-    /// against the cap; a polling session also counts against its address (<paramref name="sessionAddress"/>: give it
+    /// A handshake on a connection: null when a session may start (then call <see cref="SessionStarted"/> once it has,
+    /// or has failed to), else why not. The new session is one more viewer against the cap; a polling session also counts against its address (<paramref name="sessionAddress"/>: give it
     /// to the session, which releases it), a direct WebSocket is its connection, already counted there.
     /// </summary>
     public RefusalReason? AdmitSession(ref ConnectionQuota quota, bool polling, out ClientAddress? sessionAddress)
@@ -198,8 +202,10 @@ internal sealed class Admission
             return RefusalReason.AcceptRate;
         }
 
-        if (Viewers >= _maxConnections)
+        // Reserved before it is checked: concurrent handshakes each see the others, and the cap is never overshot.
+        if (Interlocked.Increment(ref _admitting) + _metrics.Connections > _maxConnections)
         {
+            Interlocked.Decrement(ref _admitting);
             return RefusalReason.MaxConnections;
         }
 
@@ -209,6 +215,7 @@ internal sealed class Admission
             {
                 if (!TryAcquireLocked(address))
                 {
+                    Interlocked.Decrement(ref _admitting);
                     return RefusalReason.MaxConnectionsPerIp;
                 }
             }
@@ -218,6 +225,12 @@ internal sealed class Admission
 
         return null;
     }
+
+    /// <summary>
+    /// The session <see cref="AdmitSession"/> admitted has started (it counts as a session now), or will not start
+    /// (its handshake failed): exactly once per admission.
+    /// </summary>
+    public void SessionStarted() => Interlocked.Decrement(ref _admitting);
 
     /// <summary>Gives back one count of an address (a connection's or a polling session's). Null: nothing.</summary>
     public void Release(ClientAddress? address)

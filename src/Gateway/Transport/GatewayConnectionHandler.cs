@@ -701,32 +701,40 @@ internal sealed partial class GatewayConnectionHandler : ConnectionHandler
             return http.Refuse(refused);
         }
 
-        if (isPolling)
+        try
         {
-            var session = EngineSession.ForPolling(_runtime);
-            session.HoldAddress(sessionAddress);
-            session.Start();
-            PooledBufferWriter open = new(256);
-            session.WriteOpenPacket(open);
-            RecordHandshake(http.RequestStartedAt);
-            http.Respond(200, "text/plain; charset=UTF-8"u8, open.WrittenSpan);
-            open.Dispose();
+            if (isPolling)
+            {
+                var session = EngineSession.ForPolling(_runtime);
+                session.HoldAddress(sessionAddress);
+                session.Start();
+                PooledBufferWriter open = new(256);
+                session.WriteOpenPacket(open);
+                RecordHandshake(http.RequestStartedAt);
+                http.Respond(200, "text/plain; charset=UTF-8"u8, open.WrittenSpan);
+                open.Dispose();
+                return false;
+            }
+
+            long startedAt = http.RequestStartedAt; // the 101 ends the request
+            if (!TryWriteSwitchingProtocols(http, ref head))
+            {
+                return true;
+            }
+
+            RecordHandshake(startedAt);
+            ConnectionContext context = http.Context;
+            var direct = new EngineSession(_runtime, webSocket: true, http.Output, context.Transport.Input);
+            direct.SendOpenPacket();
+            direct.Start();
+            webSocket = new WebSocketConnection(_runtime, context, http.Output, direct);
             return false;
         }
-
-        long startedAt = http.RequestStartedAt; // the 101 ends the request
-        if (!TryWriteSwitchingProtocols(http, ref head))
+        finally
         {
-            return true;
+            // Started (counted as a session) or failed: the admission's reservation goes either way.
+            _runtime.Admission.SessionStarted();
         }
-
-        RecordHandshake(startedAt);
-        ConnectionContext context = http.Context;
-        var direct = new EngineSession(_runtime, webSocket: true, http.Output, context.Transport.Input);
-        direct.SendOpenPacket();
-        direct.Start();
-        webSocket = new WebSocketConnection(_runtime, context, http.Output, direct);
-        return false;
     }
 
     /// <summary>The handshake histogram: from the request's first byte (0: unknown, not recorded) to now.</summary>
