@@ -153,7 +153,7 @@ internal sealed class Admission
         }
     }
 
-    /// <summary>The connection ended: its slot and its address count go.</summary>
+    /// <summary>The connection ended: its descriptor count and its address count go.</summary>
     public void ConnectionEnded(ref ConnectionQuota quota)
     {
         ReleaseDescriptor(ref quota);
@@ -166,8 +166,9 @@ internal sealed class Admission
 
     /// <summary>
     /// A handshake on a connection: null when a session may start (then call <see cref="SessionStarted"/> once it has,
-    /// or has failed to), else why not. The new session is one more viewer against the cap; a polling session also counts against its address (<paramref name="sessionAddress"/>: give it
-    /// to the session, which releases it), a direct WebSocket is its connection, already counted there.
+    /// or has failed to), else why not. The new session is one more viewer against the cap. A polling session also
+    /// counts against its address (<paramref name="sessionAddress"/>: give it to the session, which releases it); a
+    /// direct WebSocket is its connection, whose address is counted already.
     /// </summary>
     public RefusalReason? AdmitSession(ref ConnectionQuota quota, bool polling, out ClientAddress? sessionAddress)
     {

@@ -83,8 +83,9 @@ internal sealed partial class GatewayConnectionHandler : ConnectionHandler
     }
 
     /// <summary>
-    /// A connection was accepted: counted against <c>Gateway:MaxConnections</c> (evicting the oldest connection that
-    /// has sent no request head when the cap is full). Null: refuse it (<see cref="RefuseAcceptedAsync"/>).
+    /// A connection was accepted: counted against the descriptors (evicting the oldest connection that has sent no
+    /// request head when they are all taken). Null: refuse it (<see cref="RefuseAcceptedAsync"/>). The viewer cap,
+    /// <c>Gateway:MaxConnections</c>, is decided at its handshake.
     /// </summary>
     public HttpConnection? TryAccept(ConnectionContext connection)
     {
