@@ -54,10 +54,11 @@ public sealed class GatewayOptions
     public int MaxRequestHeadLength { get; set; } = 8192;
 
     /// <summary>
-    /// TCP connections plus polling sessions on the public port; at the cap a new connection evicts the oldest one that
-    /// has sent no request head, or gets HTTP 503 (a handshake too). 0 = automatic: the
-    /// process's open-files limit less the descriptors open at start less a reserve, so that the runtime never runs
-    /// out of descriptors (reading <c>/proc</c>, loading an assembly) and the gateway stays up at the limit.
+    /// Viewers on the public port: Engine.IO sessions of either transport (a handshake beyond it gets HTTP 503), and
+    /// also the most connections that have not sent a request head (one more evicts the oldest idle one). 0 =
+    /// automatic: the process's open-files limit less the descriptors open at start less a reserve. Whatever it is,
+    /// TCP connections stop at that many, so that the runtime never runs out of descriptors (reading <c>/proc</c>,
+    /// loading an assembly) and the gateway stays up at the limit.
     /// </summary>
     public int MaxConnections { get; set; }
 

@@ -7,7 +7,7 @@ namespace Gateway.Diagnostics;
 /// </summary>
 public enum RefusalReason
 {
-    /// <summary><c>Gateway:MaxConnections</c>: TCP connections plus polling sessions at the cap (503).</summary>
+    /// <summary><c>Gateway:MaxConnections</c>: the viewers at the cap, or the descriptors all taken (503).</summary>
     MaxConnections,
 
     /// <summary><c>Gateway:Limits:MaxConnectionsPerIp</c> for the client's address (503).</summary>
