@@ -71,6 +71,26 @@ public sealed class AdmissionEndToEndTests
             Assert.True(dropped.Length == 0, $"{dropped.Length} viewers were disconnected, e.g. {dropped.FirstOrDefault()?.Describe()}");
         }
 
+        /// <summary>
+        /// At the cap (RetryAfter 4000): a polling handshake and a direct WebSocket upgrade each get 503 with a
+        /// jittered Retry-After and max_connections, counted, and every viewer keeps receiving.
+        /// </summary>
+        public async Task AssertFullAsync()
+        {
+            foreach (string request in new[] { RawHttp.PollingHandshake, RawHttp.WebSocketHandshake })
+            {
+                using Socket late = await RawHttp.ConnectAsync(Gateway.Port);
+                await RawHttp.SendAsync(late, request);
+                string answer = await RawHttp.ReadResponseAsync(late);
+                Assert.StartsWith("HTTP/1.1 503 Service Unavailable\r\n", answer, StringComparison.Ordinal);
+                Assert.InRange(RawHttp.RetryAfter(answer), 2, 6);
+                Assert.EndsWith("{\"reason\":\"max_connections\"}", answer, StringComparison.Ordinal);
+            }
+
+            Assert.Equal(2, await RefusedAsync("max_connections"));
+            await AssertViewersUntouchedAsync();
+        }
+
         public async Task<long> RefusedAsync(string reason) =>
             (await Gateway.StatsAsync()).GetProperty("refused").GetProperty(reason).GetInt64();
 
@@ -202,18 +222,7 @@ public sealed class AdmissionEndToEndTests
         await using Show show = await Show.StartAsync(0, "--Gateway:MaxConnections=100", "--Gateway:Limits:RetryAfter=4000");
         await show.Clients.ConnectAsync(show.Gateway.Url, 100, "websocket"); // the cap, all viewers
 
-        foreach (string request in new[] { RawHttp.PollingHandshake, RawHttp.WebSocketHandshake })
-        {
-            using Socket late = await RawHttp.ConnectAsync(show.Gateway.Port);
-            await RawHttp.SendAsync(late, request);
-            string answer = await RawHttp.ReadResponseAsync(late);
-            Assert.StartsWith("HTTP/1.1 503 Service Unavailable\r\n", answer, StringComparison.Ordinal);
-            Assert.InRange(RawHttp.RetryAfter(answer), 2, 6);
-            Assert.EndsWith("{\"reason\":\"max_connections\"}", answer, StringComparison.Ordinal);
-        }
-
-        Assert.Equal(2, await show.RefusedAsync("max_connections"));
-        await show.AssertViewersUntouchedAsync();
+        await show.AssertFullAsync();
     }
 
     [Fact(Timeout = 120_000)]
@@ -227,18 +236,7 @@ public sealed class AdmissionEndToEndTests
         await show.Clients.ConnectAsync(show.Gateway.Url, third, "polling", batch: 1, transports: new[] { "polling" });
         await show.Clients.ConnectAsync(show.Gateway.Url, third, "upgrading", batch: 1, transports: "default");
 
-        foreach (string request in new[] { RawHttp.PollingHandshake, RawHttp.WebSocketHandshake })
-        {
-            using Socket late = await RawHttp.ConnectAsync(show.Gateway.Port);
-            await RawHttp.SendAsync(late, request);
-            string answer = await RawHttp.ReadResponseAsync(late);
-            Assert.StartsWith("HTTP/1.1 503 Service Unavailable\r\n", answer, StringComparison.Ordinal);
-            Assert.InRange(RawHttp.RetryAfter(answer), 2, 6);
-            Assert.EndsWith("{\"reason\":\"max_connections\"}", answer, StringComparison.Ordinal);
-        }
-
-        Assert.Equal(2, await show.RefusedAsync("max_connections"));
-        await show.AssertViewersUntouchedAsync();
+        await show.AssertFullAsync();
     }
 
     [Fact(Timeout = 120_000)]
